@@ -1,0 +1,124 @@
+"""Keras callbacks for a run: atomic checkpoints + resume state, throughput,
+progress reporting (the CLI draws it) and a testing hook that interrupts.
+
+Keras is imported inside `make_*` functions; the classes are built there.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from modelspec.errors import require
+from modelspec.fsutil import atomic_path
+
+from . import runs
+
+
+def save_atomic(model, target: Path) -> None:
+    # Keras insists on the .keras suffix, also for the temporary name.
+    with atomic_path(target, suffix=".keras") as tmp:
+        model.save(tmp)
+
+
+def _better(monitor: str, value: float, best) -> bool:
+    if best is None or (isinstance(best, float) and math.isnan(best)):
+        return True
+    return value < best if monitor.endswith("loss") else value > best
+
+
+def make_checkpoint(run_dir: Path, monitor: str, state: dict):
+    """best.keras when `monitor` improves, last.keras + state.json every epoch.
+
+    `state` is the resume state (epochs_done, best, best_epoch); it is updated
+    in place so the trainer sees what was written."""
+    keras = require("keras")
+
+    class Checkpoint(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            value = logs.get(monitor)
+            if value is None:
+                value = logs.get(monitor.removeprefix("val_"))
+            if value is not None and _better(monitor, float(value), state["best"]):
+                state["best"] = float(value)
+                state["best_epoch"] = epoch + 1
+                save_atomic(self.model, run_dir / runs.BEST)
+            save_atomic(self.model, run_dir / runs.LAST)
+            state["epochs_done"] = epoch + 1
+            state["interrupted"] = False
+            state["last_logs"] = {k: float(v) for k, v in logs.items()}
+            # state.json last: it promises that last.keras holds this epoch.
+            runs.write_json(run_dir / runs.STATE, state)
+
+    return Checkpoint()
+
+
+def make_throughput(examples_per_epoch: int):
+    """Training examples per second, from epoch wall times (evaluation of the
+    validation split included, as a user would feel it)."""
+    keras = require("keras")
+
+    class Throughput(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds = 0.0
+            self.epochs = 0
+            self._t0 = None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds += time.perf_counter() - self._t0
+            self.epochs += 1
+            if logs is not None:
+                logs["examples_per_s"] = self.rate
+
+        @property
+        def rate(self):
+            if not self.seconds:
+                return None
+            return examples_per_epoch * self.epochs / self.seconds
+
+    return Throughput()
+
+
+def make_progress(reporter, *, epochs: int, steps: int, batch_size: int):
+    """Forward Keras events to `reporter` (an object with epoch_begin,
+    batch_end and epoch_end methods, e.g. the CLI's Rich progress bar)."""
+    keras = require("keras")
+
+    class Progress(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self._t0 = time.perf_counter()
+            reporter.epoch_begin(epoch + 1, epochs, steps)
+
+        def on_train_batch_end(self, batch, logs=None):
+            elapsed = max(time.perf_counter() - self._t0, 1e-9)
+            rate = (batch + 1) * batch_size / elapsed
+            reporter.batch_end(batch + 1, dict(logs or {}), rate)
+
+        def on_epoch_end(self, epoch, logs=None):
+            reporter.epoch_end(epoch + 1, dict(logs or {}))
+
+    return Progress()
+
+
+def make_stop_after(epochs: int):
+    """Testing hook: raise KeyboardInterrupt right after `epochs` epochs in
+    this process, just as Ctrl-C would (after the checkpoint callback ran)."""
+    keras = require("keras")
+
+    class StopAfter(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seen += 1
+            if self.seen >= epochs:
+                raise KeyboardInterrupt
+
+    return StopAfter()

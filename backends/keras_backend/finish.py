@@ -1,0 +1,173 @@
+"""After fit: reload best.keras, evaluate it on every split, write
+metrics.json and the plots. Also `evaluate` and `predict` on a finished run."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from modelspec.errors import RunError, require
+
+from . import optim, pipeline, plots, runs
+
+SPLITS = ("train", "val", "test")
+
+
+def load_best(run_dir: Path, report, compile_: bool = True):
+    """best.keras (else last.keras), compiled with the spec's loss/metrics."""
+    from . import load_model
+
+    optim.custom_objects()
+    for name in (runs.BEST, runs.LAST):
+        path = run_dir / name
+        if path.exists():
+            break
+    else:
+        raise RunError(f"{run_dir} holds no {runs.BEST} or {runs.LAST}")
+    try:
+        model = load_model(path, compile=False)
+    except Exception as exc:  # corrupt or foreign file
+        raise RunError(f"cannot load {path}: {exc}") from None
+    if compile_:
+        model.compile(
+            loss=optim.make_loss(report),
+            metrics=optim.make_metrics(report.spec.train),
+        )
+    return model, path
+
+
+def evaluate_splits(model, splits, batch_size: int) -> dict:
+    """{split: {loss, accuracy, ..., examples, examples_per_s}} for every
+    non-empty split."""
+    out = {}
+    for split in SPLITS:
+        x, y = getattr(splits, f"x_{split}"), getattr(splits, f"y_{split}")
+        if len(x) == 0:
+            continue
+        ds = pipeline.eval_dataset(x, y, batch_size=batch_size, cache=False)
+        t0 = time.perf_counter()
+        values = model.evaluate(ds, verbose=0, return_dict=True)
+        seconds = time.perf_counter() - t0
+        row = {k: float(v) for k, v in values.items()}
+        row["examples"] = int(len(x))
+        row["examples_per_s"] = len(x) / seconds if seconds > 0 else None
+        out[split] = row
+    return out
+
+
+def probabilities(model, x, from_logits: bool, batch_size: int = 256) -> np.ndarray:
+    tf = require("tensorflow")
+    out = model.predict(x, batch_size=batch_size, verbose=0)
+    out = np.asarray(out, dtype=np.float32)
+    if from_logits:
+        out = tf.nn.softmax(out, axis=-1).numpy()
+    return out
+
+
+def finish_run(
+    report, splits, run_dir: Path, state: dict, *, fit_seconds: float,
+    train_examples_per_s, epochs_planned: int, resumed_from,
+) -> dict:
+    t = report.spec.train
+    model, path = load_best(run_dir, report)
+    results = evaluate_splits(model, splits, t.batch_size)
+    previous = runs.read_json(run_dir / runs.METRICS)
+    wall = fit_seconds + float(previous.get("fit_seconds_before", 0.0))
+    metrics = {
+        **results,
+        "checkpoint": path.name,
+        "monitor": t.monitor,
+        "best_value": state.get("best"),
+        "best_epoch": state.get("best_epoch"),
+        "epochs_to_best": state.get("best_epoch"),
+        "epochs_done": state.get("epochs_done"),
+        "epochs_planned": epochs_planned,
+        "train_examples_per_s": train_examples_per_s,
+        "wall_time_s": wall,
+        "resumed_from_epoch": resumed_from,
+    }
+    runs.write_json(run_dir / runs.METRICS, metrics)
+    _plots(model, report, splits, run_dir)
+    return metrics
+
+
+def _plots(model, report, splits, run_dir: Path) -> None:
+    plots.curves(plots.read_history(run_dir / runs.HISTORY), run_dir / "curves.png")
+    if len(splits.x_test) == 0:
+        return
+    probs = probabilities(model, splits.x_test, optim.resolve_from_logits(report))
+    pred = probs.argmax(axis=-1)
+    names = list(splits.class_names)
+    plots.samples(splits.x_test, splits.y_test, pred, names, run_dir / "samples.png")
+    plots.confusion(splits.y_test, pred, names, run_dir / "confusion.png")
+
+
+def evaluate_run(run_dir, splits=None):
+    """(metrics per split, checkpoint path) of a run's best.keras on its data."""
+    from modelspec.check import check_text
+
+    from .setup import load_splits
+
+    run_dir = runs.resolve_run(run_dir)
+    report = _run_report(run_dir, check_text)
+    splits = splits if splits is not None else load_splits(report.spec)
+    model, path = load_best(run_dir, report)
+    return evaluate_splits(model, splits, report.spec.train.batch_size), path
+
+
+def _run_report(run_dir: Path, check_text):
+    from modelspec.errors import SpecInvalid
+
+    resolved = runs.read_json(run_dir / runs.RESOLVED)
+    text = (run_dir / runs.SPEC).read_text()
+    report = check_text(
+        text, file=str(run_dir / runs.SPEC), overrides=resolved.get("overrides", [])
+    )
+    if not report.ok or report.spec is None:
+        raise SpecInvalid(report)
+    return report
+
+
+def load_inputs(paths, input_shape, preprocessing: dict) -> np.ndarray:
+    """Images (PNG/JPEG) or .npy arrays, preprocessed as the run's training
+    data was."""
+    from modelspec.data import load_image_files, preprocess
+
+    arrays = []
+    for p in map(Path, paths):
+        if not p.exists():
+            from modelspec.errors import UsageError
+
+            raise UsageError(f"no such file: {p}")
+        if p.suffix.lower() == ".npy":
+            a = np.load(p, allow_pickle=False)
+            if a.shape == tuple(input_shape) or a.shape == tuple(input_shape[:-1]):
+                a = a.reshape((1, *input_shape))
+            arrays.append(a.reshape((-1, *input_shape)))
+        else:
+            arrays.append(load_image_files([str(p)], tuple(input_shape)))
+    raw = np.concatenate(arrays).astype(np.float32)
+    return np.asarray(preprocess(raw, preprocessing), dtype=np.float32)
+
+
+def predict_run(run_dir, paths, top_k: int = 3):
+    """[(path, [(class name, probability), ...])] best first, per input."""
+    from modelspec.check import check_text
+
+    run_dir = runs.resolve_run(run_dir)
+    report = _run_report(run_dir, check_text)
+    resolved = runs.read_json(run_dir / runs.RESOLVED)
+    x = load_inputs(paths, report.spec.model.input, resolved.get("preprocessing", {}))
+    model, _ = load_best(run_dir, report, compile_=False)
+    probs = probabilities(model, x, optim.resolve_from_logits(report))
+    names = resolved.get("class_names") or [str(i) for i in range(probs.shape[-1])]
+    results = []
+    labels = [str(p) for p in paths]
+    if len(labels) != len(probs):  # an .npy file held several examples
+        labels = [f"example {i}" for i in range(len(probs))]
+    for label, row in zip(labels, probs):
+        order = np.argsort(-row)[: max(1, min(top_k, len(row)))]
+        results.append((label, [(names[i], float(row[i])) for i in order]))
+    return results

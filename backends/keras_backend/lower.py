@@ -1,0 +1,222 @@
+"""Lower a checked spec (`modelspec.report.Report`) to a Keras 3 functional model.
+
+One function per layer `type` tag in LOWERINGS; each receives the validated
+Pydantic layer model and a `_Context`, and returns an (uncalled) Keras layer.
+Keras is imported only inside functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from modelspec.errors import SpecInvalid, require
+from modelspec.schema import pair
+
+# Keras class names of the argument-free initializers a spec may name.
+_NAMED_INITS = {
+    "zeros": "Zeros",
+    "ones": "Ones",
+    "glorot_uniform": "GlorotUniform",
+    "glorot_normal": "GlorotNormal",
+    "he_uniform": "HeUniform",
+    "he_normal": "HeNormal",
+    "lecun_uniform": "LecunUniform",
+    "lecun_normal": "LecunNormal",
+    "orthogonal": "Orthogonal",
+}
+_UNSEEDED = {"zeros", "ones", "constant"}
+
+
+@dataclass
+class _Context:
+    keras: Any
+    node_index: int
+    seed: Optional[int]
+
+    def seed_for(self, role: int) -> Optional[int]:
+        """A distinct, reproducible seed per (layer, role): the same seed for
+        every layer would give identical kernels to layers of equal shape."""
+        if self.seed is None:
+            return None
+        return (self.seed * 1_000_003 + self.node_index * 16 + role) % (2**31 - 1)
+
+    def initializer(self, spec, default: str, role: int):
+        inits = self.keras.initializers
+        kind = spec.type if spec is not None else default
+        seed = self.seed_for(role)
+        if kind == "truncated_normal":
+            return inits.TruncatedNormal(mean=spec.mean, stddev=spec.stddev, seed=seed)
+        if kind == "random_normal":
+            return inits.RandomNormal(mean=spec.mean, stddev=spec.stddev, seed=seed)
+        if kind == "random_uniform":
+            return inits.RandomUniform(
+                minval=spec.minval, maxval=spec.maxval, seed=seed
+            )
+        if kind == "constant":
+            return inits.Constant(value=spec.value)
+        cls = getattr(inits, _NAMED_INITS[kind])
+        return cls() if kind in _UNSEEDED else cls(seed=seed)
+
+
+def _common(layer, name: str) -> dict:
+    return {"name": name, "trainable": layer.trainable}
+
+
+def _weights(layer, ctx: _Context) -> dict:
+    regs = ctx.keras.regularizers
+    kernel_reg = None
+    if layer.kernel_l1 or layer.kernel_l2:
+        kernel_reg = regs.L1L2(l1=layer.kernel_l1, l2=layer.kernel_l2)
+    return {
+        "kernel_initializer": ctx.initializer(layer.kernel_init, "glorot_uniform", 0),
+        "bias_initializer": ctx.initializer(layer.bias_init, "zeros", 1),
+        "kernel_regularizer": kernel_reg,
+        "bias_regularizer": regs.L2(layer.bias_l2) if layer.bias_l2 else None,
+    }
+
+
+def _conv2d(layer, name, ctx):
+    return ctx.keras.layers.Conv2D(
+        filters=layer.filters,
+        kernel_size=pair(layer.kernel),
+        strides=pair(layer.strides),
+        padding=layer.padding,
+        dilation_rate=pair(layer.dilation),
+        activation=layer.activation,
+        use_bias=layer.use_bias,
+        **_weights(layer, ctx),
+        **_common(layer, name),
+    )
+
+
+def _pool_args(layer) -> dict:
+    strides = layer.strides if layer.strides is not None else layer.pool
+    return {
+        "pool_size": pair(layer.pool),
+        "strides": pair(strides),
+        "padding": layer.padding,
+    }
+
+
+def _max_pool2d(layer, name, ctx):
+    return ctx.keras.layers.MaxPooling2D(**_pool_args(layer), **_common(layer, name))
+
+
+def _avg_pool2d(layer, name, ctx):
+    return ctx.keras.layers.AveragePooling2D(
+        **_pool_args(layer), **_common(layer, name)
+    )
+
+
+def _global_avg_pool2d(layer, name, ctx):
+    return ctx.keras.layers.GlobalAveragePooling2D(**_common(layer, name))
+
+
+def _global_max_pool2d(layer, name, ctx):
+    return ctx.keras.layers.GlobalMaxPooling2D(**_common(layer, name))
+
+
+def _dense(layer, name, ctx):
+    return ctx.keras.layers.Dense(
+        units=layer.units,
+        activation=layer.activation,
+        use_bias=layer.use_bias,
+        **_weights(layer, ctx),
+        **_common(layer, name),
+    )
+
+
+def _flatten(layer, name, ctx):
+    return ctx.keras.layers.Flatten(**_common(layer, name))
+
+
+def _reshape(layer, name, ctx):
+    return ctx.keras.layers.Reshape(tuple(layer.shape), **_common(layer, name))
+
+
+def _dropout(layer, name, ctx):
+    return ctx.keras.layers.Dropout(
+        rate=layer.rate, seed=ctx.seed_for(2), **_common(layer, name)
+    )
+
+
+def _batch_norm(layer, name, ctx):
+    return ctx.keras.layers.BatchNormalization(
+        axis=-1,
+        momentum=layer.momentum,
+        epsilon=layer.epsilon,
+        center=layer.center,
+        scale=layer.scale,
+        **_common(layer, name),
+    )
+
+
+def _lrn(layer, name, ctx):
+    from .lrn import LocalResponseNormalization
+
+    return LocalResponseNormalization(
+        depth_radius=layer.depth_radius,
+        bias=layer.bias,
+        alpha=layer.alpha,
+        beta=layer.beta,
+        **_common(layer, name),
+    )
+
+
+def _activation(layer, name, ctx):
+    return ctx.keras.layers.Activation(layer.activation, **_common(layer, name))
+
+
+def _add(layer, name, ctx):
+    return ctx.keras.layers.Add(**_common(layer, name))
+
+
+def _concat(layer, name, ctx):
+    # The spec's axis does not count the batch axis; Keras's does. Negative
+    # axes count from the end and mean the same in both.
+    axis = layer.axis if layer.axis < 0 else layer.axis + 1
+    return ctx.keras.layers.Concatenate(axis=axis, **_common(layer, name))
+
+
+LOWERINGS: dict[str, Callable[[Any, str, _Context], Any]] = {
+    "conv2d": _conv2d,
+    "max_pool2d": _max_pool2d,
+    "avg_pool2d": _avg_pool2d,
+    "global_avg_pool2d": _global_avg_pool2d,
+    "global_max_pool2d": _global_max_pool2d,
+    "dense": _dense,
+    "flatten": _flatten,
+    "reshape": _reshape,
+    "dropout": _dropout,
+    "batch_norm": _batch_norm,
+    "lrn": _lrn,
+    "activation": _activation,
+    "add": _add,
+    "concat": _concat,
+}
+
+_MERGES = {"add", "concat"}
+
+
+def build_model(report, *, seed: Optional[int] = None):
+    """The Keras model for a checked spec. `seed` makes the initial weights
+    (and dropout masks) reproducible without touching global random state."""
+    if not report.ok or report.spec is None:
+        raise SpecInvalid(report)
+    return lower_nodes(report.spec, report.nodes, seed=seed)
+
+
+def lower_nodes(spec, nodes, *, seed: Optional[int] = None):
+    """Build without looking at diagnostics: Keras's own errors surface as they
+    are. For tests and tools comparing Keras with the checker; use build_model."""
+    keras = require("keras")
+    tensors = {"input": keras.Input(shape=tuple(spec.model.input), name="input")}
+    for node in nodes:
+        ctx = _Context(keras=keras, node_index=node.index, seed=seed)
+        layer = LOWERINGS[node.type](node.layer, node.name, ctx)
+        args = [tensors[name] for name in node.inputs]
+        tensors[node.name] = layer(args if node.type in _MERGES else args[0])
+    return keras.Model(
+        inputs=tensors["input"], outputs=tensors[nodes[-1].name], name=spec.model.name
+    )

@@ -1,0 +1,147 @@
+"""Run directories: `runs/<spec name>/<YYYYmmdd-HHMMSS>[-N]/`, never reused.
+
+Framework-free on purpose: `modelspec runs` lists runs without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from modelspec.errors import RunError, UsageError
+from modelspec.fsutil import atomic_write_text
+
+SPEC = "spec.toml"
+RESOLVED = "resolved.json"
+BEST = "best.keras"
+LAST = "last.keras"
+HISTORY = "history.csv"
+STATE = "state.json"
+METRICS = "metrics.json"
+TB = "tb"
+LATEST = "latest"
+
+
+def create_run_dir(out: str | os.PathLike, name: str, now: Optional[float] = None):
+    """Claim a fresh directory. mkdir without exist_ok is the atomic claim, so
+    two trainings started in the same second get different folders."""
+    parent = Path(out) / name
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    for n in range(1, 10_000):
+        candidate = parent / (stamp if n == 1 else f"{stamp}-{n}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise RunError(f"cannot create a new run directory under {parent}")
+
+
+def point_latest(run_dir: Path) -> None:
+    """`<name>/latest` -> run_dir: a relative symlink, swapped in atomically;
+    a plain file holding the folder name where symlinks are not allowed."""
+    link = run_dir.parent / LATEST
+    tmp = run_dir.parent / f".{LATEST}.{os.getpid()}"
+    try:
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        os.symlink(run_dir.name, tmp)
+        os.replace(tmp, link)
+    except OSError:
+        if tmp.is_symlink():
+            tmp.unlink()
+        if link.is_symlink():
+            link.unlink()
+        atomic_write_text(link, run_dir.name + "\n")
+
+
+def resolve_run(path: str | os.PathLike) -> Path:
+    """A run directory, or `<name>/latest`, or `<name>` (its latest run)."""
+    p = Path(path)
+    if p.is_file() and p.name == LATEST:
+        p = p.parent / p.read_text().strip()
+    if p.is_dir() and not (p / SPEC).exists() and (p / LATEST).exists():
+        return resolve_run(p / LATEST)
+    if not p.is_dir():
+        raise UsageError(f"run directory not found: {path}")
+    p = p.resolve()
+    if not (p / SPEC).exists():
+        raise UsageError(
+            f"{path} is not a run directory (it has no {SPEC})",
+            hint="pass a folder under runs/<spec name>/, e.g. runs/<name>/latest",
+        )
+    return p
+
+
+def write_json(path: Path, data: dict) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise RunError(f"cannot read {path}: {exc}") from None
+
+
+@dataclass
+class RunInfo:
+    path: Path
+    name: str
+    stamp: str
+    status: str
+    epochs: Optional[int] = None
+    best_epoch: Optional[int] = None
+    val_accuracy: Optional[float] = None
+    test_accuracy: Optional[float] = None
+    wall_time: Optional[float] = None
+    examples_per_s: Optional[float] = None
+    extra: dict = field(default_factory=dict)
+
+
+def run_info(run_dir: Path) -> RunInfo:
+    state = read_json(run_dir / STATE)
+    metrics = read_json(run_dir / METRICS)
+    resolved = read_json(run_dir / RESOLVED)
+    name = resolved.get("spec", {}).get("model", {}).get("name", run_dir.parent.name)
+    if metrics:
+        status = "done"
+    elif state.get("interrupted"):
+        status = "interrupted"
+    elif state:
+        status = "incomplete"
+    else:
+        status = "empty"
+    return RunInfo(
+        path=run_dir,
+        name=name,
+        stamp=run_dir.name,
+        status=status,
+        epochs=state.get("epochs_done"),
+        best_epoch=state.get("best_epoch"),
+        val_accuracy=metrics.get("val", {}).get("accuracy"),
+        test_accuracy=metrics.get("test", {}).get("accuracy"),
+        wall_time=metrics.get("wall_time_s"),
+        examples_per_s=metrics.get("train_examples_per_s"),
+        extra={"overrides": resolved.get("overrides", [])},
+    )
+
+
+def list_runs(root: str | os.PathLike = "runs") -> list[RunInfo]:
+    """Every run under root (a runs/ folder, one spec's folder, or one run)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise UsageError(f"no runs folder at {root}", hint="train a spec first")
+    if (root / SPEC).exists():
+        return [run_info(root)]
+    found = sorted(p.parent for p in root.glob("*/" + SPEC))
+    found += sorted(p.parent for p in root.glob("*/*/" + SPEC))
+    runs = [run_info(p) for p in dict.fromkeys(found) if not p.is_symlink()]
+    return sorted(runs, key=lambda r: (r.name, r.stamp))

@@ -1,0 +1,263 @@
+"""Train a checked spec into a run directory (see runs.py for the layout).
+
+`train(report)` starts a new run; `resume(run_dir)` continues an interrupted
+one from last.keras (optimizer state included) at the next epoch. The input
+pipeline's order depends only on (seed, epoch), so both give the same weights.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from modelspec.errors import RunError, SpecInvalid, require
+
+from . import callbacks as cb
+from . import optim, pipeline, runs
+from .finish import finish_run
+from .setup import (
+    build_compiled,
+    choose_strategy,
+    dtype_policy,
+    load_splits,
+    resolved_config,
+)
+
+
+class TrainingInterrupted(RunError):
+    """Ctrl-C during fit; last.keras holds the last finished epoch."""
+
+    def __init__(self, run_dir: Path, epochs_done: int) -> None:
+        if epochs_done:
+            msg = (
+                f"training interrupted after epoch {epochs_done}; "
+                f"{runs.LAST} and {runs.STATE} are saved in {run_dir}"
+            )
+            hint = f"continue with: modelspec train --resume {run_dir}"
+        else:
+            msg = f"training interrupted before the first epoch ended ({run_dir})"
+            hint = "nothing to resume: start the training again"
+        super().__init__(msg, hint=hint)
+        self.run_dir = run_dir
+        self.epochs_done = epochs_done
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    metrics: dict
+    transfer: Any = None  # transfer.TransferReport when [transfer] was used
+    epochs_done: int = 0
+    resumed_from: Optional[int] = None
+    history: dict = field(default_factory=dict)
+
+
+def plan_epochs(train, n_train: int) -> tuple[int, int]:
+    """(epochs, steps_per_epoch); `steps` rounds up to whole epochs."""
+    spe = pipeline.steps_per_epoch(n_train, train.batch_size)
+    if train.steps is not None:
+        return max(1, math.ceil(train.steps / spe)), spe
+    return train.epochs, spe
+
+
+def train(
+    report,
+    *,
+    overrides: Sequence[str] = (),
+    out: str | Path = "runs",
+    reporter=None,
+    on_transfer=None,
+    stop_after_epochs: Optional[int] = None,
+    splits=None,
+) -> TrainResult:
+    """Train a new run. `reporter` receives progress events (see
+    callbacks.make_progress); `on_transfer(TransferReport)` is called once the
+    weights are copied, before training; `stop_after_epochs` is a testing hook
+    that interrupts like Ctrl-C; `splits` replaces loading the data."""
+    if not report.ok or report.spec is None:
+        raise SpecInvalid(report)
+    spec = report.spec
+    splits = splits if splits is not None else load_splits(spec)
+    run_dir = runs.create_run_dir(out, spec.model.name)
+    runs.point_latest(run_dir)
+    from modelspec.fsutil import atomic_write_text
+
+    atomic_write_text(run_dir / runs.SPEC, report.text)
+    state = {"epochs_done": 0, "best": None, "best_epoch": None, "interrupted": False}
+    return _run(
+        report, splits, run_dir, state, overrides, reporter, on_transfer,
+        stop_after_epochs, resuming=False,
+    )
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    extra_overrides: Sequence[str] = (),
+    reporter=None,
+    stop_after_epochs: Optional[int] = None,
+    splits=None,
+) -> TrainResult:
+    """Continue a run from last.keras at epoch state.json['epochs_done']."""
+    from modelspec.check import check_text
+
+    run_dir = runs.resolve_run(run_dir)
+    state = runs.read_json(run_dir / runs.STATE)
+    if not state.get("epochs_done") or not (run_dir / runs.LAST).exists():
+        raise RunError(
+            f"{run_dir} has no finished epoch to resume from",
+            hint="start the training again with modelspec train SPEC",
+        )
+    old = runs.read_json(run_dir / runs.RESOLVED)
+    overrides = list(old.get("overrides", [])) + list(extra_overrides)
+    text = (run_dir / runs.SPEC).read_text()
+    report = check_text(text, file=str(run_dir / runs.SPEC), overrides=overrides)
+    if not report.ok or report.spec is None:
+        raise SpecInvalid(report)
+    splits = splits if splits is not None else load_splits(report.spec)
+    return _run(
+        report, splits, run_dir, state, overrides, reporter, None,
+        stop_after_epochs, resuming=True,
+    )
+
+
+def _run(
+    report, splits, run_dir, state, overrides, reporter, on_transfer,
+    stop_after_epochs, resuming,
+) -> TrainResult:
+    keras = require("keras")
+    spec = report.spec
+    t = spec.train
+    epochs, spe = plan_epochs(t, len(splits.x_train))
+    first = int(state["epochs_done"]) if resuming else 0
+    if first >= epochs:
+        raise RunError(
+            f"{run_dir} already trained {first} of {epochs} epochs",
+            hint="pass --epochs with a larger number to train further",
+        )
+    if t.seed is not None:
+        keras.utils.set_random_seed(t.seed)
+    strategy, strategy_name = choose_strategy(t.strategy)
+    jit = _jit(t.jit_compile)
+    transfer_report = None
+    with dtype_policy(t.precision), strategy.scope():
+        if resuming:
+            model = _load_for_resume(run_dir / runs.LAST, report, jit)
+        else:
+            model, transfer_report = build_compiled(
+                report, spe, epochs * spe, jit, base=Path(report.file).parent
+            )
+            if transfer_report is not None and on_transfer is not None:
+                on_transfer(transfer_report)
+    if not resuming:
+        config = resolved_config(
+            report, overrides, splits, epochs=epochs, steps_per_epoch=spe,
+            strategy=strategy_name, jit_compile=jit,
+            transfer=transfer_report.to_json() if transfer_report else None,
+        )
+        runs.write_json(run_dir / runs.RESOLVED, config)
+
+    train_ds = pipeline.train_dataset(
+        splits.x_train, splits.y_train, batch_size=t.batch_size, seed=t.seed,
+        first_epoch=first, last_epoch=epochs, augment=spec.data.augment,
+    )
+    has_val = len(splits.x_val) > 0
+    val_ds = (
+        pipeline.eval_dataset(
+            splits.x_val, splits.y_val, batch_size=t.batch_size, cache=t.cache
+        )
+        if has_val
+        else None
+    )
+    monitor = t.monitor if has_val else t.monitor.removeprefix("val_")
+    throughput = cb.make_throughput(len(splits.x_train))
+    callbacks = [
+        throughput,
+        cb.make_checkpoint(run_dir, monitor, state),
+        keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY), append=resuming),
+        keras.callbacks.TensorBoard(
+            log_dir=str(run_dir / runs.TB),
+            update_freq=t.log_every or "epoch",
+            write_graph=False,
+        ),
+    ]
+    if t.early_stopping is not None:
+        es = t.early_stopping
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=monitor, patience=es.patience, min_delta=es.min_delta,
+                restore_best_weights=es.restore_best,
+                mode="min" if monitor.endswith("loss") else "max",
+            )
+        )
+    if reporter is not None:
+        callbacks.append(
+            cb.make_progress(
+                reporter, epochs=epochs, steps=spe, batch_size=t.batch_size
+            )
+        )
+    if stop_after_epochs is not None:
+        callbacks.append(cb.make_stop_after(stop_after_epochs))
+
+    started = time.perf_counter()
+    try:
+        model.fit(
+            train_ds,
+            epochs=epochs,
+            initial_epoch=first,
+            steps_per_epoch=spe,
+            validation_data=val_ds,
+            callbacks=callbacks,
+            verbose=0,
+        )
+    except KeyboardInterrupt:
+        state["interrupted"] = True
+        if state["epochs_done"]:
+            runs.write_json(run_dir / runs.STATE, state)
+        raise TrainingInterrupted(run_dir, int(state["epochs_done"])) from None
+    fit_seconds = time.perf_counter() - started
+
+    with dtype_policy(t.precision), strategy.scope():
+        metrics = finish_run(
+            report, splits, run_dir, state,
+            fit_seconds=fit_seconds,
+            train_examples_per_s=throughput.rate,
+            epochs_planned=epochs,
+            resumed_from=first if resuming else None,
+        )
+    return TrainResult(
+        run_dir=run_dir,
+        metrics=metrics,
+        transfer=transfer_report,
+        epochs_done=int(state["epochs_done"]),
+        resumed_from=first if resuming else None,
+    )
+
+
+def _jit(setting) -> bool:
+    if setting == "auto":
+        tf = require("tensorflow")
+        return bool(tf.config.list_physical_devices("GPU"))
+    return bool(setting)
+
+
+def _load_for_resume(path: Path, report, jit: bool):
+    """last.keras with its optimizer state, recompiled with the spec's loss
+    and metrics (reusing the loaded optimizer keeps its slots and step)."""
+    from . import load_model
+
+    optim.custom_objects()  # registers the schedule and loss classes
+    try:
+        model = load_model(path)
+    except Exception as exc:  # corrupt file: name it rather than a traceback
+        raise RunError(f"cannot load {path} to resume: {exc}") from None
+    model.compile(
+        optimizer=model.optimizer,
+        loss=optim.make_loss(report),
+        metrics=optim.make_metrics(report.spec.train),
+        jit_compile=jit,
+    )
+    return model

@@ -1,0 +1,166 @@
+"""Keras model -> verified ONNX file, written atomically.
+
+`tf2onnx.convert.from_keras` with an explicit input signature (Keras 3 models
+have no saved signature to derive one from). Unlike `model.export("onnx")`, it
+leaves numpy's module globals alone. The file is written to a temporary name
+beside the target, verified there, and only then renamed into place; a failed
+conversion or verification leaves no file behind.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import modelspec
+from modelspec import onnx_meta
+from modelspec.errors import ExportError, require
+from modelspec.fsutil import atomic_path
+
+from .verify import Verification, random_inputs, verify
+
+
+@dataclass
+class ExportReport:
+    path: Path
+    opset: int
+    input_name: str
+    output_name: str
+    verification: Verification
+    metadata: dict[str, str]
+    file_size: int = 0
+    convert_seconds: float = 0.0
+    ops: dict[str, int] = field(default_factory=dict)  # ONNX op type -> count
+
+
+def _spec_and_hashes(report_or_spec) -> tuple[Any, Optional[tuple], str]:
+    """(spec, checker output shape or None, spec hash)."""
+    spec = getattr(report_or_spec, "spec", None)
+    if spec is not None:  # a modelspec.report.Report
+        if not report_or_spec.ok:
+            from modelspec.errors import SpecInvalid
+
+            raise SpecInvalid(report_or_spec)
+        text = getattr(report_or_spec, "text", "") or ""
+        digest = (
+            onnx_meta.sha256_text(text) if text
+            else onnx_meta.sha256_json(report_or_spec.raw)
+        )
+        return spec, report_or_spec.output_shape, digest
+    spec = report_or_spec  # a modelspec.schema.Spec
+    return spec, None, onnx_meta.sha256_json(spec.model_dump(mode="json", by_alias=True))
+
+
+def build_metadata(report_or_spec, *, opset: int, output_name: str,
+                   extra: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+    spec, _, digest = _spec_and_hashes(report_or_spec)
+    meta: dict[str, Any] = {
+        "modelspec_version": modelspec.__version__,
+        "spec_name": spec.model.name,
+        "spec_sha256": digest,
+        "class_names": onnx_meta.default_class_names(spec),
+        "input_name": "input",
+        "input_shape": list(spec.model.input),
+        "output_name": output_name,
+        "output_kind": onnx_meta.output_kind(spec),
+        "preprocessing": None,
+        "opset": opset,
+    }
+    meta.update(extra or {})
+    meta["preprocessing"] = onnx_meta.canonical_preprocessing(meta["preprocessing"])
+    return meta
+
+
+def convert(model, input_shape, opset: int):
+    """The ONNX ModelProto for a Keras model; conversion errors -> ExportError."""
+    tf = require("tensorflow")
+    tf2onnx = require("tf2onnx")
+    signature = [tf.TensorSpec((None, *input_shape), tf.float32, name="input")]
+    try:
+        proto, _ = tf2onnx.convert.from_keras(
+            model, input_signature=signature, opset=opset
+        )
+    except Exception as e:  # tf2onnx raises bare ValueError/KeyError/...
+        raise ExportError(
+            f"tf2onnx could not convert the model at opset {opset}: "
+            f"{type(e).__name__}: {e}",
+            hint="try another --opset (13-18 are the best supported)",
+        ) from None
+    return proto
+
+
+def export_onnx(
+    model,
+    report_or_spec,
+    out_path,
+    opset: int = 17,
+    force: bool = False,
+    data=None,
+    tolerance: float = 1e-4,
+    metadata: Optional[Mapping[str, Any]] = None,
+    n_random: int = 64,
+) -> ExportReport:
+    """Convert, stamp metadata, verify against `model`, then move into place.
+
+    `data`: model-ready inputs (already preprocessed), shape (N, *input), used
+    for the parity check; None means `n_random` random inputs in the input's
+    range. `metadata`: entries that override or add to the defaults computed
+    from the spec (e.g. `class_names`, `preprocessing` from the training run).
+    """
+    np = require("numpy")
+    out_path = Path(out_path)
+    if out_path.exists() and not force:
+        raise ExportError(
+            f"{out_path} already exists", hint="pass --force to overwrite it"
+        )
+    if out_path.is_dir():
+        raise ExportError(f"{out_path} is a directory, not a file name")
+    spec, checked_shape, _ = _spec_and_hashes(report_or_spec)
+    input_shape = tuple(spec.model.input)
+    expected_output = checked_shape or tuple(model.output_shape[1:])
+
+    start = time.perf_counter()
+    proto = convert(model, input_shape, opset)
+    seconds = time.perf_counter() - start
+    output_name = proto.graph.output[0].name
+    meta = build_metadata(report_or_spec, opset=opset, output_name=output_name,
+                          extra=metadata)
+    encoded = onnx_meta.encode(meta)
+    del proto.metadata_props[:]
+    for key, value in encoded.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    proto.doc_string = f"modelspec export of spec {spec.model.name!r}"
+
+    if data is None:
+        x = random_inputs(input_shape, n_random, meta["preprocessing"])
+        source = "random"
+    else:
+        x = np.asarray(data, dtype=np.float32)
+        source = "test set"
+        if tuple(x.shape[1:]) != input_shape:
+            raise ExportError(
+                f"check data has shape {tuple(x.shape[1:])} per example, the model "
+                f"input is {input_shape}"
+            )
+    with atomic_path(out_path, suffix=".onnx") as tmp:
+        tmp.write_bytes(proto.SerializeToString())
+        result = verify(
+            model, tmp, expected_output=expected_output, input_shape=input_shape,
+            x=x, data_source=source, tolerance=tolerance,
+        )
+        if out_path.exists() and not force:  # appeared while we converted
+            raise ExportError(
+                f"{out_path} already exists", hint="pass --force to overwrite it"
+            )
+        size = tmp.stat().st_size
+    ops: dict[str, int] = {}
+    for node in proto.graph.node:
+        ops[node.op_type] = ops.get(node.op_type, 0) + 1
+    return ExportReport(
+        path=out_path, opset=opset, input_name=proto.graph.input[0].name,
+        output_name=output_name, verification=result, metadata=encoded,
+        file_size=size, convert_seconds=seconds, ops=ops,
+    )

@@ -1,0 +1,150 @@
+"""`load_data`: pick the loader for `[data] dataset`, then make the splits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError
+from . import process as P
+from .process import RawData, Splits
+
+
+def load_data(
+    table,
+    input_shape: tuple[int, ...],
+    seed: int | None = 0,
+    *,
+    classes: int | None = None,
+) -> Splits:
+    """Load `[data]` (a `modelspec.schema.DataTable`) shaped for `input_shape`.
+
+    `classes` is `[model] classes` when known: labels at or above it are an
+    error. `seed` does not change any split on purpose: every split is fixed
+    (digits' stratified split uses its own fixed seed), so runs with different
+    training seeds are validated and tested on the same examples.
+    """
+    input_shape = tuple(int(d) for d in input_shape)
+    raw = _load_raw(table, input_shape)
+    return finish(raw, table, input_shape, classes)
+
+
+def _load_raw(table, input_shape: tuple[int, ...]) -> RawData:
+    name = table.dataset
+    if name == "digits":
+        from .digits import load_digits
+
+        return load_digits()
+    if name in ("mnist", "fashion_mnist"):
+        from .idx import load_builtin
+
+        return load_builtin(name, table.path)
+    if name in ("cifar10", "cifar100"):
+        from .cifar import load_builtin
+
+        return load_builtin(name, table.path)
+    if name == "npz":
+        from .npz import load_npz
+
+        return load_npz(table.path)
+    if name == "images":
+        from .images import load_folder
+
+        return load_folder(table.path, input_shape, table.image_size)
+    raise DataError(f"unknown dataset {name!r}")
+
+
+def _subset_names(raw: RawData, keep: list[int]) -> list[str]:
+    names = raw.class_names or []
+    return [names[c] if c < len(names) else str(c) for c in keep]
+
+
+def finish(
+    raw: RawData, table, input_shape: tuple[int, ...], classes: int | None = None
+) -> Splits:
+    """Everything after loading; see the module docstring of `process`."""
+    name = raw.name
+    x_tr, x_te = np.asarray(raw.x_train), np.asarray(raw.x_test)
+    y_tr = P.as_labels(raw.y_train, f"{name} y_train")
+    y_te = P.as_labels(raw.y_test, f"{name} y_test")
+    P.check_pair(x_tr, y_tr, f"{name} training set")
+    P.check_pair(x_te, y_te, f"{name} test set")
+    example = tuple(x_tr.shape[1:])
+    P.check_fits(name, example, input_shape)
+    if tuple(x_te.shape[1:]) != example:
+        raise DataError(f"{name}: test examples have shape {tuple(x_te.shape[1:])}, "
+                        f"training examples {example}")
+    val = None
+    if table.validation_path:
+        from .npz import load_validation
+
+        x_v, y_v = load_validation(table.validation_path)
+        y_v = P.as_labels(y_v, f"{table.validation_path} y_val")
+        P.check_pair(x_v, y_v, f"{table.validation_path}")
+        if tuple(x_v.shape[1:]) != example:
+            raise DataError(
+                f"{table.validation_path}: x_val examples have shape "
+                f"{tuple(x_v.shape[1:])}, training examples {example}"
+            )
+        val = (x_v, y_v)
+
+    if raw.class_names:
+        class_names = list(raw.class_names)
+    else:
+        top = max(int(y.max(initial=-1)) for y in (y_tr, y_te))
+        class_names = [str(i) for i in range(top + 1)]
+    after = ""
+    if table.classes:
+        keep = list(table.classes)
+        present = set(np.unique(y_tr).tolist())
+        missing = [c for c in keep if c not in present]
+        if missing:
+            raise DataError(
+                f"{name}: [data] classes lists {missing}, which the training set "
+                f"does not have (its labels are {sorted(present)[:3]}..."
+                f"{max(present, default=-1)})",
+                hint="list labels that occur in the data (0-based)",
+            )
+        m, y_tr = P.subset(y_tr, keep)
+        x_tr = x_tr[m]
+        m, y_te = P.subset(y_te, keep)
+        x_te = x_te[m]
+        if val is not None:
+            m, y_v = P.subset(val[1], keep)
+            val = (val[0][m], y_v)
+        class_names = _subset_names(raw, keep)
+        after = f" after keeping classes {keep}"
+
+    want_val = val is not None or bool(table.validation)
+    if val is None and table.validation:
+        n = P.validation_count(table.validation, len(x_tr), name)
+        val = (x_tr[-n:], y_tr[-n:])
+        x_tr, y_tr = x_tr[:-n], y_tr[:-n]
+    if val is None:
+        val = (x_tr[:0], y_tr[:0])
+    if table.limit:
+        x_tr, y_tr = x_tr[: table.limit], y_tr[: table.limit]
+    if table.test_limit:
+        x_te, y_te = x_te[: table.test_limit], y_te[: table.test_limit]
+    P.check_nonempty(name, "training", len(x_tr), after)
+    P.check_nonempty(name, "test", len(x_te), after)
+    if want_val:
+        P.check_nonempty(name, "validation", len(val[0]), after)
+    P.check_label_range(name, {"training": y_tr, "validation": val[1],
+                               "test": y_te}, classes)
+
+    pp = P.make_preprocessing(table.scale, x_tr, raw)
+
+    def ready(x: np.ndarray) -> np.ndarray:
+        return P.preprocess(x, pp).reshape((len(x),) + input_shape)
+
+    return Splits(
+        x_train=ready(x_tr), y_train=y_tr,
+        x_val=ready(val[0]), y_val=val[1],
+        x_test=ready(x_te), y_test=y_te,
+        class_names=class_names,
+        num_classes=len(class_names),
+        preprocessing=pp,
+        augment=table.augment,
+        name=name,
+        source=raw.source,
+    )

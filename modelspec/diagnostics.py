@@ -1,0 +1,104 @@
+"""Diagnostics: what the checker found, where, with numbers on both sides."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal, Optional
+
+Severity = Literal["error", "warning"]
+
+# The stable codes. README's table is generated from this one (tests compare).
+CODES: dict[str, tuple[Severity, str]] = {
+    "MS100": ("error", "TOML syntax error"),
+    "MS101": ("error", "unknown key"),
+    "MS102": ("error", "missing required key"),
+    "MS103": ("error", "invalid value"),
+    "MS104": ("error", "unknown layer type"),
+    "MS201": ("error", "duplicate layer name"),
+    "MS202": ("error", "unknown input reference"),
+    "MS203": ("error", "forward reference or cycle in inputs"),
+    "MS204": ("error", "reshape or flatten size mismatch"),
+    "MS205": ("error", "dead layer: nothing reads its output"),
+    "MS206": ("error", "kernel or pool window larger than its input"),
+    "MS207": ("error", "a dimension shrinks to zero or below"),
+    "MS208": ("error", "incompatible shapes for add or concat"),
+    "MS209": ("error", "expect_shape assertion failed"),
+    "MS210": ("error", "expect_params assertion failed"),
+    "MS211": ("error", "in_channels assertion failed"),
+    "MS212": ("error", "output shape does not match classes"),
+    "MS213": ("error", "input rank not accepted by the layer"),
+    "MS214": ("error", "invalid axis"),
+    "MS301": ("warning", "non-linear activation on the output logits"),
+    "MS302": ("error", "loss and output activation disagree"),
+    "MS303": ("warning", "learning rate far outside the optimizer's usual range"),
+    "MS304": ("warning", "dropout rate drops (almost) everything"),
+    "MS305": ("warning", "top-k metric with k >= classes is always 100%"),
+    "MS306": ("warning", "dense applied to a feature map (rank > 1)"),
+    "MS307": ("warning", "softmax on a hidden layer"),
+    "MS308": ("warning", "two linear layers in a row collapse into one"),
+    "MS309": ("warning", "output is not a vector"),
+    "MS310": ("warning", "dropout right before the output"),
+    "MS311": ("warning", "output has a softmax and no classes-sized logits"),
+    "MS401": ("error", "model input does not match the dataset"),
+    "MS402": ("error", "classes do not match the dataset"),
+    "MS403": ("error", "data classes subset out of range"),
+    "MS404": ("warning", "validation split is empty or too large"),
+    "MS405": ("error", "transfer settings invalid"),
+}
+
+
+@dataclass
+class Diagnostic:
+    code: str
+    message: str
+    severity: Severity = "error"
+    line: Optional[int] = None
+    column: Optional[int] = None
+    layer: Optional[str] = None
+    index: Optional[int] = None
+    layer_type: Optional[str] = None
+    hint: Optional[str] = None
+    file: Optional[str] = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unregistered diagnostic code {self.code}")
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def where(self) -> str:
+        """`file:line:col`, omitting what is unknown."""
+        parts = [self.file or "<spec>"]
+        if self.line is not None:
+            parts.append(str(self.line))
+            parts.append(str(self.column or 1))
+        return ":".join(parts)
+
+    def subject(self) -> str:
+        """`layers[6] fc1 (reshape)`, or empty for spec-level problems."""
+        if self.layer is None and self.index is None:
+            return ""
+        parts = [f"layers[{self.index}]" if self.index is not None else "layer"]
+        if self.layer:
+            parts.append(self.layer)
+        if self.layer_type:
+            parts.append(f"({self.layer_type})")
+        return " ".join(parts)
+
+    def render(self) -> str:
+        """The one-line text form, followed by a hint line when there is one."""
+        subject = self.subject()
+        head = f"{self.where()}: {self.severity} {self.code}"
+        text = f"{head} {subject}: {self.message}" if subject else (
+            f"{head}: {self.message}"
+        )
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d.pop("file")
+        return d

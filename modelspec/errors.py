@@ -1,0 +1,69 @@
+"""The one exceptions module. Library code raises these; only the CLI prints.
+
+Each error carries a one-line message (state the rule, name the thing, show what
+was received) and an optional hint. `exit_code` is what the CLI exits with.
+"""
+
+from __future__ import annotations
+
+
+class ModelspecError(Exception):
+    """Base of every error modelspec raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(ModelspecError):
+    """Bad command-line use or unreadable/missing files (exit 2)."""
+
+    exit_code = 2
+
+
+class SpecInvalid(ModelspecError):
+    """The spec has errors; `report` holds every diagnostic."""
+
+    def __init__(self, report) -> None:  # report: modelspec.report.Report
+        n = len(report.errors)
+        super().__init__(f"{report.file}: {n} error{'s' * (n != 1)} in the spec")
+        self.report = report
+
+
+class MissingExtra(ModelspecError):
+    """A command needs the framework stack, which is not installed (exit 2)."""
+
+    exit_code = 2
+
+    def __init__(self, module: str, extra: str = "cpu") -> None:
+        super().__init__(
+            f"this command needs '{module}', which is not installed",
+            hint=f"pip install 'modelspec[{extra}]' (or '[gpu]' on a CUDA machine)",
+        )
+        self.module = module
+        self.extra = extra
+
+
+class DataError(ModelspecError):
+    """The data cannot be loaded or does not fit the model."""
+
+
+class RunError(ModelspecError):
+    """Training, evaluation, transfer or a run directory went wrong."""
+
+
+class ExportError(ModelspecError):
+    """ONNX export or its verification failed."""
+
+
+def require(module: str, extra: str = "cpu"):
+    """Import a framework module, or raise MissingExtra naming the extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtra(module, extra) from None

@@ -1,0 +1,67 @@
+"""Shape pass: every layer's output shape and parameter count, over the DAG.
+
+A layer whose inputs are unknown (they failed earlier) is skipped rather than
+reported again, so one mistake gives one diagnostic, not a cascade.
+"""
+
+from __future__ import annotations
+
+from .diagnostics import Diagnostic
+from .graph import INPUT
+from .report import LayerInfo, Node
+from .shapes import RULES, ShapeError
+from .shapes.base import fmt
+from .source import Positions
+
+
+def infer_shapes(
+    nodes: list[Node], model, positions: Positions
+) -> tuple[list[LayerInfo], list[Diagnostic]]:
+    diags: list[Diagnostic] = []
+    if model is None:
+        return [], diags
+    shapes: dict[str, tuple[int, ...]] = {INPUT: tuple(model.input)}
+    infos: list[LayerInfo] = []
+
+    def add(node: Node, code, msg, key=None, hint=None):
+        path = ("layers", node.index) + ((key,) if key else ())
+        line, col = positions.find(path)
+        diags.append(Diagnostic(code, msg, line=line, column=col, layer=node.name,
+                                index=node.index, layer_type=node.type, hint=hint))
+
+    seen: set[str] = set()
+    for node in nodes:
+        if node.layer is None or node.name in seen:
+            continue
+        seen.add(node.name)
+        if any(ref not in shapes for ref in node.inputs):
+            continue
+        inputs = [shapes[ref] for ref in node.inputs]
+        try:
+            out = RULES[node.type](node.layer, inputs)
+        except ShapeError as e:
+            for issue in e.issues:
+                add(node, issue.code, issue.message, issue.key, issue.hint)
+            continue
+        if node.layer.expect_shape is not None and list(out.shape) != list(
+            node.layer.expect_shape
+        ):
+            add(node, "MS209",
+                f"expect_shape = {node.layer.expect_shape}, but the output is "
+                f"{fmt(out.shape)}", "expect_shape",
+                hint=_expect_hint(node, inputs, out.shape))
+        shapes[node.name] = out.shape
+        trainable = out.params - out.non_trainable if node.layer.trainable else 0
+        infos.append(LayerInfo(node.index, node.name, node.type, list(node.inputs),
+                               out.shape, out.params, trainable,
+                               out.params - trainable))
+    return infos, diags
+
+
+def _expect_hint(node: Node, inputs, shape) -> str:
+    (src, *_) = inputs
+    if node.type == "flatten":
+        factors = "*".join(str(d) for d in src)
+        return (f"the input {fmt(src)} has {factors} = {shape[0]} elements; "
+                "did an earlier layer (e.g. pooling) change?")
+    return f"the input is {', '.join(fmt(s) for s in inputs)}"

@@ -1,0 +1,154 @@
+"""What an exported ONNX file says about itself (its `metadata_props`).
+
+Framework-free: the exporter writes these entries and `modelspec.onnx_predict`
+reads them back with nothing but onnxruntime and numpy, so a consumer can
+preprocess inputs and read outputs correctly without the spec.
+
+Every value is a string (ONNX's rule); lists and dicts are JSON. The
+preprocessing entry is always of one form, whatever the spec said:
+
+    x = (raw / divide - mean) / std      (channels last; mean/std per channel)
+
+with `mean` 0 and `std` 1 when the data is only scaled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Mapping, Optional, Sequence
+
+FORMULA = "x = (raw / divide - mean) / std"
+
+# Entries the exporter always writes; JSON-encoded ones are listed in JSON_KEYS.
+KEYS = (
+    "modelspec_version",
+    "spec_name",
+    "spec_sha256",
+    "class_names",
+    "input_name",
+    "input_shape",
+    "output_name",
+    "output_kind",
+    "preprocessing",
+    "opset",
+)
+JSON_KEYS = frozenset({"class_names", "input_shape", "preprocessing"})
+
+
+def identity_preprocessing() -> dict:
+    return {"scale": "none", "divide": 1.0, "mean": 0.0, "std": 1.0,
+            "formula": FORMULA}
+
+
+def canonical_preprocessing(prep: Optional[Mapping[str, Any]]) -> dict:
+    """Bring a preprocessing description to the one form above.
+
+    Accepts the canonical form itself, or the data pipeline's dict with any of
+    `scale` ('unit' / 'standardize' / 'none'), `divide` (or `divisor`,
+    `max_value`), `mean` and `std`.
+    """
+    if not prep:
+        return identity_preprocessing()
+    divide = _first(prep, ("divide", "divisor", "max_value", "max"), 1.0)
+    mean = prep.get("mean", 0.0)
+    std = prep.get("std", 1.0)
+    out = {
+        "scale": str(prep.get("scale", "custom")),
+        "divide": float(divide),
+        "mean": _floats(mean) if mean is not None else 0.0,
+        "std": _floats(std) if std is not None else 1.0,
+        "formula": FORMULA,
+    }
+    return out
+
+
+def _first(d: Mapping[str, Any], keys: Sequence[str], default: Any) -> Any:
+    for key in keys:
+        if d.get(key) is not None:
+            return d[key]
+    return default
+
+
+def _floats(v: Any) -> float | list[float]:
+    if isinstance(v, (int, float)):
+        return float(v)
+    flat = [float(x) for x in _flatten(v)]
+    return flat[0] if len(flat) == 1 else flat
+
+
+def _flatten(v: Any):
+    if hasattr(v, "tolist"):  # a numpy array, without importing numpy here
+        v = v.tolist()
+    if isinstance(v, (list, tuple)):
+        for item in v:
+            yield from _flatten(item)
+    else:
+        yield v
+
+
+def output_kind(spec) -> str:
+    """'probabilities' when the model ends in softmax, else 'logits'.
+
+    Follows the training loss's rule (`[train] from_logits` overrides it), so
+    the file states what the network was trained to output.
+    """
+    from_logits = getattr(getattr(spec, "train", None), "from_logits", None)
+    if from_logits is not None:
+        return "logits" if from_logits else "probabilities"
+    last = spec.layers[-1]
+    if getattr(last, "activation", None) == "softmax":
+        return "probabilities"
+    return "logits"
+
+
+def default_class_names(spec) -> list[str]:
+    """The spec's class names, else the built-in dataset's, else '0'..'n-1'."""
+    from .data.info import CLASS_NAMES
+
+    if spec.model.class_names:
+        return list(spec.model.class_names)
+    n = spec.model.classes
+    data = getattr(spec, "data", None)
+    names = CLASS_NAMES.get(data.dataset) if data is not None else None
+    if names and data.classes:
+        names = [names[i] for i in data.classes if i < len(names)]
+    if names and (n is None or len(names) == n):
+        return list(names)
+    return [str(i) for i in range(n)] if n else []
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sha256_json(obj: Any) -> str:
+    """Hash of a canonical JSON rendering (key order and spacing fixed)."""
+    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return sha256_text(blob)
+
+
+def encode(meta: Mapping[str, Any]) -> dict[str, str]:
+    """Python values -> ONNX metadata strings."""
+    out = {}
+    for key, value in meta.items():
+        if value is None:
+            continue
+        if key in JSON_KEYS or not isinstance(value, (str, int, float)):
+            out[key] = json.dumps(value)
+        else:
+            out[key] = str(value)
+    return out
+
+
+def decode(props: Mapping[str, str]) -> dict[str, Any]:
+    """ONNX metadata strings -> Python values (JSON entries parsed)."""
+    out: dict[str, Any] = {}
+    for key, value in props.items():
+        if key in JSON_KEYS:
+            out[key] = json.loads(value)
+        elif key == "opset":
+            out[key] = int(value)
+        else:
+            out[key] = value
+    return out

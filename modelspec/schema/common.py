@@ -1,0 +1,91 @@
+"""Building blocks shared by the layer models and the tables."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Keras 3 activation names a spec may use; anything else is a validation error
+# rather than a late KeyError inside Keras.
+Activation = Literal[
+    "linear",
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "swish",
+    "mish",
+    "sigmoid",
+    "hard_sigmoid",
+    "tanh",
+    "softmax",
+    "log_softmax",
+    "softplus",
+    "softsign",
+    "exponential",
+]
+
+# Activations whose output is a probability distribution over the last axis.
+PROBABILITY_ACTIVATIONS = frozenset({"softmax"})
+# Activations that leave logits untouched.
+IDENTITY_ACTIVATIONS = frozenset({"linear"})
+
+PositiveInt = Annotated[int, Field(gt=0)]
+# [kh, kw] is a list, not a tuple: strict mode would refuse a TOML array otherwise.
+Pair = Union[PositiveInt, Annotated[list[PositiveInt], Field(min_length=2, max_length=2)]]
+
+
+class Strict(BaseModel):
+    """Base for every spec model: unknown keys are errors, never ignored."""
+
+    # strict: TOML values are typed, so "5" for an int is a mistake, not a 5.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class TruncatedNormalInit(Strict):
+    type: Literal["truncated_normal"]
+    mean: float = Field(0.0, description="Mean of the distribution.")
+    stddev: float = Field(0.05, gt=0, description="Standard deviation.")
+
+
+class RandomNormalInit(Strict):
+    type: Literal["random_normal"]
+    mean: float = Field(0.0, description="Mean of the distribution.")
+    stddev: float = Field(0.05, gt=0, description="Standard deviation.")
+
+
+class RandomUniformInit(Strict):
+    type: Literal["random_uniform"]
+    minval: float = Field(-0.05, description="Lower bound.")
+    maxval: float = Field(0.05, description="Upper bound.")
+
+
+class ConstantInit(Strict):
+    type: Literal["constant"]
+    value: float = Field(0.0, description="The constant every weight starts at.")
+
+
+class NamedInit(Strict):
+    type: Literal[
+        "zeros",
+        "ones",
+        "glorot_uniform",
+        "glorot_normal",
+        "he_uniform",
+        "he_normal",
+        "lecun_uniform",
+        "lecun_normal",
+        "orthogonal",
+    ] = Field(description="A Keras initializer that takes no arguments.")
+
+
+Initializer = Annotated[
+    Union[
+        TruncatedNormalInit, RandomNormalInit, RandomUniformInit, ConstantInit, NamedInit
+    ],
+    Field(discriminator="type"),
+]

@@ -1,0 +1,17 @@
+"""Shape and parameter rules, one pure function per layer kind.
+
+`RULES[type](layer, input_shapes) -> Out` with shapes that have no batch axis.
+A rule raises `ShapeError` holding every problem it found for that layer; the
+inference pass prefixes them with the layer and the TOML line.
+"""
+
+from __future__ import annotations
+
+from .base import Issue, Out, ShapeError
+from .merge import RULES as _MERGE
+from .spatial import RULES as _SPATIAL
+from .tensor import RULES as _TENSOR
+
+RULES = {**_SPATIAL, **_TENSOR, **_MERGE}
+
+__all__ = ["Issue", "Out", "RULES", "ShapeError"]

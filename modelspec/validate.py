@@ -1,0 +1,242 @@
+"""Validation pass: Pydantic, one table and one layer at a time.
+
+Validating pieces separately means one bad layer does not hide the others, and
+the later passes can still infer shapes for every layer that did validate.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from pydantic import BaseModel, ValidationError
+
+from .diagnostics import Diagnostic
+from .schema import LAYER_MODELS, LAYER_TYPES, TABLES, Spec
+from .source import Positions
+
+
+@dataclass
+class Validated:
+    model: Any = None  # ModelTable or None
+    layers: list[Optional[BaseModel]] = field(default_factory=list)
+    raw_layers: list[dict] = field(default_factory=list)
+    tables: dict[str, BaseModel] = field(default_factory=dict)
+    spec: Optional[Spec] = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def did_you_mean(word: str, options) -> Optional[str]:
+    close = difflib.get_close_matches(str(word), sorted(options), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def default_names(raw_layers: list) -> list[str]:
+    """Each layer's name: its `name`, or '<type>_<n>' with n counting that type."""
+    counts: dict[str, int] = {}
+    names = []
+    for entry in raw_layers:
+        entry = entry if isinstance(entry, dict) else {}
+        kind = entry.get("type") if isinstance(entry.get("type"), str) else "layer"
+        counts[kind] = counts.get(kind, 0) + 1
+        name = entry.get("name")
+        names.append(name if isinstance(name, str) else f"{kind}_{counts[kind]}")
+    return names
+
+
+class _Context:
+    def __init__(self, positions: Positions, out: list[Diagnostic]) -> None:
+        self.positions = positions
+        self.out = out
+
+    def add(self, code: str, message: str, path: tuple, *, hint=None, **layer):
+        line, col = self.positions.find(path)
+        self.out.append(
+            Diagnostic(code, message, line=line, column=col, hint=hint, **layer)
+        )
+
+
+def _pretty(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value) if not isinstance(value, (list, dict)) else str(value)
+
+
+def _check_model(
+    model: type[BaseModel], raw: Any, path: tuple, ctx: _Context, **layer
+) -> Optional[BaseModel]:
+    """Validate `raw` against `model`, turning each error into a diagnostic."""
+    where = ".".join(str(p) for p in path) if path else "spec"
+    if not isinstance(raw, dict):
+        ctx.add("MS103", f"[{where}] must be a table. Received: {_pretty(raw)}",
+                path, **layer)
+        return None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as e:
+        _report_errors(model, raw, e, path, ctx, layer)
+        return None
+
+
+def _report_errors(model, raw, exc: ValidationError, path, ctx, layer) -> None:
+    by_key: dict[tuple, list[dict]] = {}
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        if err["type"] in ("extra_forbidden", "missing"):
+            by_key.setdefault(loc + ("#" + err["type"],), []).append(err)
+        else:
+            by_key.setdefault(loc[:1], []).append(err)
+    for key, errs in by_key.items():
+        err = errs[0]
+        kind = err["type"]
+        loc = tuple(err["loc"])
+        if kind == "extra_forbidden":
+            owner = _owner_model(model, loc[:-1])
+            name = loc[-1]
+            hint = did_you_mean(name, _field_names(owner)) if owner else None
+            if hint is None and owner is not None:
+                hint = "allowed keys: " + ", ".join(_field_names(owner))
+            ctx.add("MS101", f"unknown key '{name}'", path + loc, hint=hint, **layer)
+        elif kind == "missing":
+            ctx.add("MS102", f"missing required key '{loc[-1]}'", path + loc[:-1],
+                    hint=_missing_hint(model, loc), **layer)
+        elif kind in ("union_tag_invalid", "literal_error"):
+            ctx.add("MS103", _choice_message(err, loc, raw), path + loc[:1],
+                    hint=_choice_hint(err), **layer)
+        else:
+            ctx.add("MS103", _value_message(errs, loc, raw), path + key[:1] if key
+                    else path, **layer)
+
+
+def _choice_message(err: dict, loc: tuple, raw: dict) -> str:
+    c = err.get("ctx", {})
+    if err["type"] == "union_tag_invalid":
+        return (f"unknown {loc[0]} {c.get('discriminator', 'type')} "
+                f"{_pretty(c.get('tag'))}; expected one of {c.get('expected_tags')}")
+    return (f"invalid '{'.'.join(str(p) for p in loc)}': expected "
+            f"{c.get('expected')}. Received: {_pretty(err.get('input'))}")
+
+
+def _choice_hint(err: dict) -> Optional[str]:
+    c = err.get("ctx", {})
+    got = c.get("tag") if err["type"] == "union_tag_invalid" else err.get("input")
+    options = str(c.get("expected_tags") or c.get("expected") or "")
+    return did_you_mean(got, [o.strip(" '\"") for o in
+                              options.replace(" or ", ",").split(",") if o.strip()])
+
+
+def _owner_model(model, loc: tuple):
+    """The Pydantic model that owns the key at `loc` (for did-you-mean)."""
+    current = model
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        field_info = current.model_fields.get(part)
+        if field_info is None:
+            # a discriminated-union tag such as 'truncated_normal' in the loc
+            continue
+        current = _model_of(field_info.annotation)
+    return current
+
+
+def _model_of(annotation):
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _missing_hint(model, loc) -> Optional[str]:
+    owner = _owner_model(model, loc[:-1])
+    if owner is None:
+        return None
+    f = owner.model_fields.get(loc[-1])
+    return f.description if f is not None else None
+
+
+def _value_message(errs: list[dict], loc: tuple, raw: dict) -> str:
+    key = ".".join(str(p) for p in loc) if loc else ""
+    msgs = []
+    for e in errs:
+        m = e["msg"].removeprefix("Value error, ")
+        if m not in msgs:
+            msgs.append(m)
+    received = errs[0].get("input")
+    if loc and isinstance(raw, dict) and loc[0] in raw:
+        received = raw[loc[0]]
+        key = str(loc[0])
+    text = "; or ".join(m[0].lower() + m[1:] for m in msgs[:3])
+    if not key:
+        return text
+    return f"invalid '{key}': {text}. Received: {key} = {_pretty(received)}"
+
+
+def validate(raw: dict, positions: Positions) -> Validated:
+    out = Validated()
+    ctx = _Context(positions, out.diagnostics)
+    allowed = set(TABLES) | {"layers"}
+    for key in raw:
+        if key not in allowed:
+            ctx.add("MS101", f"unknown table or key '{key}'", (key,),
+                    hint=did_you_mean(key, allowed)
+                    or "allowed: " + ", ".join(sorted(allowed)))
+
+    if "model" not in raw:
+        ctx.add("MS102", "missing required table [model]", (), hint="add [model] "
+                "with name and input, e.g. input = [28, 28, 1]")
+    else:
+        out.model = _check_model(TABLES["model"], raw["model"], ("model",), ctx)
+    for name in ("data", "train", "transfer", "export"):
+        if name in raw:
+            table = _check_model(TABLES[name], raw[name], (name,), ctx)
+            if table is not None:
+                out.tables[name] = table
+
+    layers = raw.get("layers")
+    if layers is None:
+        ctx.add("MS102", "missing required [[layers]]", (),
+                hint="add at least one [[layers]] table with a `type`")
+    elif not isinstance(layers, list) or not layers:
+        ctx.add("MS103", "`layers` must be a non-empty array of [[layers]] tables",
+                ("layers",))
+    else:
+        names = default_names(layers)
+        for i, entry in enumerate(layers):
+            out.raw_layers.append(entry if isinstance(entry, dict) else {})
+            out.layers.append(_check_layer(entry, i, names[i], ctx))
+
+    if not out.diagnostics:
+        out.spec = Spec.model_validate(raw)
+    return out
+
+
+def _check_layer(entry: Any, i: int, name: str, ctx: _Context):
+    path = ("layers", i)
+    if not isinstance(entry, dict):
+        ctx.add("MS103", f"layers[{i}] must be a table", path, index=i)
+        return None
+    kind = entry.get("type") if isinstance(entry.get("type"), str) else None
+    layer = dict(layer=name, index=i, layer_type=kind)
+    if "type" not in entry:
+        ctx.add("MS102", "missing required key 'type'", path,
+                hint="one of: " + ", ".join(sorted(LAYER_TYPES)), **layer)
+        return None
+    if kind not in LAYER_TYPES:
+        ctx.add("MS104", f"unknown layer type {_pretty(entry['type'])}",
+                path + ("type",),
+                hint=did_you_mean(entry["type"], LAYER_TYPES)
+                or "one of: " + ", ".join(sorted(LAYER_TYPES)), **layer)
+        return None
+    return _check_model(LAYER_MODELS[kind], entry, path, ctx, **layer)
