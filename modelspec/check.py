@@ -29,7 +29,7 @@ def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -
     except TomlSyntaxError as e:
         report.diagnostics.append(
             Diagnostic("MS100", f"TOML syntax: {e.message}", line=e.line,
-                       column=e.column, hint="see https://toml.io for the syntax")
+                       column=e.column, hint=_syntax_hint(text, e.line))
         )
         return _finish(report)
     raw = apply_overrides(raw, overrides)
@@ -49,6 +49,17 @@ def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -
     if report.ok:
         report.spec = validated.spec
     return _finish(report)
+
+
+def _syntax_hint(text: str, line: int | None) -> str:
+    import re
+
+    src = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
+    m = re.match(r"\s*([A-Za-z0-9_\-]+)\s*=\s*([A-Za-z_][A-Za-z0-9_\-]*)\s*(#.*)?$",
+                 src)
+    if m and m.group(2) not in ("true", "false", "inf", "nan"):
+        return f'strings need quotes: {m.group(1)} = "{m.group(2)}"'
+    return "TOML syntax: key = value, strings in quotes, [table], [[layers]]"
 
 
 def _finish(report: Report) -> Report:

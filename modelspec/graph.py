@@ -79,10 +79,14 @@ def _dead_layers(nodes: list[Node], first_at, positions) -> list[Diagnostic]:
         for ref in n.inputs:
             if ref in readers and first_at.get(ref, len(nodes)) < n.index:
                 readers[ref].append(n.name)
-    live = {nodes[-1].name}
-    for n in reversed(nodes):
-        if n.name in live:
-            live.update(n.inputs)
+    by_name = {n.name: n for n in nodes}
+    live, todo = set(), [nodes[-1].name]
+    while todo:  # a worklist, not one sweep: forward references must not matter
+        name = todo.pop()
+        if name in live or name not in by_name:
+            continue
+        live.add(name)
+        todo.extend(by_name[name].inputs)
     out = []
     for n in nodes[:-1]:
         if n.name in live:
@@ -90,8 +94,10 @@ def _dead_layers(nodes: list[Node], first_at, positions) -> list[Diagnostic]:
         line, col = positions.find(("layers", n.index))
         if readers[n.name]:
             msg = (f"the output of '{n.name}' never reaches the model output: only "
-                   f"{', '.join(repr(r) for r in readers[n.name])} read it, and "
-                   "they are dead too")
+                   f"{', '.join(repr(r) for r in readers[n.name])} "
+                   f"{'reads' if len(readers[n.name]) == 1 else 'read'} it, and "
+                   f"{'that is' if len(readers[n.name]) == 1 else 'they are'} dead "
+                   "too")
             hint = None
         else:
             msg = (f"nothing reads the output of '{n.name}', so it does nothing "

@@ -58,7 +58,7 @@ def _layer_path(node: Node, key: Optional[str] = None) -> tuple:
 def expect_params(c: LintContext) -> Iterable[Diagnostic]:
     if c.model is None or c.model.expect_params is None:
         return
-    if len(c.infos) != len({n.name for n in c.nodes if n.layer is not None}):
+    if not c.infos or len(c.infos) != len(c.nodes):
         return  # some layer has no shape: the total would be a guess
     total = sum(li.params for li in c.infos.values())
     if total != c.model.expect_params:
@@ -181,6 +181,23 @@ def dropout_rates(c: LintContext) -> Iterable[Diagnostic]:
                      hint="put dropout before the final dense layer")
 
 
+def reshape_batch_axis(c: LintContext) -> Iterable[Diagnostic]:
+    for node in c.nodes:
+        info = c.infos.get(node.name)
+        if node.type != "reshape" or info is None or node.layer.shape[0] != -1:
+            continue
+        if info.output_shape[0] > 1:
+            yield c.warn(
+                "MS311",
+                f"shape = {node.layer.shape} gives {fmt(info.output_shape)}: the -1 "
+                f"became {info.output_shape[0]}, because shapes here have no batch "
+                "axis",
+                _layer_path(node, "shape"), node=node,
+                hint="TF 1's tf.reshape(x, [-1, n]) meant batch -1; here write "
+                "shape = [n] or use a flatten layer",
+            )
+
+
 RULES: list[Callable[[LintContext], Iterable[Diagnostic]]] = [
     expect_params,
     classes_match,
@@ -189,6 +206,7 @@ RULES: list[Callable[[LintContext], Iterable[Diagnostic]]] = [
     softmax_hidden,
     linear_stack,
     dropout_rates,
+    reshape_batch_axis,
 ]
 
 

@@ -9,7 +9,9 @@ preprocessing entry is always of one form, whatever the spec said:
 
     x = (raw / divide - mean) / std      (channels last; mean/std per channel)
 
-with `mean` 0 and `std` 1 when the data is only scaled.
+with `mean` 0 and `std` 1 when the data is only scaled. `scale` names what
+training did ('unit', 'standardize', 'none', or 'unknown' for a spec exported
+without its data); entries that are not known are null.
 """
 
 from __future__ import annotations
@@ -36,31 +38,56 @@ KEYS = (
 JSON_KEYS = frozenset({"class_names", "input_shape", "preprocessing"})
 
 
-def identity_preprocessing() -> dict:
-    return {"scale": "none", "divide": 1.0, "mean": 0.0, "std": 1.0,
-            "formula": FORMULA}
-
-
 def canonical_preprocessing(prep: Optional[Mapping[str, Any]]) -> dict:
-    """Bring a preprocessing description to the one form above.
+    """The data pipeline's preprocessing dict (`Splits.preprocessing`: `scale`
+    'unit' with `divide`, 'standardize' with per-channel `mean`/`std` of raw
+    pixels, or 'none'; `raw_max`, the raw pixel range) with the one-formula
+    fields `divide`, `mean`, `std` filled in. Other keys are kept as given.
 
-    Accepts the canonical form itself, or the data pipeline's dict with any of
-    `scale` ('unit' / 'standardize' / 'none'), `divide` (or `divisor`,
-    `max_value`), `mean` and `std`.
+    Values that are unknown (a spec exported without its data: standardization
+    statistics, the pixel range of user data) stay null, and
+    `modelspec.onnx_predict` then refuses to guess.
     """
     if not prep:
-        return identity_preprocessing()
-    divide = _first(prep, ("divide", "divisor", "max_value", "max"), 1.0)
-    mean = prep.get("mean", 0.0)
-    std = prep.get("std", 1.0)
-    out = {
-        "scale": str(prep.get("scale", "custom")),
-        "divide": float(divide),
-        "mean": _floats(mean) if mean is not None else 0.0,
-        "std": _floats(std) if std is not None else 1.0,
-        "formula": FORMULA,
-    }
+        return {"scale": "unknown", "divide": None, "mean": None, "std": None,
+                "formula": FORMULA}
+    prep = dict(prep)
+    scale = str(prep.get("scale", "none"))
+    out = dict(prep)
+    out["scale"] = scale
+    if scale == "unit":
+        divide = _first(prep, ("divide", "raw_max"), None)
+        out["divide"] = float(divide) if divide is not None else None
+        out["mean"], out["std"] = 0.0, 1.0
+    elif scale == "standardize":
+        out["divide"] = float(prep.get("divide", 1.0))
+        out["mean"] = _floats(prep["mean"]) if prep.get("mean") is not None else None
+        out["std"] = _floats(prep["std"]) if prep.get("std") is not None else None
+    else:
+        out["divide"] = float(prep.get("divide", 1.0))
+        out["mean"] = _floats(prep.get("mean", 0.0))
+        out["std"] = _floats(prep.get("std", 1.0))
+    out["formula"] = FORMULA
     return out
+
+
+def static_preprocessing(spec) -> Optional[dict]:
+    """What the spec alone says about preprocessing (no data loaded): None
+    without a `[data]` table."""
+    from .data.info import DATASETS
+
+    data = getattr(spec, "data", None)
+    if data is None:
+        return None
+    raw_max = 16.0 if data.dataset == "digits" else 255.0
+    if data.dataset not in DATASETS and data.scale == "unit":
+        return {"scale": "unit", "divide": None, "raw_max": None}
+    if data.scale == "unit":
+        return {"scale": "unit", "divide": raw_max, "raw_max": raw_max}
+    if data.scale == "standardize":
+        return {"scale": "standardize", "mean": None, "std": None,
+                "raw_max": raw_max}
+    return {"scale": "none", "raw_max": raw_max}
 
 
 def _first(d: Mapping[str, Any], keys: Sequence[str], default: Any) -> Any:

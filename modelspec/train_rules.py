@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable, Optional
 
-from .data.info import DATASETS
+from .data.info import DATASETS, TRAIN_SIZES
 from .diagnostics import Diagnostic
 from .report import Node
 from .shapes.base import fmt, prod
@@ -93,9 +93,14 @@ def learning_rate(c: "LintContext") -> Iterable[Diagnostic]:
         yield c.warn(
             "MS303",
             f"learning_rate = {lr:g} is far {side} the usual range for {opt.type} "
-            f"({lo:g} to {hi:g})",
+            f"({_num(lo)} to {_num(hi)})",
             ("train", "optimizer", "learning_rate"), hint=hint,
         )
+
+
+def _num(x: float) -> str:
+    """1e-06 -> 1e-6."""
+    return f"{x:g}".replace("e-0", "e-").replace("e+0", "e+")
 
 
 def topk_metrics(c: "LintContext") -> Iterable[Diagnostic]:
@@ -152,10 +157,26 @@ def data_fits_model(c: "LintContext") -> Iterable[Diagnostic]:
 
 
 def validation_split(c: "LintContext") -> Iterable[Diagnostic]:
-    data, train = c.tables.get("data"), c.tables.get("train")
-    if data is None or train is None:
+    from .schema import TrainTable
+
+    data = c.tables.get("data")
+    train = c.tables.get("train") or TrainTable()
+    if data is None or data.validation_path is not None:
         return
-    if data.validation == 0 and data.validation_path is None:
+    size = TRAIN_SIZES.get(data.dataset)
+    if size is not None and data.limit is not None:
+        size = min(size, data.limit)
+    if size is not None and isinstance(data.validation, int) and (
+        data.validation >= size
+    ):
+        yield c.warn(
+            "MS404",
+            f"validation = {data.validation:,} holds out every one of the "
+            f"{size:,} training examples of {data.dataset}",
+            ("data", "validation"),
+            hint=f"use fewer, e.g. validation = {size // 10:,} or 0.1",
+        )
+    if data.validation == 0:
         yield c.warn(
             "MS404",
             f"validation = 0 leaves no validation data, but best.keras is picked "

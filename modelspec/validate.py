@@ -93,8 +93,17 @@ def _report_errors(model, raw, exc: ValidationError, path, ctx, layer) -> None:
             by_key.setdefault(loc + ("#" + err["type"],), []).append(err)
         else:
             by_key.setdefault(loc[:1], []).append(err)
+    # A typo of a required key is one slip: report the unknown key (with its
+    # suggestion) and not also the missing one.
+    typos = {
+        did_you_mean(e["loc"][-1], _field_names(_owner_model(model, e["loc"][:-1])))
+        for e in exc.errors() if e["type"] == "extra_forbidden"
+        and _owner_model(model, tuple(e["loc"][:-1])) is not None
+    }
     for key, errs in by_key.items():
         err = errs[0]
+        if err["type"] == "missing" and f"did you mean '{err['loc'][-1]}'?" in typos:
+            continue
         kind = err["type"]
         loc = tuple(err["loc"])
         if kind == "extra_forbidden":
@@ -105,8 +114,12 @@ def _report_errors(model, raw, exc: ValidationError, path, ctx, layer) -> None:
                 hint = "allowed keys: " + ", ".join(_field_names(owner))
             ctx.add("MS101", f"unknown key '{name}'", path + loc, hint=hint, **layer)
         elif kind == "missing":
+            described = _missing_hint(model, loc)
+            hint = f"add `{loc[-1]} = ...`" + (
+                f" ({described[0].lower()}{described[1:].rstrip('.')})"
+                if described else "")
             ctx.add("MS102", f"missing required key '{loc[-1]}'", path + loc[:-1],
-                    hint=_missing_hint(model, loc), **layer)
+                    hint=hint, **layer)
         elif kind in ("union_tag_invalid", "literal_error"):
             ctx.add("MS103", _choice_message(err, loc, raw), path + loc[:1],
                     hint=_choice_hint(err), **layer)
@@ -180,7 +193,22 @@ def _value_message(errs: list[dict], loc: tuple, raw: dict) -> str:
     text = "; or ".join(m[0].lower() + m[1:] for m in msgs[:3])
     if not key:
         return text
+    described = _union_rule(errs)
+    if described:
+        return f"'{key}' must be {described}. Received: {key} = {_pretty(received)}"
     return f"invalid '{key}': {text}. Received: {key} = {_pretty(received)}"
+
+
+def _union_rule(errs: list[dict]) -> Optional[str]:
+    """Plain words for the int-or-pair and count-or-fraction unions."""
+    kinds = {str(e["loc"][1]) if len(e["loc"]) > 1 else "" for e in errs}
+    if len(errs) < 2:
+        return None
+    if any(k.startswith("list") for k in kinds) and any("int" in k for k in kinds):
+        return "a positive int or a list of two positive ints such as [3, 3]"
+    if any("float" in k for k in kinds) and any("int" in k for k in kinds):
+        return "a count (an int >= 0) or a fraction between 0 and 1"
+    return None
 
 
 def validate(raw: dict, positions: Positions) -> Validated:

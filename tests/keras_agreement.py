@@ -27,9 +27,10 @@ def assert_agrees(report, model) -> None:
         )
         trainable = weight_count(layer.trainable_weights)
         frozen = weight_count(layer.non_trainable_weights)
-        assert (trainable, frozen) == (li.trainable_params, li.non_trainable_params), (
-            f"{where}: checker trainable/non-trainable "
-            f"{li.trainable_params}/{li.non_trainable_params}, Keras {trainable}/{frozen}"
+        checker = (li.trainable_params, li.non_trainable_params)
+        assert (trainable, frozen) == checker, (
+            f"{where}: checker trainable/non-trainable {checker[0]}/{checker[1]}, "
+            f"Keras {trainable}/{frozen}"
         )
     assert model.count_params() == report.total_params
     assert weight_count(model.trainable_weights) == report.trainable_params

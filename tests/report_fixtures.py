@@ -37,8 +37,10 @@ def make_report(name, input_shape, rows, diagnostics=(), file="<hand>"):
 
 
 def resnet_report():
-    c = lambda n, f, **kw: {"type": "conv2d", "name": n, "filters": f, "kernel": 3,
-                            "padding": "same", "activation": "relu", **kw}
+    def c(n, f, **kw):
+        return {"type": "conv2d", "name": n, "filters": f, "kernel": 3,
+                "padding": "same", "activation": "relu", **kw}
+
     rows = [
         (c("conv1", 32, padding="valid"), (30, 30, 32), 896),
         (c("conv2", 64, padding="valid"), (28, 28, 64), 18496),

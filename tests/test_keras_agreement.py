@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from keras_agreement import assert_agrees
 
-from keras_agreement import assert_agrees  # noqa: E402
+# Quiet TensorFlow's C++ logging; it is imported later, inside the tests.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 SPECS = sorted((Path(__file__).resolve().parents[1] / "specs").glob("*.toml"))
 

@@ -1,27 +1,22 @@
-"""The Keras backend on hand-built reports: LRN semantics, save/reload, ONNX, and
-that each spec key reaches the Keras layer it configures."""
+"""The Keras lowering on hand-built reports: names, DAG wiring, and that each
+spec key reaches the Keras layer it configures."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from backends.keras_backend import build_model
+from modelspec.diagnostics import Diagnostic
+from modelspec.errors import SpecInvalid
+from modelspec.report import Node, Report
+from modelspec.schema import Spec
+
+# Quiet TensorFlow's C++ logging; it is imported later, inside the tests.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from modelspec.errors import SpecInvalid  # noqa: E402
-from modelspec.diagnostics import Diagnostic  # noqa: E402
-from modelspec.report import Node, Report  # noqa: E402
-from modelspec.schema import Spec  # noqa: E402
-
-from backends.keras_backend import build_model  # noqa: E402
-
 pytestmark = pytest.mark.framework
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def hand_report(input_shape, layers, name="t") -> Report:
@@ -30,128 +25,13 @@ def hand_report(input_shape, layers, name="t") -> Report:
     spec = Spec.model_validate(
         {"model": {"name": name, "input": list(input_shape)}, "layers": layers}
     )
-    nodes, prev = [], "input"
+    nodes, prev, counts = [], "input", {}
     for i, layer in enumerate(spec.layers):
-        layer_name = layer.name or f"{layer.type}_{i + 1}"
+        counts[layer.type] = counts.get(layer.type, 0) + 1
+        layer_name = layer.name or f"{layer.type}_{counts[layer.type]}"
         nodes.append(Node(i, layer_name, layer.type, layer.inputs or [prev], layer))
         prev = layer_name
     return Report(file="<hand>", nodes=nodes, spec=spec)
-
-
-def lrn_model(shape, **params):
-    import keras
-
-    from backends.keras_backend.lrn import LocalResponseNormalization
-
-    inp = keras.Input(shape, name="input")
-    out = LocalResponseNormalization(name="norm", **params)(inp)
-    return keras.Model(inp, out)
-
-
-LRN_PARAMS = [
-    dict(depth_radius=4, bias=1.0, alpha=0.001 / 9.0, beta=0.75),  # CIFAR tutorial
-    dict(depth_radius=0, bias=2.0, alpha=0.5, beta=0.5),
-    dict(depth_radius=5, bias=1.0, alpha=1.0, beta=0.5),  # TF's defaults
-    dict(depth_radius=2, bias=0.5, alpha=1e-4, beta=1.0),
-]
-
-
-def lrn_reference(x, depth_radius, bias, alpha, beta):
-    """TF's formula written out in numpy, so the test does not only compare
-    the op with itself."""
-    import numpy as np
-
-    channels = x.shape[-1]
-    sq = np.square(x.astype("float64"))
-    sqr_sum = np.zeros_like(sq)
-    for c in range(channels):
-        lo, hi = max(0, c - depth_radius), min(channels, c + depth_radius + 1)
-        sqr_sum[..., c] = sq[..., lo:hi].sum(axis=-1)
-    return x / (bias + alpha * sqr_sum) ** beta
-
-
-@pytest.mark.parametrize("params", LRN_PARAMS)
-def test_lrn_matches_tf_and_the_formula(params):
-    import numpy as np
-    import tensorflow as tf
-
-    x = np.random.default_rng(0).normal(0, 3, (2, 5, 6, 11)).astype("float32")
-    got = np.asarray(lrn_model((5, 6, 11), **params)(x))
-    ref = tf.nn.local_response_normalization(x, **params).numpy()
-    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(got, lrn_reference(x, **params), rtol=1e-5, atol=1e-6)
-    assert not np.allclose(got, x)  # it normalizes something
-
-
-def test_lrn_config_and_keras_file_round_trip(tmp_path):
-    import keras
-    import numpy as np
-
-    params = LRN_PARAMS[0]
-    model = lrn_model((4, 4, 16), **params)
-    config = model.get_layer("norm").get_config()
-    assert {k: config[k] for k in params} == params
-    path = tmp_path / "lrn.keras"
-    model.save(path)
-    again = keras.saving.load_model(path)
-    layer = again.get_layer("norm")
-    assert type(layer).__name__ == "LocalResponseNormalization"
-    assert {k: getattr(layer, k) for k in params} == params
-    x = np.random.default_rng(1).normal(size=(3, 4, 4, 16)).astype("float32")
-    np.testing.assert_array_equal(np.asarray(again(x)), np.asarray(model(x)))
-
-
-def test_lrn_keras_file_loads_in_a_fresh_process(tmp_path):
-    """A new process has not registered the layer yet: load_model must do it."""
-    import numpy as np
-
-    model = lrn_model((3, 3, 8), depth_radius=1, bias=2.0, alpha=0.3, beta=0.6)
-    x = np.random.default_rng(2).normal(size=(2, 3, 3, 8)).astype("float32")
-    np.save(tmp_path / "x.npy", x)
-    np.save(tmp_path / "y.npy", np.asarray(model(x)))
-    model.save(tmp_path / "m.keras")
-    code = (
-        "import numpy as np, sys\n"
-        "from backends.keras_backend import load_model\n"
-        f"d = {str(tmp_path)!r}\n"
-        "m = load_model(d + '/m.keras')\n"
-        "y = np.asarray(m(np.load(d + '/x.npy')))\n"
-        "sys.exit(0 if np.array_equal(y, np.load(d + '/y.npy')) else 3)\n"
-    )
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-
-
-def test_lrn_exports_to_onnx_as_an_lrn_node():
-    import numpy as np
-    import onnxruntime as ort
-    import tensorflow as tf
-    import tf2onnx
-
-    params = dict(depth_radius=3, bias=1.5, alpha=2e-3, beta=0.75)
-    model = lrn_model((6, 6, 10), **params)
-    signature = (tf.TensorSpec((None, 6, 6, 10), tf.float32, name="input"),)
-    proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=17)
-    lrn_nodes = [n for n in proto.graph.node if n.op_type == "LRN"]
-    assert len(lrn_nodes) == 1
-    attrs = {a.name: a for a in lrn_nodes[0].attribute}
-    size = 2 * params["depth_radius"] + 1
-    assert attrs["size"].i == size
-    # ONNX divides alpha by size; TF does not.
-    assert attrs["alpha"].f == pytest.approx(params["alpha"] * size, rel=1e-6)
-    assert attrs["beta"].f == pytest.approx(params["beta"])
-    assert attrs["bias"].f == pytest.approx(params["bias"])
-
-    x = np.random.default_rng(3).normal(0, 4, (4, 6, 6, 10)).astype("float32")
-    session = ort.InferenceSession(proto.SerializeToString())
-    (got,) = session.run(None, {session.get_inputs()[0].name: x})
-    np.testing.assert_allclose(got, np.asarray(model(x)), atol=1e-5, rtol=0)
-
-
-# --- lowering -------------------------------------------------------------
 
 
 def test_build_model_refuses_a_report_with_errors():
@@ -165,7 +45,13 @@ def test_layer_names_order_and_dag_are_preserved():
     report = hand_report(
         (8, 8, 3),
         [
-            {"type": "conv2d", "name": "c1", "filters": 4, "kernel": 3, "padding": "same"},
+            {
+                "type": "conv2d",
+                "name": "c1",
+                "filters": 4,
+                "kernel": 3,
+                "padding": "same",
+            },
             {"type": "conv2d", "name": "c2", "filters": 4, "kernel": 1},
             {"type": "add", "name": "sum", "inputs": ["c1", "c2"]},
             {"type": "concat", "name": "cat", "inputs": ["sum", "input"], "axis": 2},
@@ -176,7 +62,12 @@ def test_layer_names_order_and_dag_are_preserved():
     model = build_model(report)
     assert model.name == "dag"
     assert [layer.name for layer in model.layers] == [
-        "input", "c1", "c2", "sum", "cat", "global_max_pool2d_5",
+        "input",
+        "c1",
+        "c2",
+        "sum",
+        "cat",
+        "global_max_pool2d_1",
     ]
     assert model.inputs[0].name == "input"
     inbound = model.get_layer("cat")._inbound_nodes[0].input_tensors
@@ -186,7 +77,12 @@ def test_layer_names_order_and_dag_are_preserved():
 
 
 def test_concat_axis_counts_without_batch():
-    for axis, expected in [(-1, (4, 4, 6)), (0, (8, 4, 3)), (1, (4, 8, 3)), (2, (4, 4, 6))]:
+    for axis, expected in [
+        (-1, (4, 4, 6)),
+        (0, (8, 4, 3)),
+        (1, (4, 8, 3)),
+        (2, (4, 4, 6)),
+    ]:
         report = hand_report(
             (4, 4, 3),
             [
@@ -204,16 +100,34 @@ def test_keys_reach_the_keras_layers():
         (20, 12, 3),
         [
             {
-                "type": "conv2d", "name": "c", "filters": 5, "kernel": [3, 2],
-                "strides": [2, 1], "padding": "same", "activation": "relu",
-                "use_bias": False, "kernel_l2": 0.004, "kernel_l1": 0.001,
+                "type": "conv2d",
+                "name": "c",
+                "filters": 5,
+                "kernel": [3, 2],
+                "strides": [2, 1],
+                "padding": "same",
+                "activation": "relu",
+                "use_bias": False,
+                "kernel_l2": 0.004,
+                "kernel_l1": 0.001,
             },
             {"type": "conv2d", "name": "dil", "filters": 2, "kernel": 3, "dilation": 2},
             {"type": "max_pool2d", "name": "mp", "pool": 3},
-            {"type": "avg_pool2d", "name": "ap", "pool": 1, "strides": [1, 1],
-             "padding": "same"},
-            {"type": "batch_norm", "name": "bn", "momentum": 0.9, "epsilon": 1e-5,
-             "center": False, "trainable": False},
+            {
+                "type": "avg_pool2d",
+                "name": "ap",
+                "pool": 1,
+                "strides": [1, 1],
+                "padding": "same",
+            },
+            {
+                "type": "batch_norm",
+                "name": "bn",
+                "momentum": 0.9,
+                "epsilon": 1e-5,
+                "center": False,
+                "trainable": False,
+            },
             {"type": "reshape", "name": "r", "shape": [-1, 2]},
             {"type": "dropout", "name": "d", "rate": 0.25},
             {"type": "dense", "name": "fc", "units": 3, "bias_l2": 0.01},
@@ -225,7 +139,9 @@ def test_keys_reach_the_keras_layers():
     c = model.get_layer("c")
     assert (c.kernel_size, c.strides, c.padding) == ((3, 2), (2, 1), "same")
     assert c.activation is keras.activations.relu and not c.use_bias
-    assert c.kernel_regularizer.get_config() == pytest.approx({"l1": 0.001, "l2": 0.004})
+    assert c.kernel_regularizer.get_config() == pytest.approx(
+        {"l1": 0.001, "l2": 0.004}
+    )
     assert model.get_layer("dil").dilation_rate == (2, 2)
     assert model.get_layer("dil").activation is keras.activations.linear
     mp = model.get_layer("mp")
@@ -236,7 +152,9 @@ def test_keys_reach_the_keras_layers():
     assert not bn.trainable and model.get_layer("c").trainable
     assert model.get_layer("r").target_shape == (-1, 2)
     assert model.get_layer("d").rate == 0.25
-    assert model.get_layer("fc").bias_regularizer.get_config()["l2"] == pytest.approx(0.01)
+    assert model.get_layer("fc").bias_regularizer.get_config()["l2"] == pytest.approx(
+        0.01
+    )
     assert model.get_layer("fc").kernel_regularizer is None
     assert model.get_layer("sm").activation is keras.activations.softmax
     # penalties: conv kernel (l1+l2) and dense bias
@@ -249,16 +167,35 @@ def test_initializers_and_seeds():
     report = hand_report(
         (6, 6, 2),
         [
-            {"type": "conv2d", "name": "tn", "filters": 64, "kernel": 3,
-             "kernel_init": {"type": "truncated_normal", "stddev": 0.1},
-             "bias_init": {"type": "constant", "value": 0.1}},
-            {"type": "conv2d", "name": "ru", "filters": 64, "kernel": 3,
-             "kernel_init": {"type": "random_uniform", "minval": 2.0, "maxval": 3.0},
-             "bias_init": {"type": "ones"}},
+            {
+                "type": "conv2d",
+                "name": "tn",
+                "filters": 64,
+                "kernel": 3,
+                "kernel_init": {"type": "truncated_normal", "stddev": 0.1},
+                "bias_init": {"type": "constant", "value": 0.1},
+            },
+            {
+                "type": "conv2d",
+                "name": "ru",
+                "filters": 64,
+                "kernel": 3,
+                "kernel_init": {"type": "random_uniform", "minval": 2.0, "maxval": 3.0},
+                "bias_init": {"type": "ones"},
+            },
             {"type": "flatten"},
-            {"type": "dense", "name": "rn", "units": 64,
-             "kernel_init": {"type": "random_normal", "mean": 5.0, "stddev": 0.01}},
-            {"type": "dense", "name": "z", "units": 4, "kernel_init": {"type": "zeros"}},
+            {
+                "type": "dense",
+                "name": "rn",
+                "units": 64,
+                "kernel_init": {"type": "random_normal", "mean": 5.0, "stddev": 0.01},
+            },
+            {
+                "type": "dense",
+                "name": "z",
+                "units": 4,
+                "kernel_init": {"type": "zeros"},
+            },
         ],
     )
     model = build_model(report, seed=7)
@@ -287,3 +224,41 @@ def test_equal_layers_get_different_weights_under_one_seed():
     assert not np.array_equal(
         model.get_layer("a").kernel.numpy(), model.get_layer("b").kernel.numpy()
     )
+
+
+def test_built_model_with_lrn_saves_and_reloads(tmp_path):
+    import numpy as np
+
+    from backends.keras_backend import load_model
+
+    report = hand_report(
+        (8, 8, 3),
+        [
+            {
+                "type": "conv2d",
+                "name": "conv1",
+                "filters": 6,
+                "kernel": 3,
+                "padding": "same",
+                "activation": "relu",
+            },
+            {
+                "type": "lrn",
+                "name": "norm1",
+                "depth_radius": 2,
+                "alpha": 1e-3,
+                "beta": 0.75,
+            },
+            {"type": "batch_norm", "name": "bn"},
+            {"type": "global_avg_pool2d", "name": "gap"},
+            {"type": "dense", "name": "logits", "units": 4},
+        ],
+    )
+    model = build_model(report, seed=3)
+    model.save(tmp_path / "m.keras")
+    again = load_model(tmp_path / "m.keras")
+    assert [layer.name for layer in again.layers] == [
+        layer.name for layer in model.layers
+    ]
+    x = np.random.default_rng(5).normal(size=(3, 8, 8, 3)).astype("float32")
+    np.testing.assert_allclose(np.asarray(again(x)), np.asarray(model(x)), atol=1e-6)

@@ -25,4 +25,4 @@ def load_model(path, **kwargs):
     return keras.saving.load_model(path, custom_objects=custom_objects(), **kwargs)
 
 
-__all__ = ["LOWERINGS", "build_model", "lower_nodes", "custom_objects", "load_model"]
+__all__ = ["LOWERINGS", "build_model", "custom_objects", "load_model", "lower_nodes"]

@@ -73,8 +73,6 @@ def finish_run(
     t = report.spec.train
     model, path = load_best(run_dir, report)
     results = evaluate_splits(model, splits, t.batch_size)
-    previous = runs.read_json(run_dir / runs.METRICS)
-    wall = fit_seconds + float(previous.get("fit_seconds_before", 0.0))
     metrics = {
         **results,
         "checkpoint": path.name,
@@ -85,7 +83,7 @@ def finish_run(
         "epochs_done": state.get("epochs_done"),
         "epochs_planned": epochs_planned,
         "train_examples_per_s": train_examples_per_s,
-        "wall_time_s": wall,
+        "wall_time_s": fit_seconds,
         "resumed_from_epoch": resumed_from,
     }
     runs.write_json(run_dir / runs.METRICS, metrics)
@@ -132,23 +130,12 @@ def _run_report(run_dir: Path, check_text):
 
 def load_inputs(paths, input_shape, preprocessing: dict) -> np.ndarray:
     """Images (PNG/JPEG) or .npy arrays, preprocessed as the run's training
-    data was."""
+    data was (same raw range, image size and scaling)."""
     from modelspec.data import load_image_files, preprocess
 
-    arrays = []
-    for p in map(Path, paths):
-        if not p.exists():
-            from modelspec.errors import UsageError
-
-            raise UsageError(f"no such file: {p}")
-        if p.suffix.lower() == ".npy":
-            a = np.load(p, allow_pickle=False)
-            if a.shape == tuple(input_shape) or a.shape == tuple(input_shape[:-1]):
-                a = a.reshape((1, *input_shape))
-            arrays.append(a.reshape((-1, *input_shape)))
-        else:
-            arrays.append(load_image_files([str(p)], tuple(input_shape)))
-    raw = np.concatenate(arrays).astype(np.float32)
+    raw = load_image_files(
+        [str(p) for p in paths], tuple(input_shape), preprocessing=preprocessing
+    )
     return np.asarray(preprocess(raw, preprocessing), dtype=np.float32)
 
 

@@ -7,8 +7,9 @@ Keras is imported only inside functions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any
 
 from modelspec.errors import SpecInvalid, require
 from modelspec.schema import pair
@@ -32,9 +33,9 @@ _UNSEEDED = {"zeros", "ones", "constant"}
 class _Context:
     keras: Any
     node_index: int
-    seed: Optional[int]
+    seed: int | None
 
-    def seed_for(self, role: int) -> Optional[int]:
+    def seed_for(self, role: int) -> int | None:
         """A distinct, reproducible seed per (layer, role): the same seed for
         every layer would give identical kernels to layers of equal shape."""
         if self.seed is None:
@@ -199,24 +200,25 @@ LOWERINGS: dict[str, Callable[[Any, str, _Context], Any]] = {
 _MERGES = {"add", "concat"}
 
 
-def build_model(report, *, seed: Optional[int] = None):
+def build_model(report, *, seed: int | None = None):
     """The Keras model for a checked spec. `seed` makes the initial weights
     (and dropout masks) reproducible without touching global random state."""
     if not report.ok or report.spec is None:
         raise SpecInvalid(report)
-    return lower_nodes(report.spec, report.nodes, seed=seed)
+    model = report.spec.model
+    return lower_nodes(report.nodes, model.input, name=model.name, seed=seed)
 
 
-def lower_nodes(spec, nodes, *, seed: Optional[int] = None):
+def lower_nodes(nodes, input_shape, *, name: str = "model", seed: int | None = None):
     """Build without looking at diagnostics: Keras's own errors surface as they
     are. For tests and tools comparing Keras with the checker; use build_model."""
     keras = require("keras")
-    tensors = {"input": keras.Input(shape=tuple(spec.model.input), name="input")}
+    tensors = {"input": keras.Input(shape=tuple(input_shape), name="input")}
     for node in nodes:
         ctx = _Context(keras=keras, node_index=node.index, seed=seed)
         layer = LOWERINGS[node.type](node.layer, node.name, ctx)
         args = [tensors[name] for name in node.inputs]
         tensors[node.name] = layer(args if node.type in _MERGES else args[0])
     return keras.Model(
-        inputs=tensors["input"], outputs=tensors[nodes[-1].name], name=spec.model.name
+        inputs=tensors["input"], outputs=tensors[nodes[-1].name], name=name
     )

@@ -26,9 +26,7 @@ def layer_class():
         sqr_sum[..., c] = sum(x[..., c-r : c+r+1] ** 2);
         out = x / (bias + alpha * sqr_sum) ** beta."""
 
-        def __init__(
-            self, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, **kwargs
-        ):
+        def __init__(self, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, **kwargs):
             super().__init__(**kwargs)
             self.depth_radius = int(depth_radius)
             self.bias = float(bias)
@@ -38,13 +36,20 @@ def layer_class():
             self.input_spec = keras.layers.InputSpec(ndim=4)
 
         def call(self, inputs):
-            return tf.nn.local_response_normalization(
-                inputs,
+            x = inputs
+            # TF has no bfloat16 LRN kernel, and a float16 sum of squares
+            # overflows easily: under mixed precision, normalise in float32.
+            # A float32 model gets no casts, so tf2onnx still sees a bare LRN.
+            if x.dtype != tf.float32:
+                x = tf.cast(x, tf.float32)
+            y = tf.nn.local_response_normalization(
+                x,
                 depth_radius=self.depth_radius,
                 bias=self.bias,
                 alpha=self.alpha,
                 beta=self.beta,
             )
+            return y if y.dtype == inputs.dtype else tf.cast(y, inputs.dtype)
 
         def compute_output_shape(self, input_shape):
             return input_shape
@@ -62,6 +67,6 @@ def layer_class():
     return LocalResponseNormalization
 
 
-def LocalResponseNormalization(**kwargs):  # noqa: N802 - reads like a class
+def LocalResponseNormalization(**kwargs):
     """Build the layer; `layer_class()` gives the class itself."""
     return layer_class()(**kwargs)

@@ -21,7 +21,12 @@ def load_splits(spec):
         )
     from modelspec.data import load_data
 
-    return load_data(spec.data, tuple(spec.model.input), seed=spec.train.seed)
+    return load_data(
+        spec.data,
+        tuple(spec.model.input),
+        seed=spec.train.seed,
+        classes=spec.model.classes,
+    )
 
 
 def choose_strategy(setting: str):

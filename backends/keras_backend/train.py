@@ -113,6 +113,10 @@ def resume(
         )
     old = runs.read_json(run_dir / runs.RESOLVED)
     overrides = list(old.get("overrides", [])) + list(extra_overrides)
+    if extra_overrides and old:
+        # e.g. --epochs on resume: later resumes and `runs` must see it too.
+        old["overrides"] = overrides
+        runs.write_json(run_dir / runs.RESOLVED, old)
     text = (run_dir / runs.SPEC).read_text()
     report = check_text(text, file=str(run_dir / runs.SPEC), overrides=overrides)
     if not report.ok or report.spec is None:
@@ -156,6 +160,7 @@ def _run(
         config = resolved_config(
             report, overrides, splits, epochs=epochs, steps_per_epoch=spe,
             strategy=strategy_name, jit_compile=jit,
+            tensorboard=tensorboard_available(),
             transfer=transfer_report.to_json() if transfer_report else None,
         )
         runs.write_json(run_dir / runs.RESOLVED, config)
@@ -178,12 +183,15 @@ def _run(
         throughput,
         cb.make_checkpoint(run_dir, monitor, state),
         keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY), append=resuming),
-        keras.callbacks.TensorBoard(
-            log_dir=str(run_dir / runs.TB),
-            update_freq=t.log_every or "epoch",
-            write_graph=False,
-        ),
     ]
+    if tensorboard_available():
+        callbacks.append(
+            keras.callbacks.TensorBoard(
+                log_dir=str(run_dir / runs.TB),
+                update_freq=t.log_every or "epoch",
+                write_graph=False,
+            )
+        )
     if t.early_stopping is not None:
         es = t.early_stopping
         callbacks.append(
@@ -211,19 +219,26 @@ def _run(
             steps_per_epoch=spe,
             validation_data=val_ds,
             callbacks=callbacks,
+            shuffle=False,  # the pipeline shuffles, per (seed, epoch)
             verbose=0,
         )
     except KeyboardInterrupt:
         state["interrupted"] = True
+        state["fit_seconds"] = state.get("fit_seconds", 0.0) + (
+            time.perf_counter() - started
+        )
         if state["epochs_done"]:
             runs.write_json(run_dir / runs.STATE, state)
         raise TrainingInterrupted(run_dir, int(state["epochs_done"])) from None
-    fit_seconds = time.perf_counter() - started
+    state["fit_seconds"] = state.get("fit_seconds", 0.0) + (
+        time.perf_counter() - started
+    )
+    runs.write_json(run_dir / runs.STATE, state)
 
     with dtype_policy(t.precision), strategy.scope():
         metrics = finish_run(
             report, splits, run_dir, state,
-            fit_seconds=fit_seconds,
+            fit_seconds=state["fit_seconds"],
             train_examples_per_s=throughput.rate,
             epochs_planned=epochs,
             resumed_from=first if resuming else None,
@@ -235,6 +250,14 @@ def _run(
         epochs_done=int(state["epochs_done"]),
         resumed_from=first if resuming else None,
     )
+
+
+def tensorboard_available() -> bool:
+    """tf.summary needs the `tensorboard` package; without it a run simply
+    has no tb/ folder (resolved.json says so) rather than failing."""
+    import importlib.util
+
+    return importlib.util.find_spec("tensorboard") is not None
 
 
 def _jit(setting) -> bool:

@@ -69,6 +69,8 @@ def build_metadata(report_or_spec, *, opset: int, output_name: str,
         "opset": opset,
     }
     meta.update(extra or {})
+    if meta["preprocessing"] is None:
+        meta["preprocessing"] = onnx_meta.static_preprocessing(spec)
     meta["preprocessing"] = onnx_meta.canonical_preprocessing(meta["preprocessing"])
     return meta
 

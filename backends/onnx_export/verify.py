@@ -119,17 +119,18 @@ def compare(model, path: Path, x, tolerance: float) -> tuple[float, float]:
 
 
 def random_inputs(input_shape, n: int, prep: Optional[dict], seed: int = 0):
-    """Inputs in the range the model sees: [0, 1) for scaled data, about N(0, 1)
-    when standardized, [0, 255) when the data is used as is."""
+    """Inputs in the range the model sees: about N(0, 1) when standardized,
+    [0, raw_max / divide) when the range is known, else [0, 1)."""
     np = require("numpy")
     rng = np.random.default_rng(seed)
     shape = (n, *input_shape)
-    kind = (prep or {}).get("scale", "unit")
-    if kind == "standardize":
+    prep = prep or {}
+    if prep.get("scale") == "standardize":
         return rng.standard_normal(shape).astype(np.float32)
-    if kind == "none":
-        return (rng.random(shape) * 255.0).astype(np.float32)
-    return rng.random(shape).astype(np.float32)
+    top = 1.0
+    if prep.get("scale") == "none" and prep.get("raw_max"):
+        top = float(prep["raw_max"]) / float(prep.get("divide") or 1.0)
+    return (rng.random(shape) * top).astype(np.float32)
 
 
 def verify(

@@ -11,6 +11,15 @@ DATASETS: dict[str, tuple[tuple[int, ...], int]] = {
     "cifar100": ((32, 32, 3), 100),
 }
 
+# Training-set sizes before any validation split (digits: its 80% train part).
+TRAIN_SIZES: dict[str, int] = {
+    "digits": 1437,
+    "mnist": 60000,
+    "fashion_mnist": 60000,
+    "cifar10": 50000,
+    "cifar100": 50000,
+}
+
 CLASS_NAMES: dict[str, list[str]] = {
     "digits": [str(i) for i in range(10)],
     "mnist": [str(i) for i in range(10)],

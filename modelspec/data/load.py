@@ -30,6 +30,14 @@ def load_data(
 
 def _load_raw(table, input_shape: tuple[int, ...]) -> RawData:
     name = table.dataset
+    if table.path and name not in ("npz", "images", "digits"):
+        from pathlib import Path
+
+        if not Path(table.path).expanduser().exists():
+            # Not silently falling back to another copy: a typo would go unseen.
+            raise DataError(f"[data] path {table.path!r} does not exist",
+                            hint="give the folder (or archive) holding the dataset, "
+                            "or leave path out to search the usual places")
     if name == "digits":
         from .digits import load_digits
 
@@ -133,6 +141,8 @@ def finish(
                                "test": y_te}, classes)
 
     pp = P.make_preprocessing(table.scale, x_tr, raw)
+    if len(example) >= 2:  # lets predict resize new images for flat inputs too
+        pp["image_size"] = [int(example[0]), int(example[1])]
 
     def ready(x: np.ndarray) -> np.ndarray:
         return P.preprocess(x, pp).reshape((len(x),) + input_shape)

@@ -31,6 +31,8 @@ from ..fsutil import atomic_path
 ENV_DATA = "MODELSPEC_DATA"
 ENV_OFFLINE = "MODELSPEC_OFFLINE"
 SYSTEM_DIRS = (Path("/usr/share/datasets"), Path("/usr/local/share/datasets"))
+# Where Keras caches when the home folder is not writable.
+FALLBACK_CACHE = Path("/tmp/.keras/datasets")
 
 # Sub-folder names a dataset may live in; the first is the conventional one.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -71,7 +73,7 @@ def places(name: str, path: str | None) -> list[Place]:
         if entry.strip():
             base(Path(entry.strip()).expanduser(), False)
     base(keras_cache(), False)
-    base(Path("/tmp/.keras/datasets"), False)
+    base(FALLBACK_CACHE, False)
     for system in SYSTEM_DIRS:
         out.extend(Place(system / a, True) for a in aliases)
     seen: set[Path] = set()
@@ -95,6 +97,8 @@ def urllib_download(url: str, target: Path) -> None:
 
 # Replaceable: called as downloader(url, target_path); must write the file or raise.
 downloader: Callable[[str, Path], None] = urllib_download
+# The CLI may set this to say what is being fetched (the library never prints).
+notify: Callable[[str, Path], None] | None = None
 
 
 class DownloadFailed(Exception):
@@ -105,6 +109,8 @@ def download(url: str, target: Path, sha256: str | None = None) -> Path:
     """Fetch `url` to `target` atomically (never a half file), checking sha256."""
     if offline():
         raise DownloadFailed(f"downloads are off ({ENV_OFFLINE}=1)")
+    if notify is not None:
+        notify(url, target)
     try:
         with atomic_path(target) as tmp:
             downloader(url, tmp)

@@ -105,7 +105,10 @@ def fits(example: tuple[int, ...], input_shape: tuple[int, ...]) -> bool:
         return False
     if len(example) == 1 or len(input_shape) == 1:
         return True
-    return tuple(d for d in example if d != 1) == tuple(d for d in input_shape if d != 1)
+    def squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(d for d in shape if d != 1)
+
+    return squeezed(example) == squeezed(input_shape)
 
 
 def check_fits(name: str, example: tuple[int, ...], input_shape: tuple[int, ...]):

@@ -11,8 +11,8 @@ def to_html(graph: Graph, svg: str) -> str:
     body_svg = svg.split("?>", 1)[1] if svg.startswith("<?xml") else svg
     items = []
     for n in graph.nodes:
-        for m in n.messages:
-            cls = "error" if n.status in ("error", "ghost") else "warning"
+        for k, m in enumerate(n.messages):
+            cls = "error" if k < len(n.errors) else "warning"
             items.append(f'<li class="{cls}"><b>{escape(n.name)}</b>: {escape(m)}</li>')
     for m in graph.spec_messages:
         cls = "error" if m.startswith("error") else "warning"

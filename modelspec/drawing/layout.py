@@ -111,7 +111,7 @@ def order_layers(
             rpos = {n: k for k, n in enumerate(ref)}
             nbrs = preds if down else succs
 
-            def bary(item: tuple[int, str]) -> float:
+            def bary(item: tuple[int, str], rpos=rpos, nbrs=nbrs) -> float:
                 k, n = item
                 ps = [rpos[m] for m in nbrs.get(n, ()) if m in rpos]
                 return sum(ps) / len(ps) if ps else float(k)

@@ -38,7 +38,9 @@ def to_mermaid(graph: Graph) -> str:
         if e.kind != "normal":
             styles.append(f"    linkStyle {k} stroke:{edge_colour(e.kind)}")
     lines += styles
-    lines.append(f"    classDef error fill:{ERROR_FILL},stroke:{ERROR},stroke-width:2px")
+    lines.append(
+        f"    classDef error fill:{ERROR_FILL},stroke:{ERROR},stroke-width:2px"
+    )
     lines.append(f"    classDef warning stroke:{WARNING},stroke-width:2px")
     for status in ("error", "warning"):
         ids = [_mid(n.id) for n in graph.nodes

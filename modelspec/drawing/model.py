@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..report import Report
+from ..shapes.base import fmt
 
 MERGE_TYPES = frozenset({"add", "concat"})
 
@@ -25,9 +26,14 @@ class GNode:
     shape: Optional[tuple] = None
     params: Optional[int] = None
     status: str = "ok"  # ok | warning | error | ghost | input
-    messages: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     dead: bool = False
     output: bool = False
+
+    @property
+    def messages(self) -> list[str]:
+        return self.errors + self.warnings
 
     @property
     def shape_text(self) -> str:
@@ -91,10 +97,8 @@ class Graph:
 
 
 def format_shape(shape: Optional[tuple]) -> str:
-    """(28, 28, 32) -> '28×28×32'; (10,) -> '10'; None -> '?'."""
-    if shape is None:
-        return "?"
-    return "×".join(str(d) for d in shape) if shape else "scalar"
+    """(28, 28, 32) as `modelspec check` prints it; None (not inferred) -> '?'."""
+    return "?" if shape is None else fmt(shape)
 
 
 def _pair_text(v: Any) -> str:
@@ -105,6 +109,13 @@ def _pair_text(v: Any) -> str:
 
 def _is_one(v: Any) -> bool:
     return v in (1, (1, 1), [1, 1])
+
+
+def _num(v: Any) -> str:
+    """Floats as a reader writes them: 0.001/9 -> 0.0001111, 1.0 -> 1."""
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
 
 
 def key_settings(type_: str, get) -> str:
@@ -135,14 +146,14 @@ def key_settings(type_: str, get) -> str:
             parts.append(f"{get('units')} units")
     elif type_ == "dropout":
         if get("rate") is not None:
-            parts.append(f"rate {get('rate')}")
+            parts.append(f"rate {_num(get('rate'))}")
     elif type_ == "reshape":
         if get("shape") is not None:
             parts.append(f"to {list(get('shape'))}")
     elif type_ == "lrn":
         for key, label in (("depth_radius", "r"), ("alpha", "α"), ("beta", "β")):
             if get(key) is not None:
-                parts.append(f"{label}={get(key)}")
+                parts.append(f"{label}={_num(get(key))}")
     elif type_ == "concat":
         if get("axis") not in (None, -1):
             parts.append(f"axis {get('axis')}")
@@ -234,7 +245,7 @@ def build_graph(report: Report) -> Graph:
                 if name not in ghosts:
                     ghosts[name] = GNode(
                         id=f"ghost{len(ghosts)}", name=name, type="",
-                        status="ghost", messages=["no layer has this name"],
+                        status="ghost", errors=["no layer has this name"],
                     )
                     # Just before its reader, so the layout puts it beside it.
                     graph.nodes.insert(len(graph.nodes) - 1, ghosts[name])
@@ -265,7 +276,7 @@ def _attach_diagnostics(report: Report, graph: Graph) -> None:
         if target is None:
             graph.spec_messages.append(f"{d.severity} {text}")
             continue
-        target.messages.append(text)
+        (target.errors if d.is_error else target.warnings).append(text)
         if d.is_error:
             target.status = "error"
         elif target.status == "ok":
@@ -273,5 +284,5 @@ def _attach_diagnostics(report: Report, graph: Graph) -> None:
     for n in layer_nodes:
         if n.dead and n.status != "error":
             n.status = "error"
-            if not any(m.startswith("MS205") for m in n.messages):
-                n.messages.append("dead layer: nothing reads its output")
+            if not any(m.startswith("MS205") for m in n.errors):
+                n.errors.append("dead layer: nothing reads its output")

@@ -3,6 +3,7 @@ SVG, painted at 2x for sharp text. No graphviz, no browser."""
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
@@ -30,6 +31,7 @@ _FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu",
               "/Library/Fonts", "C:/Windows/Fonts")
 
 
+@functools.lru_cache(maxsize=16)
 def _font(size: float, bold: bool = False):
     ImageFont = require("PIL.ImageFont", "cpu")
     names = ("DejaVuSans-Bold.ttf", "Verdana Bold.ttf", "verdanab.ttf") if bold \
@@ -135,5 +137,5 @@ def to_png(scene: Scene) -> bytes:
         draw.text((20 * SCALE, y), msg, font=text_font, anchor="lm",
                   fill=ERROR if msg.startswith("error") else MUTED)
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False)
+    img.save(buf, format="PNG", compress_level=3)  # fast; flat colours pack well
     return buf.getvalue()

@@ -100,14 +100,11 @@ def _look(node: GNode, chars: int) -> NodeLook:
     if node.settings:
         lines.append(Line(_clip(node.settings, chars), "settings"))
     lines.append(Line(_clip(node.detail, chars), "detail"))
-    budget = MAX_MESSAGE_LINES
-    for msg in node.messages:
-        style = "error" if node.status == "error" else "warning"
-        for text in _wrap(msg, chars, budget):
-            lines.append(Line(text, style))
-            budget -= 1
-        if budget <= 0:
-            break
+    # Every message gets a share of the lines (the full text is the tooltip).
+    share = max(1, MAX_MESSAGE_LINES // max(1, len(node.messages)))
+    for k, msg in enumerate(node.messages[:MAX_MESSAGE_LINES]):
+        style = "error" if k < len(node.errors) else "warning"
+        lines += [Line(text, style) for text in _wrap(msg, chars, share)]
     fill = FAMILY_FILL.get(node.type, "#f4f6f8")
     if node.status == "error":
         return NodeLook(node, lines, ERROR_FILL, ERROR, 2.4, dashed=node.dead)
@@ -134,7 +131,7 @@ def build_scene(graph: Graph) -> Scene:
     }
     edges = [(e.src, e.dst) for e in graph.edges]
     lay = layout([n.id for n in graph.nodes], sizes, edges)
-    footer_chars = max(len(graph.footer), *(len(m) for m in graph.spec_messages or [""]))
+    footer_chars = max(len(m) for m in [graph.footer, *graph.spec_messages])
     total_w = max(lay.width, footer_chars * CHAR_W + 40, 360.0)
     total_h = HEADER_H + lay.height + FOOTER_H * (1 + len(graph.spec_messages))
     return Scene(graph, looks, lay, total_w, total_h)

@@ -118,9 +118,11 @@ def to_svg(scene: Scene) -> str:
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_f(w)}" height="{_f(h)}" '
-        f'viewBox="0 0 {_f(w)} {_f(h)}" font-family={attr(FONT_FAMILY)}>',
+        f'viewBox="0 0 {_f(w)} {_f(h)}" font-family={attr(FONT_FAMILY)} '
+        'xml:space="preserve">',
         f"<title>{esc(g.name or g.file)}</title>",
         "<defs>",
+        "<style>text { white-space: pre; }</style>",
     ]
     for c in colours:
         out.append(
@@ -129,7 +131,7 @@ def to_svg(scene: Scene) -> str:
             f'orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="{c}"/></marker>'
         )
     out.append("</defs>")
-    out.append(f'<rect width="100%" height="100%" fill="#ffffff"/>')
+    out.append('<rect width="100%" height="100%" fill="#ffffff"/>')
     head = g.name + (f"   ({g.file})" if g.file else "")
     out.append(
         f'<text x="20" y="{_f(HEADER_H * 0.6)}" font-size="15" font-weight="bold" '

@@ -23,42 +23,56 @@ def conv2d(layer, inputs) -> Out:
             hint=f"a kernel here is [{k[0]}, {k[1]}, {c}, {layer.filters}] "
             "as [kh, kw, in, out]",
         ))
-    out = []
-    for axis, n, kk, ss, dd in zip(_AXES, (h, w), k, s, d):
-        span = dd * (kk - 1) + 1
-        # 'valid' needs the window inside the input (Keras fails otherwise);
-        # 'same' pads, but a window wider than 2n-1 has taps that never touch
-        # any input pixel: dead weights, as in a [128, 24] kernel on 24x24.
-        limit = n if layer.padding == "valid" else 2 * n - 1
-        if span > limit and layer.padding == "valid":
-            got = (n - span) // ss + 1
-            issues.append(Issue(
-                "MS207",
-                f"kernel {kk}" + (f" (dilated to {span})" if dd > 1 else "")
-                + f" is larger than the input {axis} {n}, so with padding "
-                f"'valid' the output {axis} would be {got} (input {fmt(shape)})",
-                key="kernel",
-                hint="use a smaller kernel, padding = \"same\", or less "
-                "downsampling before this layer",
-            ))
-            continue
-        if span > limit:
-            issues.append(Issue(
-                "MS206",
-                f"kernel {list(k)} is larger than the {n}-pixel input {axis}: with "
-                f"padding 'same', taps beyond {limit} never touch the input "
-                f"(input {fmt(shape)})",
-                key="kernel",
-                hint="if the kernel came from a TF weight shape [kh, kw, in, out], "
-                f"only the first two entries are the kernel: [{k[0]}, {k[1]}] is "
-                f"{k[0]}x{k[1]} pixels, not a {n}x{n}-sized window",
-            ))
-            continue
-        out.append(conv_length(n, kk, ss, layer.padding, dd))
+    spans = [dd * (kk - 1) + 1 for kk, dd in zip(k, d)]
+    window = _window_issue(shape, k, spans, s, layer.padding)
+    if window is not None:
+        issues.append(window)
     if issues:
         raise ShapeError(issues)
+    out = [conv_length(n, kk, ss, layer.padding, dd)
+           for n, kk, ss, dd in zip((h, w), k, s, d)]
     params = k[0] * k[1] * c * layer.filters + (layer.filters if layer.use_bias else 0)
     return Out((out[0], out[1], layer.filters), params)
+
+
+def _window_issue(shape, k, spans, strides, padding) -> Issue | None:
+    """One issue for a kernel that does not fit, naming every axis it overflows.
+
+    'valid' needs the window inside the input (Keras fails otherwise). 'same'
+    pads, but at most 2n-1 rows (columns) of a kernel can ever overlap an n-row
+    input: the rest are dead weights, as in seed 000's [128, 24] on 24x24.
+    """
+    h, w, _ = shape
+    bad = [(axis, n, kk, sp, ss) for axis, n, kk, sp, ss in
+           zip(_AXES, (h, w), k, spans, strides)
+           if sp > (n if padding == "valid" else 2 * n - 1)]
+    if not bad:
+        return None
+    size = "x".join(str(x) for x in k)
+    dilated = "" if list(spans) == list(k) else f" (dilated to {spans[0]}x{spans[1]})"
+    if padding == "valid":
+        outs = "x".join(str((n - sp) // ss + 1) for n, sp, ss in
+                        zip((h, w), spans, strides))
+        return Issue(
+            "MS207",
+            f"kernel {size}{dilated} is larger than the {h}x{w} input, so with "
+            f"padding 'valid' the output would be {outs} (input {fmt(shape)})",
+            key="kernel",
+            hint="use a smaller kernel, padding = \"same\", or less downsampling "
+            "before this layer",
+        )
+    axis, n, kk, sp, _ = bad[0]
+    rows = "rows" if axis == "height" else "columns"
+    return Issue(
+        "MS206",
+        f"kernel {list(k)} is larger than the {h}x{w} input: with padding 'same' "
+        f"only {2 * n - 1} of its {sp} {rows} can ever overlap the image; the other "
+        f"{sp - (2 * n - 1)} are dead weights (input {fmt(shape)})",
+        key="kernel",
+        hint=f"a TF weight shape [kh, kw, in, out] such as [{k[0]}, {k[1]}, "
+        f"{shape[2]}, N] means a {k[0]}x{k[1]} kernel; for a 5x5 kernel over "
+        f"{shape[2]} channels write kernel = 5, in_channels = {shape[2]}",
+    )
 
 
 def _pool(layer, inputs, kind: str) -> Out:
@@ -67,22 +81,16 @@ def _pool(layer, inputs, kind: str) -> Out:
     h, w, c = shape
     p = pair(layer.pool)
     s = pair(layer.strides) if layer.strides is not None else p
-    out, issues = [], []
-    for axis, n, pp, ss in zip(_AXES, (h, w), p, s):
-        if pp > n and layer.padding == "valid":
-            issues.append(Issue(
-                "MS207",
-                f"pool {pp} is larger than the input {axis} {n}, so with padding "
-                f"'valid' the output {axis} would be {(n - pp) // ss + 1} "
-                f"(input {fmt(shape)})",
-                key="pool",
-                hint="use a smaller pool, padding = \"same\", or fewer pooling "
-                "layers",
-            ))
-            continue
-        out.append(pool_length(n, pp, ss, layer.padding))
-    if issues:
-        raise ShapeError(issues)
+    if layer.padding == "valid" and (p[0] > h or p[1] > w):
+        outs = "x".join(str((n - pp) // ss + 1) for n, pp, ss in zip((h, w), p, s))
+        raise ShapeError.one(
+            "MS207",
+            f"pool {p[0]}x{p[1]} is larger than the {h}x{w} input, so with padding "
+            f"'valid' the output would be {outs} (input {fmt(shape)})",
+            key="pool",
+            hint="use a smaller pool, padding = \"same\", or fewer pooling layers",
+        )
+    out = [pool_length(n, pp, ss, layer.padding) for n, pp, ss in zip((h, w), p, s)]
     return Out((out[0], out[1], c))
 
 

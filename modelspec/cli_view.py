@@ -1,0 +1,232 @@
+"""`modelspec graph` and `modelspec diff`: look at a spec, compare two.
+
+Both work without a framework and on broken specs: `graph` draws the errors in
+red (and exits 1 after writing the picture, so CI still fails), `diff` compares
+whatever could be inferred (and exits 0 even when the specs differ).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+
+from .errors import ModelspecError, UsageError
+
+SUFFIXES = {".svg": "svg", ".png": "png", ".html": "html", ".htm": "html",
+            ".mmd": "mermaid", ".md": "mermaid"}
+EXTENSION = {"svg": ".svg", "png": ".png", "html": ".html", "mermaid": ".mmd"}
+STATUS = {"unchanged": ("=", "dim"), "changed": ("~", "yellow"),
+          "added": ("+", "green"), "removed": ("-", "red")}
+
+
+def _fail(e: ModelspecError) -> typer.Exit:
+    print(f"error: {e.message}", file=sys.stderr)
+    if e.hint:
+        print(f"  hint: {e.hint}", file=sys.stderr)
+    return typer.Exit(e.exit_code)
+
+
+def pick_format(fmt: Optional[str], output: Optional[Path]) -> str:
+    """--format wins; else the output's suffix; else SVG."""
+    from .drawing import FORMATS
+
+    if fmt is not None:
+        fmt = fmt.lower()
+        if fmt not in FORMATS:
+            raise UsageError(f"--format must be one of {', '.join(FORMATS)}. "
+                             f"Received: {fmt}")
+        return fmt
+    if output is None or str(output) == "-":
+        return "svg"
+    suffix = output.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise UsageError(
+            f"cannot tell the picture format from '{output.name}'",
+            hint="name the file .svg, .png, .html or .mmd, or pass --format",
+        )
+    return SUFFIXES[suffix]
+
+
+def graph(
+    spec: Path = typer.Argument(..., help="The spec file to draw."),
+    output: Optional[Path] = typer.Option(
+        None, "-o", "--output",
+        help="Write here ('-' for stdout). Default: <spec name>.svg/.png/.html in "
+        "the current folder; mermaid goes to stdout.",
+    ),
+    format: Optional[str] = typer.Option(
+        None, "--format", "-f", help="svg, png, html or mermaid (default: from -o, "
+        "else svg)."
+    ),
+    set_: Optional[List[str]] = typer.Option(
+        None, "--set", help="Override a spec value: KEY.PATH=VALUE (repeatable)."
+    ),
+) -> None:
+    """Draw the layer graph with shapes and parameter counts (no graphviz).
+
+    A spec with errors is still drawn, the broken layers in red; the command
+    then prints the diagnostics and exits 1."""
+    from .check import check_file
+    from .drawing import render
+    from .fsutil import atomic_write_bytes
+    from .render import print_diagnostics
+
+    try:
+        fmt = pick_format(format, output)
+        report = check_file(spec, set_ or ())
+        data = render(report, fmt)
+    except ModelspecError as e:
+        raise _fail(e) from None
+    if output is None and fmt != "mermaid":
+        output = Path(spec.stem + EXTENSION[fmt])
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if output is None or str(output) == "-":
+        stream = typer.get_binary_stream("stdout")
+        stream.write(raw)
+        stream.flush()
+    else:
+        try:
+            atomic_write_bytes(output, raw)
+        except OSError as e:
+            raise _fail(UsageError(f"cannot write {output}: {e.strerror}")) from None
+        n = len(report.nodes)
+        print(f"wrote {output} ({fmt}, {n} layer{'s' * (n != 1)}, "
+              f"{report.total_params:,} params)")
+    if report.diagnostics:
+        print_diagnostics(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _value(v: Any) -> str:
+    """A setting as a reader writes it: [5, 5] -> 5, None -> default."""
+    if v is None:
+        return "default"
+    if isinstance(v, list) and len(v) == 2 and v[0] == v[1] and isinstance(v[0], int):
+        return str(v[0])
+    if isinstance(v, dict) and "type" in v:
+        args = ", ".join(f"{k}={_value(x)}" for k, x in v.items() if k != "type")
+        return f"{v['type']}({args})" if args else str(v["type"])
+    if isinstance(v, list):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    return str(v)
+
+
+def _shape(s) -> str:
+    from .shapes.base import fmt
+
+    return "?" if s is None else fmt(s)
+
+
+def _arrow(a: str, b: str, status: str) -> str:
+    if status == "added":
+        return b
+    if status == "removed":
+        return a
+    return a if a == b else f"{a}\n→ {b}"
+
+
+def _params(p: Optional[int]) -> str:
+    return "?" if p is None else f"{p:,}"
+
+
+def _signed(n: int) -> str:
+    return f"{n:+,}" if n else "0"
+
+
+def _change_text(c) -> str:
+    text = f"{c.key} {_value(c.a)} → {_value(c.b)}"
+    if len(text) > 30:  # initializers: their kind is what a reader scans for
+        short = [x["type"] if isinstance(x, dict) and "type" in x else x
+                 for x in (c.a, c.b)]
+        text = f"{c.key} {_value(short[0])} → {_value(short[1])}"
+    return text
+
+
+def diff_table(d):
+    """A Rich table of the SpecDiff: one row per aligned layer."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"{d.file_a} → {d.file_b}", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("", no_wrap=True)
+    table.add_column("layer", no_wrap=True)
+    table.add_column("type", no_wrap=True)
+    table.add_column("output shape", no_wrap=True)
+    table.add_column("params", justify="right", no_wrap=True)
+    table.add_column("Δ params", justify="right", no_wrap=True)
+    table.add_column("changed settings")
+    for row in d.layers:
+        mark, style = STATUS[row.status]
+        delta = row.params_delta
+        name = Text(row.name_b or row.name_a or "",
+                    style=style if row.status != "unchanged" else "")
+        if row.name_a and row.name_b and row.name_a != row.name_b:
+            name.append(f"\nwas {row.name_a}", style="dim")
+        changes = "\n".join(_change_text(c) for c in row.changes if c.key != "name")
+        table.add_row(
+            Text(mark, style=style),
+            name,
+            _arrow(row.type_a or "", row.type_b or "", row.status),
+            _arrow(_shape(row.shape_a), _shape(row.shape_b), row.status),
+            _arrow(_params(row.params_a), _params(row.params_b), row.status),
+            _signed(delta) if delta else "",
+            changes,
+        )
+    return table
+
+
+def totals_text(d) -> str:
+    ratio = ""
+    if d.params_a and d.params_delta:
+        ratio = f", ×{d.params_b / d.params_a:.2f}"
+    counts = ", ".join(f"{d.count(s)} {s}" for s in
+                       ("added", "removed", "changed", "unchanged"))
+    text = (f"params {d.params_a:,} → {d.params_b:,} "
+            f"({_signed(d.params_delta)}{ratio});  layers: {counts}")
+    if d.output_a != d.output_b:
+        text += f"\noutput {_shape(d.output_a)} → {_shape(d.output_b)}"
+    return text
+
+
+def diff(
+    a: Path = typer.Argument(..., help="The first spec (the 'before')."),
+    b: Path = typer.Argument(..., help="The second spec (the 'after')."),
+    format: str = typer.Option("text", "--format", "-f", help="text or json."),
+) -> None:
+    """Compare two specs layer by layer: added, removed and changed layers with
+    their shapes and parameter counts. Exits 0 even when they differ."""
+    from .check import check_file
+    from .diffing import diff_reports
+    from .render import console
+
+    if format not in ("text", "json"):
+        raise _fail(UsageError(f"--format must be text or json. Received: {format}"))
+    try:
+        ra, rb = check_file(a), check_file(b)
+    except ModelspecError as e:
+        raise _fail(e) from None
+    d = diff_reports(ra, rb)
+    for r in (ra, rb):
+        if not r.ok:
+            n = len(r.errors)
+            print(f"note: {r.file} has {n} error{'s' * (n != 1)} (see modelspec "
+                  "check); layers whose shape could not be inferred show ?",
+                  file=sys.stderr)
+    if format == "json":
+        print(json.dumps(d.to_json(), indent=2, ensure_ascii=False))
+        return
+    c = console()
+    c.print(diff_table(d))
+    c.print(totals_text(d))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("graph")(graph)
+    app.command("diff")(diff)

@@ -1,0 +1,223 @@
+"""`modelspec train/evaluate/predict/runs` end to end on a small digits subset:
+the run directory, its checkpoints, metrics, plots, and the CLI's refusals."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from modelspec import cli_train  # noqa: E402
+
+pytestmark = pytest.mark.framework
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+TINY = """\
+[model]
+name = "tiny_digits"
+input = [8, 8, 1]
+classes = 10
+
+[[layers]]
+type = "conv2d"
+name = "conv1"
+filters = 8
+kernel = 3
+padding = "same"
+activation = "relu"
+
+[[layers]]
+type = "max_pool2d"
+name = "pool"
+
+[[layers]]
+type = "flatten"
+
+[[layers]]
+type = "dropout"
+name = "drop"
+rate = 0.2
+
+[[layers]]
+type = "dense"
+name = "logits"
+units = 10
+
+[data]
+dataset = "digits"
+validation = 0.1
+limit = 600
+
+[train]
+epochs = 3
+batch_size = 32
+optimizer = { type = "adam", learning_rate = 3e-3 }
+metrics = ["accuracy", "top3"]
+"""
+
+
+def make_app() -> typer.Typer:
+    app = typer.Typer(pretty_exceptions_enable=False)
+    cli_train.register(app)
+    return app
+
+
+def invoke(*args: str):
+    # Wide enough that Rich tables do not elide the numbers the tests read.
+    runner = CliRunner(env={"COLUMNS": "200"})
+    return runner.invoke(make_app(), [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One 3-epoch CLI training shared by the tests below."""
+    root = tmp_path_factory.mktemp("train")
+    spec = root / "tiny.toml"
+    spec.write_text(TINY)
+    out = root / "runs"
+    result = invoke("train", spec, "--out", out)
+    assert result.exit_code == 0, result.output
+    run_dir = (out / "tiny_digits" / "latest").resolve()
+    return {"spec": spec, "out": out, "run": run_dir, "output": result.output}
+
+
+def test_run_directory_layout(trained):
+    run = trained["run"]
+    for name in ("spec.toml", "resolved.json", "best.keras", "last.keras",
+                 "history.csv", "state.json", "metrics.json", "curves.png",
+                 "samples.png", "confusion.png"):
+        assert (run / name).is_file(), name
+    assert (run / "spec.toml").read_text() == TINY
+    assert str(run) in trained["output"].replace("\n", "")
+    resolved = json.loads((run / "resolved.json").read_text())
+    assert resolved["spec"]["model"]["name"] == "tiny_digits"
+    assert resolved["derived"]["from_logits"] is True  # last layer: no softmax
+    assert resolved["derived"]["examples"]["train"] == 600
+    assert "keras" in resolved["versions"]
+    state = json.loads((run / "state.json").read_text())
+    assert state["epochs_done"] == 3 and not state["interrupted"]
+    if resolved["derived"]["tensorboard"]:
+        assert list((run / "tb").rglob("events.out.tfevents.*"))
+    # No temporary checkpoint or plot file is left behind.
+    assert not [p for p in run.iterdir() if p.name.startswith(".")]
+
+
+def test_loss_decreases_on_real_digits(trained):
+    with open(trained["run"] / "history.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    losses = [float(r["loss"]) for r in rows]
+    assert losses[-1] < losses[0]
+    assert float(rows[-1]["val_accuracy"]) > 0.5  # chance is 0.1
+
+
+def test_best_checkpoint_reproduces_metrics_json(trained):
+    from backends.keras_backend.finish import evaluate_run
+
+    metrics = json.loads((trained["run"] / "metrics.json").read_text())
+    again, path = evaluate_run(trained["run"])
+    assert path.name == "best.keras"
+    for split in ("train", "val", "test"):
+        for key in ("loss", "accuracy", "top3"):
+            assert again[split][key] == pytest.approx(metrics[split][key], abs=1e-6)
+    assert metrics["val"]["loss"] == pytest.approx(metrics["best_value"], abs=1e-5)
+    assert 1 <= metrics["best_epoch"] <= 3
+    assert metrics["train_examples_per_s"] > 0
+
+
+def test_plots_are_valid_pngs(trained):
+    from PIL import Image
+
+    for name in ("curves.png", "samples.png", "confusion.png"):
+        path = trained["run"] / name
+        assert path.read_bytes()[:8] == PNG_SIGNATURE
+        with Image.open(path) as img:
+            img.verify()
+        with Image.open(path) as img:
+            assert img.size[0] > 100 and img.size[1] > 100
+
+
+def test_evaluate_command_prints_every_split(trained):
+    result = invoke("evaluate", trained["run"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((trained["run"] / "metrics.json").read_text())
+    for split in ("train", "val", "test"):
+        assert split in result.output
+    assert f"{metrics['test']['accuracy']:.4f}" in result.output
+
+
+def test_predict_command_uses_run_preprocessing(trained, tmp_path):
+    from sklearn.datasets import load_digits
+
+    from backends.keras_backend import load_model
+    from modelspec.data import preprocess
+
+    raw = load_digits().images[:2].astype(np.float32)[..., None]  # 0..16
+    np.save(tmp_path / "two.npy", raw)
+    result = invoke("predict", trained["run"], tmp_path / "two.npy", "--top", "10")
+    assert result.exit_code == 0, result.output
+    resolved = json.loads((trained["run"] / "resolved.json").read_text())
+    model = load_model(trained["run"] / "best.keras", compile=False)
+    logits = model.predict(preprocess(raw, resolved["preprocessing"]), verbose=0)
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    from backends.keras_backend.finish import predict_run
+
+    ranked = predict_run(trained["run"], [tmp_path / "two.npy"], top_k=10)
+    for (_, rows), p in zip(ranked, probs):
+        assert rows[0][0] == str(int(p.argmax()))
+        assert sum(prob for _, prob in rows) == pytest.approx(1.0, abs=1e-5)
+        assert rows[0][1] == pytest.approx(float(p.max()), abs=1e-5)
+    assert f"{ranked[0][1][0][1]:.4f}" in result.output
+
+
+def test_runs_command_lists_the_run(trained):
+    result = invoke("runs", trained["out"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((trained["run"] / "metrics.json").read_text())
+    assert "tiny_digits" in result.output
+    assert trained["run"].name in result.output
+    assert f"{metrics['test']['accuracy']:.4f}" in result.output
+
+
+def test_run_directory_is_never_overwritten(tmp_path):
+    from backends.keras_backend import runs
+
+    first = runs.create_run_dir(tmp_path, "m", now=0)
+    (first / "marker").write_text("keep")
+    second = runs.create_run_dir(tmp_path, "m", now=0)
+    third = runs.create_run_dir(tmp_path, "m", now=0)
+    assert second.name == first.name + "-2" and third.name == first.name + "-3"
+    assert (first / "marker").read_text() == "keep"
+    runs.point_latest(third)
+    assert (tmp_path / "m" / "latest").resolve() == third.resolve()
+
+
+def test_train_refuses_a_broken_spec(tmp_path):
+    broken = TINY.replace('type = "flatten"', 'type = "flaten"')
+    spec = tmp_path / "broken.toml"
+    spec.write_text(broken)
+    result = invoke("train", spec, "--out", tmp_path / "runs")
+    assert result.exit_code == 1
+    assert "error" in result.output and "flaten" in result.output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_train_needs_spec_or_resume(tmp_path):
+    result = invoke("train")
+    assert result.exit_code == 2
+    assert "--resume" in result.output
+
+
+def test_resume_of_a_missing_run_is_a_usage_error(tmp_path):
+    result = invoke("train", "--resume", tmp_path / "nope")
+    assert result.exit_code == 2
+    assert "run directory not found" in result.output
