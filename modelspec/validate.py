@@ -246,7 +246,16 @@ def validate(raw: dict, positions: Positions) -> Validated:
             out.layers.append(_check_layer(entry, i, names[i], ctx))
 
     if not out.diagnostics:
-        out.spec = Spec.model_validate(raw)
+        # Assemble from the validated pieces: validating the whole union again
+        # would build every layer model's schema, which costs more than a check.
+        out.spec = Spec.model_construct(
+            model=out.model,
+            layers=out.layers,
+            data=out.tables.get("data"),
+            train=out.tables.get("train") or TABLES["train"](),
+            transfer=out.tables.get("transfer"),
+            export=out.tables.get("export") or TABLES["export"](),
+        )
     return out
 
 

@@ -44,3 +44,20 @@ def test_spec_agrees_with_keras(path):
     # A forward pass: the graph Keras built runs, with the shape it promised.
     x = np.zeros((2, *report.spec.model.input), dtype="float32")
     assert np.asarray(model(x)).shape == (2, *report.output_shape)
+
+
+def test_importing_the_backend_loads_no_framework():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, backends.keras_backend as kb\n"
+        "assert kb.LOWERINGS\n"
+        "loaded = {'tensorflow', 'keras', 'tf2onnx'} & set(sys.modules)\n"
+        "sys.exit(f'loaded: {sorted(loaded)}' if loaded else 0)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr

@@ -28,6 +28,27 @@ def _better(monitor: str, value: float, best) -> bool:
     return value < best if monitor.endswith("loss") else value > best
 
 
+def seed_states(model) -> dict:
+    """The counters of every layer's SeedGenerator (dropout masks). Keras does
+    not save them in .keras files, so a resumed run would replay epoch 1's
+    masks; state.json carries them instead."""
+    out = {}
+    for layer in model._flatten_layers(include_self=False):
+        gens = getattr(layer, "_seed_generators", None) or []
+        if gens:
+            out[layer.name] = [[int(v) for v in g.state.numpy()] for g in gens]
+    return out
+
+
+def restore_seed_states(model, states: dict) -> None:
+    for layer in model._flatten_layers(include_self=False):
+        saved = states.get(layer.name)
+        gens = getattr(layer, "_seed_generators", None) or []
+        if saved and len(saved) == len(gens):
+            for gen, value in zip(gens, saved):
+                gen.state.assign(value)
+
+
 def make_checkpoint(run_dir: Path, monitor: str, state: dict):
     """best.keras when `monitor` improves, last.keras + state.json every epoch.
 
@@ -49,6 +70,7 @@ def make_checkpoint(run_dir: Path, monitor: str, state: dict):
             state["epochs_done"] = epoch + 1
             state["interrupted"] = False
             state["last_logs"] = {k: float(v) for k, v in logs.items()}
+            state["rng"] = seed_states(self.model)
             # state.json last: it promises that last.keras holds this epoch.
             runs.write_json(run_dir / runs.STATE, state)
 

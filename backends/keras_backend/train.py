@@ -150,6 +150,7 @@ def _run(
     with dtype_policy(t.precision), strategy.scope():
         if resuming:
             model = _load_for_resume(run_dir / runs.LAST, report, jit)
+            cb.restore_seed_states(model, state.get("rng", {}))
         else:
             model, transfer_report = build_compiled(
                 report, spe, epochs * spe, jit, base=Path(report.file).parent

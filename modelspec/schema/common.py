@@ -43,7 +43,10 @@ class Strict(BaseModel):
     """Base for every spec model: unknown keys are errors, never ignored."""
 
     # strict: TOML values are typed, so "5" for an int is a mistake, not a 5.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # defer_build: a check only pays for the layer kinds a spec uses.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, defer_build=True
+    )
 
 
 class TruncatedNormalInit(Strict):
