@@ -217,7 +217,7 @@ def lower_nodes(nodes, input_shape, *, name: str = "model", seed: int | None = N
     for node in nodes:
         ctx = _Context(keras=keras, node_index=node.index, seed=seed)
         layer = LOWERINGS[node.type](node.layer, node.name, ctx)
-        args = [tensors[name] for name in node.inputs]
+        args = [tensors[ref] for ref in node.inputs]
         tensors[node.name] = layer(args if node.type in _MERGES else args[0])
     return keras.Model(
         inputs=tensors["input"], outputs=tensors[nodes[-1].name], name=name

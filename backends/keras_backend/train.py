@@ -81,6 +81,10 @@ def train(
         raise SpecInvalid(report)
     spec = report.spec
     splits = splits if splits is not None else load_splits(spec)
+    if spec.transfer is not None:  # fail before a run directory exists
+        from .transfer import resolve_source
+
+        resolve_source(spec.transfer.from_, Path(report.file).parent)
     run_dir = runs.create_run_dir(out, spec.model.name)
     runs.point_latest(run_dir)
     from modelspec.fsutil import atomic_write_text

@@ -9,6 +9,7 @@ conversion or verification leaves no file behind.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ class ExportReport:
     output_name: str
     verification: Verification
     metadata: dict[str, str]
+    tolerance: float = 0.0
     file_size: int = 0
     convert_seconds: float = 0.0
     ops: dict[str, int] = field(default_factory=dict)  # ONNX op type -> count
@@ -73,6 +75,14 @@ def build_metadata(report_or_spec, *, opset: int, output_name: str,
         meta["preprocessing"] = onnx_meta.static_preprocessing(spec)
     meta["preprocessing"] = onnx_meta.canonical_preprocessing(meta["preprocessing"])
     return meta
+
+
+def _readable(path: Path) -> None:
+    """mkstemp makes owner-only files; an exported model is meant to be shared,
+    so give it the permissions a plain open() would (0666 minus the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def convert(model, input_shape, opset: int):
@@ -141,7 +151,7 @@ def export_onnx(
         source = "random"
     else:
         x = np.asarray(data, dtype=np.float32)
-        source = "test set"
+        source = "test"
         if tuple(x.shape[1:]) != input_shape:
             raise ExportError(
                 f"check data has shape {tuple(x.shape[1:])} per example, the model "
@@ -158,11 +168,12 @@ def export_onnx(
                 f"{out_path} already exists", hint="pass --force to overwrite it"
             )
         size = tmp.stat().st_size
+        _readable(tmp)
     ops: dict[str, int] = {}
     for node in proto.graph.node:
         ops[node.op_type] = ops.get(node.op_type, 0) + 1
     return ExportReport(
         path=out_path, opset=opset, input_name=proto.graph.input[0].name,
         output_name=output_name, verification=result, metadata=encoded,
-        file_size=size, convert_seconds=seconds, ops=ops,
+        tolerance=tolerance, file_size=size, convert_seconds=seconds, ops=ops,
     )

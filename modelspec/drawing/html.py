@@ -11,6 +11,8 @@ def to_html(graph: Graph, svg: str) -> str:
     body_svg = svg.split("?>", 1)[1] if svg.startswith("<?xml") else svg
     items = []
     for n in graph.nodes:
+        if n.status == "ghost":  # the reader's own diagnostic says it
+            continue
         for k, m in enumerate(n.messages):
             cls = "error" if k < len(n.errors) else "warning"
             items.append(f'<li class="{cls}"><b>{escape(n.name)}</b>: {escape(m)}</li>')

@@ -1,0 +1,246 @@
+"""`modelspec export RUN_OR_SPEC --onnx`, and the ONNX side of `predict`.
+
+A run folder exports its best.keras (or `--checkpoint last`); a spec file
+exports freshly initialized weights, with a warning. Every export is verified
+(see backends/onnx_export/verify.py) before the file appears; the table
+printed at the end says what was verified.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .errors import ModelspecError, SpecInvalid, UsageError
+
+
+def _fail(e: ModelspecError) -> typer.Exit:
+    print(f"error: {e.message}", file=sys.stderr)
+    if e.hint:
+        print(f"  hint: {e.hint}", file=sys.stderr)
+    return typer.Exit(e.exit_code)
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _print_diagnostics(report) -> None:
+    for d in report.diagnostics:
+        if d.file is None:
+            d.file = report.file
+        print(d.render(), file=sys.stderr)
+
+
+def _is_run(path: Path) -> bool:
+    return path.is_dir() or path.name == "latest"
+
+
+def _check_data(spec, n: int):
+    """(model-ready test examples or None, preprocessing or None, class names
+    or None, why not). Data that cannot be loaded is not an error: the export
+    is then verified on random inputs."""
+    if spec.data is None:
+        return None, None, None, "the spec has no [data] table"
+    try:
+        from .data import load_data
+
+        splits = load_data(spec.data, tuple(spec.model.input), seed=spec.train.seed)
+    except ModelspecError as e:
+        return None, None, None, f"its data could not be loaded ({e.message})"
+    x = splits.x_test if len(splits.x_test) else splits.x_val
+    if len(x) == 0:
+        return None, splits.preprocessing, splits.class_names, "the data has no test set"
+    return x[:n], dict(splits.preprocessing), list(splits.class_names), ""
+
+
+def _load_run(run: Path, checkpoint: str, overrides: list[str]):
+    from backends.keras_backend import load_model, optim, runs
+
+    from .check import check_text
+
+    run_dir = runs.resolve_run(run)
+    resolved = runs.read_json(run_dir / runs.RESOLVED)
+    text = (run_dir / runs.SPEC).read_text()
+    report = check_text(
+        text, file=str(run_dir / runs.SPEC),
+        overrides=list(resolved.get("overrides", [])) + overrides,
+    )
+    if not report.ok:
+        raise SpecInvalid(report)
+    path = run_dir / (runs.BEST if checkpoint == "best" else runs.LAST)
+    if not path.exists():
+        raise UsageError(
+            f"{run_dir} has no {path.name}",
+            hint="train it first, or pick the other one with --checkpoint",
+        )
+    optim.custom_objects()  # registers the run's custom loss/schedule classes
+    try:
+        model = load_model(path, compile=False)
+    except Exception as e:  # a corrupt or foreign file
+        raise UsageError(f"cannot load {path}: {e}") from None
+    return run_dir, path, report, model, resolved
+
+
+def export_command(
+    target: Path = typer.Argument(..., help="A run folder, or a spec .toml file."),
+    onnx: bool = typer.Option(False, "--onnx", help="Export to ONNX (the format)."),
+    output: Optional[Path] = typer.Option(
+        None, "-o", "--output", help="The .onnx file (default: <run>/best.onnx, "
+        "or <model name>.onnx for a spec)."
+    ),
+    opset: Optional[int] = typer.Option(
+        None, "--opset", min=9, help="ONNX opset (default [export] opset, 17)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    checkpoint: str = typer.Option(
+        "best", "--checkpoint", help="For a run: best or last."
+    ),
+    random_inputs: bool = typer.Option(
+        False, "--random-inputs", help="Verify on random inputs; load no data."
+    ),
+    set_: Optional[List[str]] = typer.Option(
+        None, "--set", help="Override a spec value: KEY.PATH=VALUE (repeatable)."
+    ),
+) -> None:
+    """Export a run (or a spec, untrained) to a verified ONNX file."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        if not onnx:
+            raise UsageError("choose the export format", hint="add --onnx")
+        if checkpoint not in ("best", "last"):
+            raise UsageError(f"--checkpoint must be best or last. Received: "
+                             f"{checkpoint}")
+        result, source = _export(
+            target, output, opset, force, checkpoint, random_inputs, list(set_ or ())
+        )
+    except SpecInvalid as e:
+        _print_diagnostics(e.report)
+        raise _fail(e) from None
+    except ModelspecError as e:
+        raise _fail(e) from None
+    render_export(result, source)
+
+
+def _export(target, output, opset, force, checkpoint, random_inputs, overrides):
+    from backends.onnx_export import export_onnx
+
+    from .check import check_file
+
+    meta: dict = {}
+    if _is_run(target):
+        run_dir, path, report, model, resolved = _load_run(
+            target, checkpoint, overrides
+        )
+        source = f"{path} (trained)"
+        output = output or run_dir / f"{path.stem}.onnx"
+        meta["run"] = str(run_dir)
+        for key in ("class_names", "preprocessing"):
+            if resolved.get(key):
+                meta[key] = resolved[key]
+    else:
+        if not target.is_file():
+            raise UsageError(f"no such run folder or spec file: {target}")
+        report = check_file(target, overrides)
+        if not report.ok:
+            raise SpecInvalid(report)
+        from backends.keras_backend import build_model
+
+        _warn(f"{target} is a spec, not a run: exporting freshly initialized "
+              "(untrained) weights")
+        model = build_model(report, seed=report.spec.train.seed)
+        source = f"{target} (random weights)"
+        output = output or Path(f"{report.spec.model.name}.onnx")
+    settings = report.spec.export
+    x = None
+    if not random_inputs:
+        x, prep, names, why = _check_data(report.spec, settings.verify_examples)
+        if prep and "preprocessing" not in meta:
+            meta["preprocessing"] = prep
+        if names and "class_names" not in meta:
+            meta["class_names"] = names
+        if x is None:
+            _warn(f"verifying on random inputs: {why}")
+    result = export_onnx(
+        model, report, output, opset=opset or settings.opset, force=force, data=x,
+        tolerance=settings.tolerance, metadata=meta,
+        n_random=settings.verify_examples,
+    )
+    return result, source
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _dims(dims) -> str:
+    return "(" + ", ".join("N" if d is None else str(d) for d in dims) + ")"
+
+
+def render_export(result, source: str, console=None) -> None:
+    """The table of what the export verified."""
+    from rich.console import Console
+    from rich.table import Table
+
+    v = result.verification
+    meta = result.metadata
+    table = Table(title=f"exported {result.path}", show_header=False)
+    table.add_column("check")
+    table.add_column("result")
+    table.add_row("from", source)
+    table.add_row("opset", str(result.opset))
+    table.add_row("input", f"{result.input_name} {_dims(v.input_shape)} float32")
+    table.add_row(
+        "output", f"{result.output_name} {_dims(v.output_shape)} "
+        f"{meta.get('output_kind', '')}"
+    )
+    table.add_row("onnx.checker", "ok" if v.checker_ok else "FAILED")
+    table.add_row("shape inference", f"{_dims(v.output_shape)} = checker's shape")
+    table.add_row(
+        "max |ONNX - Keras|", f"{v.max_abs_diff:.3g} (tolerance {result.tolerance:g})"
+    )
+    table.add_row(
+        "top-1 agreement",
+        f"{v.top1_agreement:.1%} on {v.n_examples} {v.data_source} examples",
+    )
+    table.add_row("file size", _size(result.file_size))
+    table.add_row("conversion", f"{result.convert_seconds:.1f} s")
+    (console or Console()).print(table)
+
+
+def render_predictions(results, console=None, title: Optional[str] = None) -> None:
+    """Print [(input, [(class, probability), ...])] as `modelspec predict` does,
+    for runs and .onnx files alike."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("input", "rank", "class", "probability"):
+        table.add_column(col, justify="right" if col == "probability" else "left")
+    for label, ranked in results:
+        for rank, (name, p) in enumerate(ranked, start=1):
+            table.add_row(label if rank == 1 else "", str(rank), name, f"{p:.4f}")
+    (console or Console()).print(table)
+
+
+def predict_onnx_command(model: Path, images: List[Path], top: int = 3) -> None:
+    """`modelspec predict FILE.onnx IMAGE...`: ONNX Runtime only, no TensorFlow."""
+    from .onnx_predict import predict_onnx
+
+    try:
+        results = predict_onnx(model, [str(p) for p in images], top_k=top)
+    except ModelspecError as e:
+        raise _fail(e) from None
+    render_predictions(results, title=str(model))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export_command)
