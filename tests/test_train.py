@@ -221,3 +221,32 @@ def test_resume_of_a_missing_run_is_a_usage_error(tmp_path):
     result = invoke("train", "--resume", tmp_path / "nope")
     assert result.exit_code == 2
     assert "run directory not found" in result.output
+
+
+def test_ctrl_c_then_resume_through_the_cli(tmp_path, monkeypatch):
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY)
+    out = tmp_path / "runs"
+    original = cli_train.RichReporter.epoch_end
+
+    def ctrl_c_after_first_epoch(self, epoch, logs):
+        original(self, epoch, logs)
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_train.RichReporter, "epoch_end", ctrl_c_after_first_epoch)
+    result = invoke("train", spec, "--out", out, "--epochs", "2")
+    assert result.exit_code == 1
+    run = (out / "tiny_digits" / "latest").resolve()
+    assert "interrupted after epoch 1" in result.output
+    assert f"modelspec train --resume {run}" in result.output.replace("\n", "")
+    assert (run / "last.keras").is_file() and not (run / "metrics.json").exists()
+
+    monkeypatch.setattr(cli_train.RichReporter, "epoch_end", original)
+    result = invoke("train", "--resume", run)
+    assert result.exit_code == 0, result.output
+    state = json.loads((run / "state.json").read_text())
+    assert state["epochs_done"] == 2 and not state["interrupted"]
+    assert json.loads((run / "metrics.json").read_text())["resumed_from_epoch"] == 1
+    assert [p.name for p in (out / "tiny_digits").iterdir()
+            if not p.is_symlink()] == [run.name]

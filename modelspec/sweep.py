@@ -1,0 +1,348 @@
+"""Grid sweeps over `--set` values: the plan, its state file and the comparison.
+
+Framework-free: this module expands `--set key=v1,v2` options into variants,
+labels them, keeps `sweep.json` (which variant ran where, and how far), decides
+what a resumed sweep does with each variant, and turns the runs' metrics.json
+into comparison rows. Running the variants is the backend's job
+(backends/keras_backend/sweep_run.py).
+
+A sweep is identified by the sha256 of the spec text plus the grid, the repeat
+count and the fixed overrides (`sweep_key`): re-running the same command finds
+the unfinished sweep with that key under `<out>/sweeps/` and continues it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import itertools
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+from .errors import UsageError
+from .fsutil import atomic_write_text
+from .overrides import split_override
+
+STATE_FILE = "sweep.json"
+SPEC_COPY = "spec.toml"
+CSV_FILE = "comparison.csv"
+MD_FILE = "comparison.md"
+PLOT_FILE = "val_accuracy.png"
+SWEEPS = "sweeps"
+SEED_KEY = "train.seed"
+
+# Variant status in sweep.json. "running" is only ever seen after a crash.
+PENDING, RUNNING, DONE, FAILED, INTERRUPTED = (
+    "pending", "running", "done", "failed", "interrupted",
+)
+_PAIRS = {"[": "]", "{": "}"}
+
+
+def split_values(text: str) -> list[str]:
+    """Split `v1,v2` on commas outside brackets, braces and quotes, so
+    `[3,3],[5,5]` is two values and `{type="sgd", momentum=0.9}` one."""
+    values, depth, quote, start = [], [], None, 0
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch in _PAIRS:
+            depth.append(_PAIRS[ch])
+        elif depth and ch == depth[-1]:
+            depth.pop()
+        elif ch == "," and not depth:
+            values.append(text[start:i].strip())
+            start = i + 1
+    values.append(text[start:].strip())
+    if quote or depth:
+        raise UsageError(
+            f"--set value {text!r} has an unclosed "
+            f"{'quote' if quote else 'bracket'}",
+            hint="quote the whole option in the shell: --set 'key=[3,3],[5,5]'",
+        )
+    return values
+
+
+def parse_grid(items: Iterable[str]) -> list[tuple[str, list[str]]]:
+    """[(key, [value, ...])] in the order given; one value means fixed."""
+    grid: list[tuple[str, list[str]]] = []
+    for item in items:
+        parts, raw = split_override(item)
+        key = ".".join(parts)
+        values = split_values(raw)
+        if any(v == "" for v in values):
+            raise UsageError(
+                f"--set {item!r} has an empty value",
+                hint="separate values with single commas: --set key=a,b",
+            )
+        if key in (k for k, _ in grid):
+            raise UsageError(
+                f"--set {key} is given twice",
+                hint="list every value in one option: --set key=a,b,c",
+            )
+        grid.append((key, values))
+    return grid
+
+
+@dataclass
+class Variant:
+    index: int  # 1-based, in grid order
+    label: str
+    overrides: list[str]
+    values: dict  # varying key -> raw value text (plus train.seed on repeats)
+    repeat: int = 0
+    status: str = PENDING
+    run_dir: Optional[str] = None
+    error: Optional[str] = None
+
+
+def _short_keys(keys: Sequence[str]) -> dict[str, str]:
+    """Drop the table name when every varying key shares it (`train.`), so
+    labels read `optimizer.type=adam batch_size=128`."""
+    split = [k.split(".") for k in keys]
+    heads = {p[0] for p in split}
+    if len(heads) == 1 and all(len(p) > 1 for p in split):
+        return {k: ".".join(p[1:]) for k, p in zip(keys, split)}
+    return {k: k for k in keys}
+
+
+def expand(
+    grid: Sequence[tuple[str, list[str]]],
+    *,
+    repeat: int = 1,
+    base_seed: int = 0,
+    fixed: Sequence[str] = (),
+) -> list[Variant]:
+    """Every combination of the grid's values (first key slowest), each
+    `repeat` times with `train.seed=base_seed+r` when repeat > 1. `fixed`
+    overrides (e.g. train.epochs from --epochs) come after the single-valued
+    keys and before the varying ones."""
+    if repeat < 1:
+        raise UsageError(f"--repeat must be at least 1. Received: {repeat}")
+    varying = [k for k, vals in grid if len(vals) > 1]
+    if repeat > 1 and SEED_KEY in (k for k, _ in grid):
+        raise UsageError(
+            f"--repeat sets {SEED_KEY} itself; do not also --set it",
+            hint=f"drop --set {SEED_KEY}=... or --repeat",
+        )
+    short = _short_keys(varying)
+    base = [f"{k}={vals[0]}" for k, vals in grid if len(vals) == 1] + list(fixed)
+    combos = itertools.product(*[vals for k, vals in grid if len(vals) > 1])
+    variants: list[Variant] = []
+    for combo in combos:
+        for r in range(repeat):
+            values = dict(zip(varying, combo))
+            overrides = base + [f"{k}={v}" for k, v in values.items()]
+            label = [f"{short[k]}={v}" for k, v in values.items()]
+            if repeat > 1:
+                values[SEED_KEY] = str(base_seed + r)
+                overrides.append(f"{SEED_KEY}={base_seed + r}")
+                label.append(f"seed={base_seed + r}")
+            variants.append(
+                Variant(
+                    index=len(variants) + 1,
+                    label=" ".join(label) or "spec as written",
+                    overrides=overrides,
+                    values=values,
+                    repeat=r,
+                )
+            )
+    return variants
+
+
+def sweep_key(spec_text: str, grid, repeat: int, fixed: Sequence[str]) -> str:
+    blob = json.dumps(
+        {"grid": [[k, list(v)] for k, v in grid], "repeat": repeat,
+         "fixed": list(fixed)},
+        sort_keys=True,
+    )
+    h = hashlib.sha256(spec_text.encode("utf-8"))
+    h.update(blob.encode("utf-8"))
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class SweepState:
+    spec_name: str
+    source: str  # the spec path as given
+    key: str
+    grid: list
+    repeat: int
+    fixed: list
+    out: str
+    variants: list[Variant]
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
+    version: int = 1
+
+    @property
+    def finished(self) -> bool:
+        return all(v.status == DONE for v in self.variants)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "SweepState":
+        data = dict(data)
+        data["variants"] = [Variant(**v) for v in data.get("variants", [])]
+        return cls(**data)
+
+
+def create_sweep_dir(out: str | Path, name: str, now: Optional[float] = None) -> Path:
+    """`<out>/sweeps/<name>-<stamp>[-N]/`, claimed by mkdir like run dirs."""
+    parent = Path(out) / SWEEPS
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    for n in range(1, 10_000):
+        candidate = parent / (f"{name}-{stamp}" + ("" if n == 1 else f"-{n}"))
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise UsageError(f"cannot create a new sweep folder under {parent}")
+
+
+def save_state(sweep_dir: Path, state: SweepState) -> None:
+    text = json.dumps(state.to_json(), indent=2) + "\n"
+    atomic_write_text(Path(sweep_dir) / STATE_FILE, text)
+
+
+def load_state(sweep_dir: str | Path) -> SweepState:
+    path = Path(sweep_dir) / STATE_FILE
+    if not path.exists():
+        raise UsageError(
+            f"{sweep_dir} is not a sweep folder (it has no {STATE_FILE})",
+            hint="pass a folder under runs/sweeps/",
+        )
+    try:
+        return SweepState.from_json(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+
+
+def find_unfinished(out: str | Path, key: str) -> Optional[Path]:
+    """The newest sweep folder under `<out>/sweeps/` with this key that has a
+    variant left to run, else None."""
+    parent = Path(out) / SWEEPS
+    if not parent.is_dir():
+        return None
+    for path in sorted(parent.glob(f"*/{STATE_FILE}"), reverse=True):
+        try:
+            state = load_state(path.parent)
+        except UsageError:
+            continue  # a damaged folder is not ours to continue
+        if state.key == key and not state.finished:
+            return path.parent
+    return None
+
+
+def next_action(variant: Variant, run_state: dict, has_metrics: bool) -> str:
+    """What a (re)started sweep does with a variant: 'skip' a finished run,
+    'resume' an interrupted one that has a finished epoch (and epochs left),
+    else 'start' it afresh in a new run directory. `run_state` is the run's
+    state.json ({} when there is none)."""
+    if variant.run_dir is None:
+        return "start"
+    if variant.status == DONE and has_metrics:
+        return "skip"
+    done = int(run_state.get("epochs_done") or 0)
+    if variant.status in (RUNNING, INTERRUPTED) and done > 0 and not has_metrics:
+        return "resume"
+    return "start"
+
+
+# The comparison: one row per variant, from its run's metrics.json.
+COLUMNS = (
+    ("variant", "variant"),
+    ("status", "status"),
+    ("val_accuracy", "val acc"),
+    ("test_accuracy", "test acc"),
+    ("epochs_to_best", "best epoch"),
+    ("epochs_done", "epochs"),
+    ("wall_time_s", "wall s"),
+    ("examples_per_s", "ex/s"),
+)
+
+
+def comparison_row(variant: Variant, metrics: dict) -> dict:
+    """Accuracy of the run's best checkpoint (by its monitor) on val and test,
+    the epoch it came from, fit wall time and training examples/s."""
+    return {
+        "variant": variant.label,
+        "status": variant.status,
+        "val_accuracy": metrics.get("val", {}).get("accuracy"),
+        "test_accuracy": metrics.get("test", {}).get("accuracy"),
+        "epochs_to_best": metrics.get("epochs_to_best"),
+        "epochs_done": metrics.get("epochs_done"),
+        "wall_time_s": metrics.get("wall_time_s"),
+        "examples_per_s": metrics.get("train_examples_per_s"),
+        "monitor": metrics.get("monitor"),
+        "run_dir": variant.run_dir,
+        **{f"set:{k}": v for k, v in variant.values.items()},
+    }
+
+
+def format_cell(key: str, value) -> str:
+    if value is None:
+        return "-"
+    if key.endswith("accuracy"):
+        return f"{value:.4f}"
+    if key in ("wall_time_s", "examples_per_s"):
+        return f"{value:,.0f}" if key == "examples_per_s" else f"{value:.1f}"
+    return str(value)
+
+
+def comparison_csv(rows: Sequence[dict]) -> str:
+    keys: list[str] = []
+    for row in rows:
+        keys += [k for k in row if k not in keys]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in keys})
+    return buf.getvalue()
+
+
+def comparison_markdown(rows: Sequence[dict], title: str) -> str:
+    monitors = sorted({r["monitor"] for r in rows if r.get("monitor")})
+    head = [label for _, label in COLUMNS]
+    lines = [
+        f"# {title}",
+        "",
+        "Accuracy of each run's best checkpoint"
+        + (f" (by {', '.join(monitors)})" if monitors else "")
+        + "; wall time of fit; training examples per second.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join("---" if i < 2 else "---:" for i in range(len(head))) + "|",
+    ]
+    for row in rows:
+        cells = [format_cell(k, row.get(k)) for k, _ in COLUMNS]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_comparison(sweep_dir: Path, rows: Sequence[dict], title: str) -> None:
+    atomic_write_text(Path(sweep_dir) / CSV_FILE, comparison_csv(rows))
+    atomic_write_text(Path(sweep_dir) / MD_FILE, comparison_markdown(rows, title))
+
+
+def check_variants(text: str, source: str, variants: Sequence[Variant]) -> list:
+    """[(variant, Report)] for every variant of the spec text `text`."""
+    from .check import check_text
+
+    out = []
+    for v in variants:
+        try:
+            out.append((v, check_text(text, file=source, overrides=v.overrides)))
+        except UsageError as e:
+            raise UsageError(f"variant {v.label}: {e.message}", hint=e.hint) from None
+    return out
