@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -123,15 +122,15 @@ def _summary(result) -> str:
 
 
 def train_command(
-    spec: Optional[Path] = typer.Argument(None, help="The spec file to train."),
-    set_: Optional[List[str]] = typer.Option(
+    spec: Path | None = typer.Argument(None, help="The spec file to train."),
+    set_: list[str] | None = typer.Option(
         None, "--set", help="Override a spec value: KEY.PATH=VALUE (repeatable)."
     ),
-    epochs: Optional[int] = typer.Option(
+    epochs: int | None = typer.Option(
         None, "--epochs", min=1, help="Train this many epochs."
     ),
     out: Path = typer.Option(Path("runs"), "--out", help="Runs folder."),
-    resume: Optional[Path] = typer.Option(
+    resume: Path | None = typer.Option(
         None, "--resume", help="Continue an interrupted run (its folder)."
     ),
 ) -> None:
@@ -203,7 +202,7 @@ def evaluate_command(
 
 def predict_command(
     run: Path = typer.Argument(..., help="A run folder (or runs/<name>/latest)."),
-    images: List[Path] = typer.Argument(..., help="PNG/JPEG images or .npy arrays."),
+    images: list[Path] = typer.Argument(..., help="PNG/JPEG images or .npy arrays."),
     top: int = typer.Option(3, "--top", "-k", min=1, help="Classes to show."),
 ) -> None:
     """Classify images with a run's best model; prints the top-k probabilities."""

@@ -346,3 +346,38 @@ def check_variants(text: str, source: str, variants: Sequence[Variant]) -> list:
         except UsageError as e:
             raise UsageError(f"variant {v.label}: {e.message}", hint=e.hint) from None
     return out
+
+
+def new_state(
+    source: str,
+    text: str,
+    set_items: Sequence[str],
+    *,
+    repeat: int = 1,
+    epochs: Optional[int] = None,
+    out: str | Path = "runs",
+) -> SweepState:
+    """The plan of a new sweep (nothing is written). The base seed of
+    --repeat is the spec's own train.seed (default 0)."""
+    from .check import check_text
+
+    grid = parse_grid(set_items)
+    fixed = [f"train.epochs={epochs}"] if epochs is not None else []
+    base = [f"{k}={vals[0]}" for k, vals in grid if len(vals) == 1] + fixed
+    raw = check_text(text, file=source, overrides=base).raw
+    seed = raw.get("train", {}).get("seed", 0)
+    name = raw.get("model", {}).get("name") or Path(source).stem
+    variants = expand(
+        grid, repeat=repeat, base_seed=seed if isinstance(seed, int) else 0,
+        fixed=fixed,
+    )
+    return SweepState(
+        spec_name=str(name),
+        source=str(source),
+        key=sweep_key(text, grid, repeat, fixed),
+        grid=[[k, list(v)] for k, v in grid],
+        repeat=repeat,
+        fixed=fixed,
+        out=str(out),
+        variants=variants,
+    )

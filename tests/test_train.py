@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from typer.testing import CliRunner
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from modelspec import cli_train  # noqa: E402
+from modelspec import cli_train
 
 pytestmark = pytest.mark.framework
 

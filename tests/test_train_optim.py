@@ -15,8 +15,8 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from modelspec.check import check_text  # noqa: E402
-from modelspec.schema import TrainTable  # noqa: E402
+from modelspec.check import check_text
+from modelspec.schema import TrainTable
 
 pytestmark = pytest.mark.framework
 
@@ -109,7 +109,9 @@ def test_schedule_survives_save_and_load(tmp_path):
     model.compile(optimizer=opt, loss="mse")
     model.fit(np.ones((8, 3)), np.ones((8, 2)), epochs=1, verbose=0)
     model.save(tmp_path / "m.keras")
-    again = keras.saving.load_model(tmp_path / "m.keras", custom_objects=custom_objects())
+    again = keras.saving.load_model(
+        tmp_path / "m.keras", custom_objects=custom_objects()
+    )
     sched = again.optimizer._learning_rate
     assert sched.get_config() == opt._learning_rate.get_config()
     assert int(again.optimizer.iterations) == 1
@@ -178,9 +180,8 @@ def test_mixed_bfloat16_trains_with_float32_output(tmp_path):
 
 
 def test_multi_worker_without_tf_config_is_a_clear_error(monkeypatch):
-    from modelspec.errors import RunError
-
     from backends.keras_backend.setup import choose_strategy
+    from modelspec.errors import RunError
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(RunError, match="TF_CONFIG"):

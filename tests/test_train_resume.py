@@ -11,7 +11,7 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from modelspec.check import check_text  # noqa: E402
+from modelspec.check import check_text
 
 pytestmark = pytest.mark.framework
 
@@ -101,9 +101,8 @@ def test_interrupt_and_resume_equals_straight_run(tmp_path):
 
 
 def test_resume_of_a_finished_run_says_so(tmp_path):
-    from modelspec.errors import RunError
-
     from backends.keras_backend.train import resume, train
+    from modelspec.errors import RunError
 
     text = SPEC.replace("epochs = 3", "epochs = 1")
     done = train(report_for(text), out=tmp_path)

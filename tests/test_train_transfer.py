@@ -9,7 +9,7 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from modelspec.check import check_text  # noqa: E402
+from modelspec.check import check_text
 
 pytestmark = pytest.mark.framework
 
@@ -64,10 +64,9 @@ def report_of(text):
 
 
 def test_apply_transfer_copies_widens_and_reports():
-    from modelspec.schema import TransferTable
-
     from backends.keras_backend import build_model
     from backends.keras_backend.transfer import apply_transfer
+    from modelspec.schema import TransferTable
 
     source = build_model(report_of(spec(9, hidden=16)), seed=1)
     target = build_model(report_of(spec(10, hidden=12)), seed=2)
@@ -89,10 +88,9 @@ def test_apply_transfer_copies_widens_and_reports():
 
 
 def test_widened_head_keeps_learned_rows():
-    from modelspec.schema import TransferTable
-
     from backends.keras_backend import build_model
     from backends.keras_backend.transfer import apply_transfer
+    from modelspec.schema import TransferTable
 
     source = build_model(report_of(spec(9)), seed=1)
     target = build_model(report_of(spec(10)), seed=2)
@@ -116,10 +114,9 @@ def test_widened_head_keeps_learned_rows():
 
 
 def test_widen_false_skips_the_head():
-    from modelspec.schema import TransferTable
-
     from backends.keras_backend import build_model
     from backends.keras_backend.transfer import apply_transfer
+    from modelspec.schema import TransferTable
 
     source = build_model(report_of(spec(9)), seed=1)
     target = build_model(report_of(spec(10)), seed=2)
@@ -142,7 +139,7 @@ def test_train_from_a_run_dir_freezes_what_it_reports(tmp_path):
 
     assert dst.transfer is reports[0]
     rep = reports[0]
-    assert rep.source == str((src.run_dir / "best.keras"))
+    assert rep.source == str(src.run_dir / "best.keras")
     assert rep.copied == ["conv1", "fc"] and [w for w, _ in rep.widened] == ["logits"]
     before = load_model(src.run_dir / "best.keras", compile=False)
     after = load_model(dst.run_dir / "best.keras", compile=False)
@@ -161,9 +158,8 @@ def test_train_from_a_run_dir_freezes_what_it_reports(tmp_path):
 
 
 def test_transfer_from_a_missing_run_is_a_clear_error(tmp_path):
-    from modelspec.errors import RunError
-
     from backends.keras_backend.train import train
+    from modelspec.errors import RunError
 
     text = spec(10) + f'\n[transfer]\nfrom = "{tmp_path / "nothing"}"\n'
     with pytest.raises(RunError, match="no such run directory or file"):

@@ -51,7 +51,7 @@ def evaluate_splits(model, splits, batch_size: int) -> dict:
         values = model.evaluate(ds, verbose=0, return_dict=True)
         seconds = time.perf_counter() - t0
         row = {k: float(v) for k, v in values.items()}
-        row["examples"] = int(len(x))
+        row["examples"] = len(x)
         row["examples_per_s"] = len(x) / seconds if seconds > 0 else None
         out[split] = row
     return out

@@ -74,6 +74,9 @@ def _weights(layer, ctx: _Context) -> dict:
         "bias_initializer": ctx.initializer(layer.bias_init, "zeros", 1),
         "kernel_regularizer": kernel_reg,
         "bias_regularizer": regs.L2(layer.bias_l2) if layer.bias_l2 else None,
+        "activity_regularizer": (
+            regs.L2(layer.activity_l2) if layer.activity_l2 else None
+        ),
     }
 
 

@@ -7,12 +7,12 @@ and converted to optimizer steps here with `steps_per_epoch`.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 from modelspec.errors import require
 
 
-@lru_cache(maxsize=None)
+@cache
 def _classes():
     """Define the serializable custom objects once, on first use (keras is
     imported lazily, so the classes cannot be defined at module level)."""

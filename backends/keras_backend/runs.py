@@ -10,7 +10,6 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from modelspec.errors import RunError, UsageError
 from modelspec.fsutil import atomic_write_text
@@ -26,7 +25,7 @@ TB = "tb"
 LATEST = "latest"
 
 
-def create_run_dir(out: str | os.PathLike, name: str, now: Optional[float] = None):
+def create_run_dir(out: str | os.PathLike, name: str, now: float | None = None):
     """Claim a fresh directory. mkdir without exist_ok is the atomic claim, so
     two trainings started in the same second get different folders."""
     parent = Path(out) / name
@@ -97,12 +96,12 @@ class RunInfo:
     name: str
     stamp: str
     status: str
-    epochs: Optional[int] = None
-    best_epoch: Optional[int] = None
-    val_accuracy: Optional[float] = None
-    test_accuracy: Optional[float] = None
-    wall_time: Optional[float] = None
-    examples_per_s: Optional[float] = None
+    epochs: int | None = None
+    best_epoch: int | None = None
+    val_accuracy: float | None = None
+    test_accuracy: float | None = None
+    wall_time: float | None = None
+    examples_per_s: float | None = None
     extra: dict = field(default_factory=dict)
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from modelspec.errors import RunError, SpecInvalid, require
 
@@ -51,7 +52,7 @@ class TrainResult:
     metrics: dict
     transfer: Any = None  # transfer.TransferReport when [transfer] was used
     epochs_done: int = 0
-    resumed_from: Optional[int] = None
+    resumed_from: int | None = None
     history: dict = field(default_factory=dict)
 
 
@@ -70,7 +71,7 @@ def train(
     out: str | Path = "runs",
     reporter=None,
     on_transfer=None,
-    stop_after_epochs: Optional[int] = None,
+    stop_after_epochs: int | None = None,
     splits=None,
 ) -> TrainResult:
     """Train a new run. `reporter` receives progress events (see
@@ -102,7 +103,7 @@ def resume(
     *,
     extra_overrides: Sequence[str] = (),
     reporter=None,
-    stop_after_epochs: Optional[int] = None,
+    stop_after_epochs: int | None = None,
     splits=None,
 ) -> TrainResult:
     """Continue a run from last.keras at epoch state.json['epochs_done']."""

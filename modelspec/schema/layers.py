@@ -48,6 +48,9 @@ class WeightedLayer(LayerBase):
     kernel_l2: float = Field(0.0, ge=0, description="L2 penalty on the kernel.")
     kernel_l1: float = Field(0.0, ge=0, description="L1 penalty on the kernel.")
     bias_l2: float = Field(0.0, ge=0, description="L2 penalty on the bias.")
+    activity_l2: float = Field(
+        0.0, ge=0, description="L2 penalty on the layer's output (activity)."
+    )
 
 
 class Conv2D(WeightedLayer):

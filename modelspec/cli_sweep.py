@@ -1,0 +1,220 @@
+"""`modelspec sweep` (a grid of --set values, trained one after another) and the
+plotting half of `modelspec runs --compare`.
+
+TensorFlow loads only when the first variant trains: every variant is checked
+first, and the sweep does not start if one of them is invalid.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from . import sweep as sw
+from .errors import ModelspecError, UsageError
+
+
+def _fail(e: ModelspecError) -> typer.Exit:
+    print(f"error: {e.message}", file=sys.stderr)
+    if e.hint:
+        print(f"  hint: {e.hint}", file=sys.stderr)
+    return typer.Exit(e.exit_code)
+
+
+class VariantsInvalid(ModelspecError):
+    """Some variants of the grid do not check; nothing was started."""
+
+
+def _open(spec, set_items, repeat, epochs, out, resume, fresh, say):
+    """(sweep_dir or None if new, state, spec text)."""
+    from .check import read_spec_text
+
+    if resume is not None:
+        if spec is not None or set_items or repeat != 1 or epochs is not None:
+            raise UsageError(
+                "--resume continues a sweep as it was planned; give no SPEC, "
+                "--set, --repeat or --epochs with it"
+            )
+        state = sw.load_state(resume)
+        text = read_spec_text(Path(resume) / sw.SPEC_COPY)
+        return Path(resume), state, text
+    if spec is None:
+        raise UsageError(
+            "give a SPEC to sweep, or --resume SWEEP_DIR",
+            hint="modelspec sweep specs/digits_lenet.toml "
+            "--set train.optimizer.type=adam,sgd",
+        )
+    text = read_spec_text(spec)
+    state = sw.new_state(
+        str(spec), text, set_items, repeat=repeat, epochs=epochs, out=out
+    )
+    found = None if fresh else sw.find_unfinished(out, state.key)
+    if found is not None:
+        say(f"continuing the unfinished sweep {found} (same spec and grid; "
+            "--fresh starts a new one)")
+        return found, sw.load_state(found), read_spec_text(found / sw.SPEC_COPY)
+    return None, state, text
+
+
+def _check(state, text) -> dict:
+    """{variant index: Report}; raises VariantsInvalid after printing every
+    invalid variant's diagnostics. Warnings shared by all are printed once."""
+    checked = sw.check_variants(text, state.source, state.variants)
+    seen = set()
+    bad = []
+    for v, report in checked:
+        if not report.ok:
+            bad.append((v, report))
+            continue
+        for d in report.warnings:
+            line = d.render()
+            if line not in seen:
+                seen.add(line)
+                print(line, file=sys.stderr)
+    for v, report in bad:
+        print(f"variant {v.index} ({v.label}):", file=sys.stderr)
+        for d in report.diagnostics:
+            print("  " + d.render().replace("\n", "\n  "), file=sys.stderr)
+    if bad:
+        n = len(state.variants)
+        raise VariantsInvalid(
+            f"{len(bad)} of {n} variant{'s' * (n != 1)} of the sweep are invalid; "
+            "nothing was trained",
+            hint="fix the spec or the --set values of the variants above",
+        )
+    return {v.index: report for v, report in checked}
+
+
+def table(rows, title: str):
+    from rich.table import Table
+
+    t = Table(title=title)
+    for key, label in sw.COLUMNS:
+        t.add_column(label, justify="left" if key in ("variant", "status") else "right")
+    for row in rows:
+        t.add_row(*[sw.format_cell(k, row.get(k)) for k, _ in sw.COLUMNS])
+    return t
+
+
+def sweep_command(
+    spec: Optional[Path] = typer.Argument(None, help="The spec file to sweep."),
+    set_: Optional[List[str]] = typer.Option(
+        None, "--set",
+        help="KEY.PATH=V1,V2,... (repeatable); every combination is one run. "
+        "Commas inside [..] do not split: layers.conv1.kernel=[3,3],[5,5].",
+    ),
+    repeat: int = typer.Option(
+        1, "--repeat", min=1,
+        help="Run each combination N times, with train.seed = seed, seed+1, ...",
+    ),
+    epochs: Optional[int] = typer.Option(
+        None, "--epochs", min=1, help="Train every variant this many epochs."
+    ),
+    out: Path = typer.Option(Path("runs"), "--out", help="Runs folder."),
+    resume: Optional[Path] = typer.Option(
+        None, "--resume", help="Continue an interrupted sweep (its folder)."
+    ),
+    fresh: bool = typer.Option(
+        False, "--fresh",
+        help="Start a new sweep even when an unfinished one with the same spec "
+        "and grid exists (by default that one is continued).",
+    ),
+) -> None:
+    """Train a grid of variants, each a normal run; compare them in a table
+    and one plot under runs/sweeps/<name>-<stamp>/."""
+    from rich.console import Console
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    console = Console()
+
+    def say(text: str) -> None:
+        console.print(text, highlight=False, soft_wrap=True)
+
+    try:
+        sweep_dir, state, text = _open(
+            spec, list(set_ or ()), repeat, epochs, out, resume, fresh, say
+        )
+        reports = _check(state, text)
+        if sweep_dir is None:
+            from .fsutil import atomic_write_text
+
+            sweep_dir = sw.create_sweep_dir(out, state.spec_name)
+            atomic_write_text(sweep_dir / sw.SPEC_COPY, text)
+            sw.save_state(sweep_dir, state)
+        n = len(state.variants)
+        say(f"sweep of {n} variant{'s' * (n != 1)} of {state.spec_name} -> "
+            f"{sweep_dir}")
+        from backends.keras_backend.sweep_run import run_sweep
+
+        from .cli_train import RichReporter
+
+        def announce(v, action) -> None:
+            note = {"skip": "  (finished, skipped)", "resume": "  (resuming)"}
+            say(f"[{v.index}/{n}] {v.label}{note.get(action, '')}")
+
+        def summary(v) -> None:
+            row = sw.comparison_row(v, _metrics(v))
+            say(f"  val acc {sw.format_cell('val_accuracy', row['val_accuracy'])}, "
+                f"test acc {sw.format_cell('test_accuracy', row['test_accuracy'])}"
+                f" -> {v.run_dir}")
+
+        with RichReporter(console) as reporter:
+            outcome = run_sweep(
+                sweep_dir, state, reports, reporter=reporter,
+                on_variant=announce, after_variant=summary,
+            )
+    except ModelspecError as e:
+        raise _fail(e) from None
+    console.print(table(outcome.rows, f"sweep of {state.spec_name}"))
+    say(f"saved {sweep_dir / sw.CSV_FILE}, {sw.MD_FILE} and {sw.PLOT_FILE}")
+    for v in outcome.failed:
+        print(f"error: variant {v.index} ({v.label}) failed: {v.error}",
+              file=sys.stderr)
+    if outcome.failed:
+        raise typer.Exit(1)
+
+
+def _metrics(v) -> dict:
+    import json
+
+    try:
+        return json.loads((Path(v.run_dir) / "metrics.json").read_text())
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def runs_folder_or_compare(
+    folders: Optional[List[Path]], compare: bool, output: Optional[Path]
+) -> Path:
+    """For `modelspec runs`: without --compare, the one folder to list; with
+    it, plot the given runs on one figure and exit."""
+    folders = list(folders or [])
+    if not compare:
+        if len(folders) > 1 or output is not None:
+            raise _fail(UsageError(
+                "several run folders or -o need --compare",
+                hint="modelspec runs --compare RUN RUN -o compare.png",
+            ))
+        return folders[0] if folders else Path("runs")
+    target = output or Path("compare.png")
+    if target.suffix.lower() != ".png":
+        raise _fail(UsageError(f"-o must name a .png file. Received: {target}"))
+    try:
+        from backends.keras_backend.compare import compare_runs
+
+        if not folders:
+            raise UsageError("--compare needs run folders",
+                             hint="modelspec runs --compare RUN RUN")
+        dirs = compare_runs(folders, target)
+    except ModelspecError as e:
+        raise _fail(e) from None
+    print(f"wrote {target} ({len(dirs)} run{'s' * (len(dirs) != 1)})")
+    raise typer.Exit(0)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sweep")(sweep_command)
