@@ -54,7 +54,8 @@ def _check_data(spec, n: int):
         return None, None, None, f"its data could not be loaded ({e.message})"
     x = splits.x_test if len(splits.x_test) else splits.x_val
     if len(x) == 0:
-        return None, splits.preprocessing, splits.class_names, "the data has no test set"
+        why = "the data has no test set"
+        return None, dict(splits.preprocessing), list(splits.class_names), why
     return x[:n], dict(splits.preprocessing), list(splits.class_names), ""
 
 
@@ -126,18 +127,32 @@ def export_command(
     render_export(result, source)
 
 
+def _refuse_overwrite(output: Path, force: bool) -> None:
+    """Fail before the slow part; export_onnx checks again before renaming."""
+    from .errors import ExportError
+
+    if output.exists() and not force:
+        raise ExportError(
+            f"{output} already exists", hint="pass --force to overwrite it"
+        )
+
+
 def _export(target, output, opset, force, checkpoint, random_inputs, overrides):
     from backends.onnx_export import export_onnx
 
     from .check import check_file
 
     meta: dict = {}
+    if output is not None:
+        _refuse_overwrite(output, force)
     if _is_run(target):
         run_dir, path, report, model, resolved = _load_run(
             target, checkpoint, overrides
         )
         source = f"{path} (trained)"
-        output = output or run_dir / f"{path.stem}.onnx"
+        if output is None:
+            output = run_dir / f"{path.stem}.onnx"
+            _refuse_overwrite(output, force)
         meta["run"] = str(run_dir)
         for key in ("class_names", "preprocessing"):
             if resolved.get(key):
@@ -148,13 +163,15 @@ def _export(target, output, opset, force, checkpoint, random_inputs, overrides):
         report = check_file(target, overrides)
         if not report.ok:
             raise SpecInvalid(report)
+        if output is None:
+            output = Path(f"{report.spec.model.name}.onnx")
+            _refuse_overwrite(output, force)
         from backends.keras_backend import build_model
 
         _warn(f"{target} is a spec, not a run: exporting freshly initialized "
               "(untrained) weights")
         model = build_model(report, seed=report.spec.train.seed)
         source = f"{target} (random weights)"
-        output = output or Path(f"{report.spec.model.name}.onnx")
     settings = report.spec.export
     x = None
     if not random_inputs:
@@ -213,6 +230,8 @@ def render_export(result, source: str, console=None) -> None:
     )
     table.add_row("file size", _size(result.file_size))
     table.add_row("conversion", f"{result.convert_seconds:.1f} s")
+    for note in v.notes:
+        table.add_row("note", note)
     (console or Console()).print(table)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -94,15 +93,18 @@ def table(rows, title: str):
 
     t = Table(title=title)
     for key, label in sw.COLUMNS:
-        t.add_column(label, justify="left" if key in ("variant", "status") else "right")
+        left = key in ("variant", "status")
+        # fold, not "…": the variant label is the point of the table
+        t.add_column(label, justify="left" if left else "right",
+                     overflow="fold" if key == "variant" else "ellipsis")
     for row in rows:
         t.add_row(*[sw.format_cell(k, row.get(k)) for k, _ in sw.COLUMNS])
     return t
 
 
 def sweep_command(
-    spec: Optional[Path] = typer.Argument(None, help="The spec file to sweep."),
-    set_: Optional[List[str]] = typer.Option(
+    spec: Path | None = typer.Argument(None, help="The spec file to sweep."),
+    set_: list[str] | None = typer.Option(
         None, "--set",
         help="KEY.PATH=V1,V2,... (repeatable); every combination is one run. "
         "Commas inside [..] do not split: layers.conv1.kernel=[3,3],[5,5].",
@@ -111,11 +113,11 @@ def sweep_command(
         1, "--repeat", min=1,
         help="Run each combination N times, with train.seed = seed, seed+1, ...",
     ),
-    epochs: Optional[int] = typer.Option(
+    epochs: int | None = typer.Option(
         None, "--epochs", min=1, help="Train every variant this many epochs."
     ),
     out: Path = typer.Option(Path("runs"), "--out", help="Runs folder."),
-    resume: Optional[Path] = typer.Option(
+    resume: Path | None = typer.Option(
         None, "--resume", help="Continue an interrupted sweep (its folder)."
     ),
     fresh: bool = typer.Option(
@@ -157,10 +159,11 @@ def sweep_command(
             say(f"[{v.index}/{n}] {v.label}{note.get(action, '')}")
 
         def summary(v) -> None:
-            row = sw.comparison_row(v, _metrics(v))
+            run_dir = sw.run_path(sweep_dir, v)
+            row = sw.comparison_row(v, _metrics(run_dir), run_dir)
             say(f"  val acc {sw.format_cell('val_accuracy', row['val_accuracy'])}, "
                 f"test acc {sw.format_cell('test_accuracy', row['test_accuracy'])}"
-                f" -> {v.run_dir}")
+                f" -> {run_dir}")
 
         with RichReporter(console) as reporter:
             outcome = run_sweep(
@@ -178,17 +181,17 @@ def sweep_command(
         raise typer.Exit(1)
 
 
-def _metrics(v) -> dict:
+def _metrics(run_dir: Path) -> dict:
     import json
 
     try:
-        return json.loads((Path(v.run_dir) / "metrics.json").read_text())
+        return json.loads((run_dir / "metrics.json").read_text())
     except (OSError, ValueError, TypeError):
         return {}
 
 
 def runs_folder_or_compare(
-    folders: Optional[List[Path]], compare: bool, output: Optional[Path]
+    folders: list[Path] | None, compare: bool, output: Path | None
 ) -> Path:
     """For `modelspec runs`: without --compare, the one folder to list; with
     it, plot the given runs on one figure and exit."""

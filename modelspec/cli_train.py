@@ -56,34 +56,44 @@ class RichReporter:
 
         self.progress = Progress(
             TextColumn("{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=20),
             MofNCompleteColumn(),
             TextColumn("{task.fields[stats]}"),
             TimeElapsedColumn(),
             console=console,
         )
+        # Piped to a file or CI log: one plain line per epoch, no live bar.
+        self.live = console.is_terminal
+        self.console = console
         self.task = None
+        self.title = ""
 
     def __enter__(self):
-        self.progress.start()
+        if self.live:
+            self.progress.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.progress.stop()
+        if self.live:
+            self.progress.stop()
 
     def epoch_begin(self, epoch: int, epochs: int, steps: int) -> None:
-        self.task = self.progress.add_task(
-            f"epoch {epoch}/{epochs}", total=steps, stats=""
-        )
+        self.title = f"epoch {epoch}/{epochs}"
+        if self.live:
+            self.task = self.progress.add_task(self.title, total=steps, stats="")
 
     def batch_end(self, step: int, logs: dict, rate: float) -> None:
-        self.progress.update(
-            self.task, completed=step, stats=self._stats(logs, rate)
-        )
+        if self.live:
+            self.progress.update(
+                self.task, completed=step, stats=self._stats(logs, rate)
+            )
 
     def epoch_end(self, epoch: int, logs: dict) -> None:
-        rate = logs.get("examples_per_s")
-        self.progress.update(self.task, stats=self._stats(logs, rate, val=True))
+        stats = self._stats(logs, logs.get("examples_per_s"), val=True)
+        if self.live:
+            self.progress.update(self.task, stats=stats)
+        else:
+            self.console.print(f"{self.title}  {stats}", highlight=False)
 
     @staticmethod
     def _stats(logs: dict, rate, val: bool = False) -> str:
@@ -226,9 +236,20 @@ def predict_command(
 
 
 def runs_command(
-    folder: Path = typer.Argument(Path("runs"), help="Runs folder (default runs/)."),
+    folder: list[Path] | None = typer.Argument(
+        None, help="Runs folder (default runs/); with --compare, the runs to plot."
+    ),
+    compare: bool = typer.Option(
+        False, "--compare", help="Plot the given runs' curves on one PNG."
+    ),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="With --compare: the PNG (compare.png)."
+    ),
 ) -> None:
     """A table of runs and their best metrics, to compare variants side by side."""
+    from .cli_sweep import runs_folder_or_compare
+
+    folder = runs_folder_or_compare(folder, compare, output)  # exits on --compare
     from rich.console import Console
     from rich.table import Table
 
@@ -241,20 +262,31 @@ def runs_command(
     if not found:
         print(f"no runs under {folder}", file=sys.stderr)
         raise typer.Exit(0)
-    table = Table(title=f"runs in {folder}")
-    cols = ("spec", "run", "status", "epochs", "best", "val acc", "test acc",
-            "ex/s", "wall s", "overrides")
+    from rich import box
+
+    table = Table(title=f"runs in {folder}", box=box.SIMPLE_HEAD)
+    numeric = ("epochs", "best", "val acc", "test acc", "ex/s", "time s")
+    cols = ("spec", "run", "status", *numeric)
+    with_overrides = any(r.extra.get("overrides") for r in found)
     for col in cols:
-        table.add_column(col, justify="right" if col in cols[3:9] else "left")
+        table.add_column(col, justify="right" if col in numeric else "left",
+                         no_wrap=col in numeric)
+    if with_overrides:
+        table.add_column("overrides", overflow="fold")
     for r in found:
-        table.add_row(
+        row = [
             r.name, r.stamp, r.status, _fmt(r.epochs), _fmt(r.best_epoch),
             _fmt(r.val_accuracy), _fmt(r.test_accuracy),
             _fmt(None if r.examples_per_s is None else round(r.examples_per_s)),
             _fmt(None if r.wall_time is None else round(r.wall_time)),
-            " ".join(r.extra.get("overrides", [])),
-        )
-    Console().print(table)
+        ]
+        if with_overrides:
+            row.append(" ".join(r.extra.get("overrides", [])))
+        table.add_row(*row)
+    console = Console()
+    if not console.is_terminal:  # piped: do not squeeze the table into 80
+        console = Console(width=200)
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -38,7 +38,8 @@ def _session(ort, path):
 
 def _metadata(sess, path) -> dict[str, Any]:
     props = sess.get_modelmeta().custom_metadata_map
-    missing = [k for k in ("input_shape", "preprocessing", "output_kind") if k not in props]
+    needed = ("input_shape", "preprocessing", "output_kind")
+    missing = [k for k in needed if k not in props]
     if missing:
         raise UsageError(
             f"{path} has no modelspec metadata ({', '.join(missing)} missing)",

@@ -18,17 +18,18 @@ import hashlib
 import io
 import itertools
 import json
+import os
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
 
 from .errors import UsageError
 from .fsutil import atomic_write_text
 from .overrides import split_override
 
 STATE_FILE = "sweep.json"
-SPEC_COPY = "spec.toml"
+SPEC_COPY = "sweep_spec.toml"  # not spec.toml: `modelspec runs` would list it
 CSV_FILE = "comparison.csv"
 MD_FILE = "comparison.md"
 PLOT_FILE = "val_accuracy.png"
@@ -98,8 +99,8 @@ class Variant:
     values: dict  # varying key -> raw value text (plus train.seed on repeats)
     repeat: int = 0
     status: str = PENDING
-    run_dir: Optional[str] = None
-    error: Optional[str] = None
+    run_dir: str | None = None  # relative to the sweep folder: see run_path
+    error: str | None = None
 
 
 def _short_keys(keys: Sequence[str]) -> dict[str, str]:
@@ -188,13 +189,13 @@ class SweepState:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict) -> "SweepState":
+    def from_json(cls, data: dict) -> SweepState:
         data = dict(data)
         data["variants"] = [Variant(**v) for v in data.get("variants", [])]
         return cls(**data)
 
 
-def create_sweep_dir(out: str | Path, name: str, now: Optional[float] = None) -> Path:
+def create_sweep_dir(out: str | Path, name: str, now: float | None = None) -> Path:
     """`<out>/sweeps/<name>-<stamp>[-N]/`, claimed by mkdir like run dirs."""
     parent = Path(out) / SWEEPS
     parent.mkdir(parents=True, exist_ok=True)
@@ -207,6 +208,25 @@ def create_sweep_dir(out: str | Path, name: str, now: Optional[float] = None) ->
             continue
         return candidate
     raise UsageError(f"cannot create a new sweep folder under {parent}")
+
+
+def runs_root(sweep_dir: str | Path) -> Path:
+    """The runs folder a sweep trains into: `<out>` of `<out>/sweeps/<x>/`."""
+    return Path(sweep_dir).parent.parent
+
+
+def run_path(sweep_dir: str | Path, variant: Variant) -> Path | None:
+    """A variant's run folder. sweep.json keeps it relative to the sweep
+    folder, so a sweep resumes from any working directory and after the whole
+    runs folder moved, instead of not finding its runs and training again."""
+    if variant.run_dir is None:
+        return None
+    return Path(os.path.normpath(Path(sweep_dir) / variant.run_dir))
+
+
+def set_run_path(sweep_dir: str | Path, variant: Variant, run_dir) -> None:
+    variant.run_dir = os.path.relpath(Path(run_dir).resolve(),
+                                      Path(sweep_dir).resolve())
 
 
 def save_state(sweep_dir: Path, state: SweepState) -> None:
@@ -227,7 +247,7 @@ def load_state(sweep_dir: str | Path) -> SweepState:
         raise UsageError(f"cannot read {path}: {exc}") from None
 
 
-def find_unfinished(out: str | Path, key: str) -> Optional[Path]:
+def find_unfinished(out: str | Path, key: str) -> Path | None:
     """The newest sweep folder under `<out>/sweeps/` with this key that has a
     variant left to run, else None."""
     parent = Path(out) / SWEEPS
@@ -271,7 +291,7 @@ COLUMNS = (
 )
 
 
-def comparison_row(variant: Variant, metrics: dict) -> dict:
+def comparison_row(variant: Variant, metrics: dict, run_dir=None) -> dict:
     """Accuracy of the run's best checkpoint (by its monitor) on val and test,
     the epoch it came from, fit wall time and training examples/s."""
     return {
@@ -284,7 +304,7 @@ def comparison_row(variant: Variant, metrics: dict) -> dict:
         "wall_time_s": metrics.get("wall_time_s"),
         "examples_per_s": metrics.get("train_examples_per_s"),
         "monitor": metrics.get("monitor"),
-        "run_dir": variant.run_dir,
+        "run_dir": None if run_dir is None else str(run_dir),
         **{f"set:{k}": v for k, v in variant.values.items()},
     }
 
@@ -354,7 +374,7 @@ def new_state(
     set_items: Sequence[str],
     *,
     repeat: int = 1,
-    epochs: Optional[int] = None,
+    epochs: int | None = None,
     out: str | Path = "runs",
 ) -> SweepState:
     """The plan of a new sweep (nothing is written). The base seed of

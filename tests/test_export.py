@@ -448,11 +448,8 @@ def _cli():
 
     app = typer.Typer()
     cli_export.register(app)
-
-    @app.command("noop")
-    def _noop() -> None:  # a second command keeps `export` a sub-command
-        pass
-
+    # What `modelspec predict FILE.onnx` calls (see cli_export.predict_onnx_command).
+    app.command("predict")(cli_export.predict_onnx_command)
     return app
 
 
@@ -518,6 +515,12 @@ def test_onnx_predict_matches_keras_predict(trained_run, tmp_path):
         assert sum(p for _, p in mine) <= 1.0 + 1e-9
     accuracy = np.mean([int(r[1][0][0]) == y for r, y in zip(onnx_results, labels)])
     assert accuracy >= 0.75  # a 3-epoch model, on images read back from PNG
+    shown = _runner().invoke(_cli(), ["predict", str(out), *paths[:2], "--top", "2"])
+    assert shown.exit_code == 0, shown.stderr
+    first = onnx_results[0][1][0]
+    assert first[0] in shown.stdout and f"{first[1]:.4f}" in shown.stdout
+    missing = _runner().invoke(_cli(), ["predict", str(out), str(tmp_path / "no.png")])
+    assert missing.exit_code != 0 and "error:" in missing.stderr
 
 
 def test_onnx_predict_imports_no_tensorflow(trained_run, tmp_path):
@@ -557,7 +560,8 @@ def test_cli_spec_export_warns_and_usage_errors(tmp_path):
     res = runner.invoke(app, ["export", str(tmp_path / "nope.toml"), "--onnx"])
     assert res.exit_code == 2 and "error:" in res.stderr
     broken = tmp_path / "broken.toml"
-    broken.write_text('[model]\nname = "b"\ninput = [4]\n\n[[layers]]\ntype = "dense"\n')
+    broken.write_text('[model]\nname = "b"\ninput = [4]\n\n[[layers]]\n'
+                      'type = "dense"\n')
     res = runner.invoke(app, ["export", str(broken), "--onnx"])
     assert res.exit_code == 1 and "error" in res.stderr
     assert not (tmp_path / "t.onnx").exists() and not Path("b.onnx").exists()
@@ -584,3 +588,24 @@ def test_predict_refuses_files_without_metadata(tmp_path):
     np.save(arr, np.zeros(2, dtype=np.float32))
     with pytest.raises(UsageError, match="no modelspec metadata"):
         predict_onnx(path, [arr])
+
+
+def test_mixed_precision_model_exports_as_float32(tmp_path):
+    import keras
+    import onnx
+
+    from backends.keras_backend import build_model
+    from backends.onnx_export import export_onnx
+
+    report = check_file(ROOT / "specs" / "digits_lenet.toml")
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = build_model(report, seed=0)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert model.layers[1].compute_dtype == "bfloat16"
+    result = export_onnx(model, report, tmp_path / "bf16.onnx")
+    assert result.verification.max_abs_diff <= 1e-4
+    assert any("float32 copy" in n for n in result.verification.notes)
+    graph = onnx.load(str(tmp_path / "bf16.onnx")).graph
+    assert all(t.data_type == onnx.TensorProto.FLOAT for t in graph.initializer)

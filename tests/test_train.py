@@ -178,6 +178,26 @@ def test_predict_command_uses_run_preprocessing(trained, tmp_path):
     assert f"{ranked[0][1][0][1]:.4f}" in result.output
 
 
+def test_predict_reads_png_images(trained, tmp_path):
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    pixels = (load_digits().images[0] * (255 / 16)).round().astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "zero.png")
+    result = invoke("predict", trained["run"], tmp_path / "zero.png")
+    assert result.exit_code == 0, result.output
+    assert "zero.png" in result.output
+    probs = [float(t) for t in result.output.split() if t.startswith("0.")]
+    assert len(probs) == 3 and probs == sorted(probs, reverse=True)
+    assert sum(probs) <= 1.0 + 1e-4
+
+
+def test_predict_of_a_missing_file_is_an_error(trained, tmp_path):
+    result = invoke("predict", trained["run"], tmp_path / "none.png")
+    assert result.exit_code != 0
+    assert "error:" in result.output and "none.png" in result.output
+
+
 def test_runs_command_lists_the_run(trained):
     result = invoke("runs", trained["out"])
     assert result.exit_code == 0, result.output
@@ -240,6 +260,9 @@ def test_ctrl_c_then_resume_through_the_cli(tmp_path, monkeypatch):
     assert "interrupted after epoch 1" in result.output
     assert f"modelspec train --resume {run}" in result.output.replace("\n", "")
     assert (run / "last.keras").is_file() and not (run / "metrics.json").exists()
+    resolved = json.loads((run / "resolved.json").read_text())
+    assert resolved["overrides"] == ["train.epochs=2"]
+    assert resolved["spec"]["train"]["epochs"] == 2
 
     monkeypatch.setattr(cli_train.RichReporter, "epoch_end", original)
     result = invoke("train", "--resume", run)

@@ -5,8 +5,8 @@ history.csv, so no TensorFlow is loaded to draw them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 from modelspec.errors import UsageError
 from modelspec.fsutil import atomic_path
@@ -36,6 +36,16 @@ def _epochs(history: dict) -> list[int]:
     return [int(e) + 1 for e in history.get("epoch", [])]
 
 
+def _axes(ax, ylabel: str, title: str) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+
+
 def _legend(ax) -> None:
     if ax.lines:
         # Below the plot: sweep labels are long and would cover the curves.
@@ -57,10 +67,7 @@ def val_accuracy_plot(series: Sequence[tuple[str, Path]], target: Path) -> int:
         suffix = "" if key == "val_accuracy" else " (train: no validation split)"
         ax.plot(_epochs(history), history[key], marker="o", label=label + suffix)
         drawn += 1
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("validation accuracy")
-    ax.set_title("validation accuracy per epoch")
-    ax.grid(alpha=0.3)
+    _axes(ax, "validation accuracy", "validation accuracy per epoch")
     _legend(ax)
     _save(fig, target)
     return drawn
@@ -76,7 +83,7 @@ def run_label(run_dir: Path) -> str:
 def compare_runs(
     run_paths: Sequence[str | Path],
     target: str | Path,
-    labels: Optional[Sequence[str]] = None,
+    labels: Sequence[str] | None = None,
 ) -> list[Path]:
     """Loss and accuracy per epoch of several runs on one figure: one colour
     per run, training dashed, validation solid. Returns the resolved runs."""
@@ -104,10 +111,7 @@ def compare_runs(
                             color=color, marker="o", markersize=3,
                             label=f"{label} ({part})")
     for ax, metric in zip(axes, ("loss", "accuracy")):
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
-        ax.set_title(f"{metric} (train dashed, validation solid)")
-        ax.grid(alpha=0.3)
+        _axes(ax, metric, f"{metric} (train dashed, validation solid)")
     _legend(axes[0])
     _save(fig, Path(target))
     return dirs

@@ -8,12 +8,12 @@ its last finished epoch with `train.resume`) and which never started.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
 from modelspec import sweep as sw
-from modelspec.errors import ModelspecError, RunError, SpecInvalid
+from modelspec.errors import MissingExtra, ModelspecError, RunError, SpecInvalid
 
 from . import runs
 
@@ -44,11 +44,10 @@ class SweepOutcome:
         return [v for v in self.state.variants if v.status == sw.FAILED]
 
 
-def _run_status(variant: sw.Variant) -> tuple[dict, bool, int]:
+def _run_status(run_dir: Path | None) -> tuple[dict, bool, int]:
     """(state.json, has metrics.json, planned epochs) of a variant's run."""
-    if variant.run_dir is None or not Path(variant.run_dir).is_dir():
+    if run_dir is None or not run_dir.is_dir():
         return {}, False, 0
-    run_dir = Path(variant.run_dir)
     resolved = runs.read_json(run_dir / runs.RESOLVED)
     planned = int(resolved.get("derived", {}).get("epochs") or 0)
     return (
@@ -58,10 +57,11 @@ def _run_status(variant: sw.Variant) -> tuple[dict, bool, int]:
     )
 
 
-def action_for(variant: sw.Variant) -> str:
-    state, has_metrics, planned = _run_status(variant)
-    if variant.run_dir is not None and not Path(variant.run_dir).is_dir():
+def action_for(sweep_dir: Path, variant: sw.Variant) -> str:
+    run_dir = sw.run_path(sweep_dir, variant)
+    if run_dir is not None and not run_dir.is_dir():
         return "start"  # the run folder was deleted: run it again
+    state, has_metrics, planned = _run_status(run_dir)
     action = sw.next_action(variant, state, has_metrics)
     if action == "resume" and planned and int(state["epochs_done"]) >= planned:
         # Killed after the last epoch but before metrics.json: nothing to
@@ -76,8 +76,8 @@ def run_sweep(
     reports: dict,
     *,
     reporter=None,
-    on_variant: Optional[Callable[[sw.Variant, str], None]] = None,
-    after_variant: Optional[Callable[[sw.Variant], None]] = None,
+    on_variant: Callable[[sw.Variant, str], None] | None = None,
+    after_variant: Callable[[sw.Variant], None] | None = None,
 ) -> SweepOutcome:
     """Train every variant that is not finished. `reports` maps variant index
     to its checked Report; `on_variant(variant, action)` is called before each
@@ -87,7 +87,7 @@ def run_sweep(
 
     sweep_dir = Path(sweep_dir)
     for v in state.variants:
-        action = action_for(v)
+        action = action_for(sweep_dir, v)
         if on_variant is not None:
             on_variant(v, action)
         if action == "skip":
@@ -98,25 +98,34 @@ def run_sweep(
                 v.run_dir = None
             sw.save_state(sweep_dir, state)
             if action == "resume":
-                result = trainer.resume(v.run_dir, reporter=reporter)
+                result = trainer.resume(
+                    sw.run_path(sweep_dir, v), reporter=reporter
+                )
             else:
                 report = reports[v.index]
                 if not report.ok:
                     raise SpecInvalid(report)
                 result = trainer.train(
-                    report, overrides=v.overrides, out=state.out, reporter=reporter
+                    report, overrides=v.overrides, out=sw.runs_root(sweep_dir),
+                    reporter=reporter,
                 )
-            v.status, v.run_dir = sw.DONE, str(result.run_dir)
+            v.status = sw.DONE
+            sw.set_run_path(sweep_dir, v, result.run_dir)
             sw.save_state(sweep_dir, state)
             if after_variant is not None:
                 after_variant(v)
         except trainer.TrainingInterrupted as e:
-            v.status, v.run_dir = sw.INTERRUPTED, str(e.run_dir)
+            v.status = sw.INTERRUPTED
+            sw.set_run_path(sweep_dir, v, e.run_dir)
             raise _interrupted(sweep_dir, state, v) from None
         except KeyboardInterrupt:
             if v.status != sw.DONE:
                 v.status = sw.INTERRUPTED
             raise _interrupted(sweep_dir, state, v) from None
+        except MissingExtra:
+            v.status = sw.PENDING  # no variant can train: stop, do not fail all
+            sw.save_state(sweep_dir, state)
+            raise
         except ModelspecError as e:
             # One broken variant (say, a data error) should not cost the rest.
             v.status, v.error = sw.FAILED, e.message
@@ -132,13 +141,13 @@ def _interrupted(sweep_dir: Path, state: sw.SweepState, v: sw.Variant):
     return SweepInterrupted(sweep_dir, v, done, len(state.variants))
 
 
-def comparison_rows(state: sw.SweepState) -> list[dict]:
+def comparison_rows(sweep_dir: Path, state: sw.SweepState) -> list[dict]:
     rows = []
     for v in state.variants:
-        metrics = {}
-        if v.status == sw.DONE and v.run_dir:
-            metrics = runs.read_json(Path(v.run_dir) / runs.METRICS)
-        rows.append(sw.comparison_row(v, metrics))
+        run_dir, metrics = sw.run_path(sweep_dir, v), {}
+        if v.status == sw.DONE and run_dir is not None:
+            metrics = runs.read_json(run_dir / runs.METRICS)
+        rows.append(sw.comparison_row(v, metrics, run_dir))
     return rows
 
 
@@ -146,12 +155,12 @@ def finish_sweep(sweep_dir: Path, state: sw.SweepState) -> list[dict]:
     """comparison.csv / .md and val_accuracy.png from the finished runs."""
     from .compare import val_accuracy_plot
 
-    rows = comparison_rows(state)
+    rows = comparison_rows(sweep_dir, state)
     sw.write_comparison(sweep_dir, rows, f"sweep of {state.spec_name}")
     series = [
-        (v.label, Path(v.run_dir))
+        (v.label, sw.run_path(sweep_dir, v))
         for v in state.variants
-        if v.run_dir and (v.status == sw.DONE or v.status == sw.INTERRUPTED)
+        if v.run_dir and v.status in (sw.DONE, sw.INTERRUPTED)
     ]
     val_accuracy_plot(series, Path(sweep_dir) / sw.PLOT_FILE)
     return rows

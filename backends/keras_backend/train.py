@@ -118,14 +118,14 @@ def resume(
         )
     old = runs.read_json(run_dir / runs.RESOLVED)
     overrides = list(old.get("overrides", [])) + list(extra_overrides)
-    if extra_overrides and old:
-        # e.g. --epochs on resume: later resumes and `runs` must see it too.
-        old["overrides"] = overrides
-        runs.write_json(run_dir / runs.RESOLVED, old)
     text = (run_dir / runs.SPEC).read_text()
     report = check_text(text, file=str(run_dir / runs.SPEC), overrides=overrides)
     if not report.ok or report.spec is None:
         raise SpecInvalid(report)
+    if extra_overrides and old:
+        # e.g. --epochs on resume: later resumes and `runs` must see it too.
+        old["overrides"] = overrides
+        runs.write_json(run_dir / runs.RESOLVED, old)
     splits = splits if splits is not None else load_splits(report.spec)
     return _run(
         report, splits, run_dir, state, overrides, reporter, None,

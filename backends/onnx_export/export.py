@@ -52,7 +52,8 @@ def _spec_and_hashes(report_or_spec) -> tuple[Any, Optional[tuple], str]:
         )
         return spec, report_or_spec.output_shape, digest
     spec = report_or_spec  # a modelspec.schema.Spec
-    return spec, None, onnx_meta.sha256_json(spec.model_dump(mode="json", by_alias=True))
+    dumped = spec.model_dump(mode="json", by_alias=True)
+    return spec, None, onnx_meta.sha256_json(dumped)
 
 
 def build_metadata(report_or_spec, *, opset: int, output_name: str,
@@ -83,6 +84,31 @@ def _readable(path: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(path, 0o666 & ~umask)
+
+
+def as_float32(model):
+    """The model itself, or a float32 copy with the same weights when it was
+    built under a mixed precision policy: ONNX Runtime's CPU kernels have no
+    bfloat16 Conv, and the exported file is promised to be float32."""
+    keras = require("keras")
+    if all(getattr(layer, "compute_dtype", "float32") == "float32"
+           for layer in model.layers):
+        return model
+
+    def strip(obj):
+        if isinstance(obj, dict):
+            return {k: "float32" if k == "dtype" else strip(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [strip(v) for v in obj]
+        return obj
+
+    from backends.keras_backend import custom_objects
+
+    config = strip(model.get_config())
+    with keras.saving.custom_object_scope(custom_objects()):
+        copy = model.__class__.from_config(config)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def convert(model, input_shape, opset: int):
@@ -130,6 +156,7 @@ def export_onnx(
     if out_path.is_dir():
         raise ExportError(f"{out_path} is a directory, not a file name")
     spec, checked_shape, _ = _spec_and_hashes(report_or_spec)
+    original, model = model, as_float32(model)
     input_shape = tuple(spec.model.input)
     expected_output = checked_shape or tuple(model.output_shape[1:])
 
@@ -169,6 +196,12 @@ def export_onnx(
             )
         size = tmp.stat().st_size
         _readable(tmp)
+    if model is not original:
+        policy = original.layers[-1].dtype_policy.name
+        result.notes.append(
+            f"the {policy} model was exported as a float32 copy with the same "
+            "weights; the parity check compares against that copy"
+        )
     ops: dict[str, int] = {}
     for node in proto.graph.node:
         ops[node.op_type] = ops.get(node.op_type, 0) + 1
