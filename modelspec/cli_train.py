@@ -93,7 +93,8 @@ class RichReporter:
         if self.live:
             self.progress.update(self.task, stats=stats)
         else:
-            self.console.print(f"{self.title}  {stats}", highlight=False)
+            self.console.print(f"{self.title}  {stats}", highlight=False,
+                               soft_wrap=True)
 
     @staticmethod
     def _stats(logs: dict, rate, val: bool = False) -> str:

@@ -8,7 +8,10 @@ into comparison rows. Running the variants is the backend's job
 
 A sweep is identified by the sha256 of the spec text plus the grid, the repeat
 count and the fixed overrides (`sweep_key`): re-running the same command finds
-the unfinished sweep with that key under `<out>/sweeps/` and continues it.
+the unfinished sweep with that key under `<out>/sweeps/` and continues it, as
+`--resume SWEEP_DIR` does. Finished variants are skipped; one cut short after
+a finished epoch is resumed in its own run folder; any other is trained again
+in a new run folder (`next_action`).
 """
 
 from __future__ import annotations
@@ -176,7 +179,7 @@ class SweepState:
     grid: list
     repeat: int
     fixed: list
-    out: str
+    out: str  # as given; runs go to runs_root(sweep folder), which is this
     variants: list[Variant]
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
     version: int = 1

@@ -56,6 +56,11 @@ class _Context:
 
     def add(self, code: str, message: str, path: tuple, *, hint=None, **layer):
         line, col = self.positions.find(path)
+        if not layer and path and path[0] in TABLES:
+            # Outside [[layers]] there is no layer to name: name the table.
+            table = ".".join(str(p) for p in path[:1] + tuple(
+                p for p in path[1:-1] if isinstance(p, str)))
+            message = f"[{table}] {message}"
         self.out.append(
             Diagnostic(code, message, line=line, column=col, hint=hint, **layer)
         )
@@ -116,7 +121,7 @@ def _report_errors(model, raw, exc: ValidationError, path, ctx, layer) -> None:
         elif kind == "missing":
             described = _missing_hint(model, loc)
             hint = f"add `{loc[-1]} = ...`" + (
-                f" ({described[0].lower()}{described[1:].rstrip('.')})"
+                f": {described[0].lower()}{described[1:].rstrip('.')}"
                 if described else "")
             ctx.add("MS102", f"missing required key '{loc[-1]}'", path + loc[:-1],
                     hint=hint, **layer)

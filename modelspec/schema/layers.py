@@ -103,7 +103,7 @@ class GlobalMaxPool2D(LayerBase):
 
 class Dense(WeightedLayer):
     type: Literal["dense"]
-    units: PositiveInt = Field(description="Output size (applied to the last axis).")
+    units: PositiveInt = Field(description="Output size, applied to the last axis.")
     activation: Optional[Activation] = Field(
         None, description="Activation; default none, which gives logits."
     )
