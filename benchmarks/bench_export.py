@@ -92,8 +92,9 @@ def render(rows, inf, repeat: int, load: tuple) -> str:
         f"Machine: {machine()}; ONNX Runtime CPUExecutionProvider with default "
         f"threads; medians of {repeat} calls (batch 1) and {max(5, repeat // 5)} "
         "(batch 64) after one warm-up call; random weights. Load average at the "
-        f"start: {load[0]:.1f}, at the end: {os.getloadavg()[0]:.1f} (other "
-        "processes on the machine slow every column alike only roughly).",
+        f"start: {load[0]:.1f}, at the end: {os.getloadavg()[0]:.1f}; above 2, "
+        "other jobs shared the cores, so absolute times are noisy; the ratios "
+        "compare calls made in the same minutes.",
         "",
         "Inference, `specs/mnist_lenet.toml` (3,274,634 parameters):",
         "",

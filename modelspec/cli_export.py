@@ -153,7 +153,7 @@ def _export(target, output, opset, force, checkpoint, random_inputs, overrides):
         if output is None:
             output = run_dir / f"{path.stem}.onnx"
             _refuse_overwrite(output, force)
-        meta["run"] = str(run_dir)
+        meta["run"] = f"{run_dir.parent.name}/{run_dir.name}"  # no local paths
         for key in ("class_names", "preprocessing"):
             if resolved.get(key):
                 meta[key] = resolved[key]

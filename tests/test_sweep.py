@@ -211,7 +211,8 @@ def test_comparison_row_markdown_and_csv():
     pending = sw.comparison_row(sw.Variant(2, "optimizer.type=sgd", [], {}), {})
     md = sw.comparison_markdown([row, pending], "sweep of x")
     assert "(by val_loss)" in md
-    assert "| optimizer.type=adam | done | 0.9123 | 0.9000 | 3 | 4 | 12.3 | 1,234 |" in md
+    adam = "| optimizer.type=adam | done | 0.9123 | 0.9000 | 3 | 4 | 12.3 | 1,234 |"
+    assert adam in md
     assert "| optimizer.type=sgd | pending | - | - | - | - | - | - |" in md
     rows = list(csv.DictReader(sw.comparison_csv([row, pending]).splitlines()))
     assert rows[0]["set:train.optimizer.type"] == "adam"
@@ -242,7 +243,7 @@ def fake_run(root: Path, stamp: str, accs: list[float], overrides=()) -> Path:
     return run
 
 
-def test_runs_compare_writes_png(tmp_path):
+def test_runs_compare_writes_png(tmp_path, monkeypatch):
     a = fake_run(tmp_path, "a", [0.5, 0.7, 0.8], ["train.batch_size=64"])
     b = fake_run(tmp_path, "b", [0.4, 0.6])
     out = tmp_path / "cmp.png"
@@ -250,11 +251,20 @@ def test_runs_compare_writes_png(tmp_path):
     assert result.exit_code == 0, result.output
     assert f"wrote {out} (2 runs)" in result.output
     assert_png(out)
+    # Listing runs (one folder, or runs/ by default) works as before.
+    listed = invoke("runs", tmp_path)
+    assert listed.exit_code == 0 and listed.output.count("fake") == 2
     # Without --compare several folders are a usage error, not a silent pick.
     assert invoke("runs", a, b).exit_code == 2
     bad = invoke("runs", "--compare", a, tmp_path / "missing", "-o", out)
     assert bad.exit_code == 2 and "not found" in bad.output
     assert invoke("runs", "--compare", a, "-o", tmp_path / "x.svg").exit_code == 2
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "fake").rename(tmp_path / "runs" / "fake")
+    default = invoke("runs")
+    assert default.exit_code == 0 and "runs in runs" in default.output
+    assert default.output.count("fake") == 2
 
 
 def test_resume_of_a_finished_sweep_skips_everything(tmp_path):

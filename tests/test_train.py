@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -272,3 +273,23 @@ def test_ctrl_c_then_resume_through_the_cli(tmp_path, monkeypatch):
     assert json.loads((run / "metrics.json").read_text())["resumed_from_epoch"] == 1
     assert [p.name for p in (out / "tiny_digits").iterdir()
             if not p.is_symlink()] == [run.name]
+
+
+def test_runs_command_needs_no_framework(trained):
+    """Listing runs is a quick look: it must not import TensorFlow or Keras."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from modelspec import cli\n"
+        f"r = CliRunner().invoke(cli.app, ['runs', {str(trained['out'])!r}])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, cwd=root, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

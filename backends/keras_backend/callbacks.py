@@ -6,12 +6,18 @@ Keras is imported inside `make_*` functions; the classes are built there.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
+import os
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from modelspec.errors import require
-from modelspec.fsutil import atomic_path
+from modelspec.fsutil import atomic_path, atomic_write_text
 
 from . import runs
 
@@ -20,6 +26,23 @@ def save_atomic(model, target: Path) -> None:
     # Keras insists on the .keras suffix, also for the temporary name.
     with atomic_path(target, suffix=".keras") as tmp:
         model.save(tmp)
+
+
+@contextmanager
+def deferred_ctrl_c():
+    """Hold Ctrl-C until the block ends: last.keras and state.json must not
+    disagree about the epoch, or a resume would train one epoch twice."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed = []
+    previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
 
 
 def _better(monitor: str, value: float, best) -> bool:
@@ -49,8 +72,40 @@ def restore_seed_states(model, states: dict) -> None:
                 gen.state.assign(value)
 
 
+def append_history(path: Path, epoch: int, logs: dict) -> None:
+    """One history.csv row per finished epoch (epoch counted from 0, as
+    Keras's CSVLogger does); the header is fixed by the first row."""
+    if path.exists() and path.stat().st_size:
+        with open(path, newline="") as f:
+            header = next(csv.reader(f))
+    else:
+        header = ["epoch", *sorted(logs)]
+        with open(path, "w", newline="") as f:
+            csv.writer(f).writerow(header)
+    row = {"epoch": epoch, **logs}
+    with open(path, "a", newline="") as f:
+        csv.writer(f).writerow([row.get(k, "") for k in header])
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def truncate_history(path: Path, epochs_done: int) -> None:
+    """Drop rows of epochs a resume is about to train again."""
+    if not path.exists():
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return
+    keep = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) < epochs_done]
+    buf = io.StringIO()
+    csv.writer(buf).writerows(keep)
+    atomic_write_text(path, buf.getvalue())
+
+
 def make_checkpoint(run_dir: Path, monitor: str, state: dict):
-    """best.keras when `monitor` improves, last.keras + state.json every epoch.
+    """best.keras when `monitor` improves, last.keras, a history.csv row and
+    state.json every epoch, all under one held Ctrl-C so they always agree.
 
     `state` is the resume state (epochs_done, best, best_epoch); it is updated
     in place so the trainer sees what was written."""
@@ -58,7 +113,10 @@ def make_checkpoint(run_dir: Path, monitor: str, state: dict):
 
     class Checkpoint(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
+            with deferred_ctrl_c():
+                self._save(epoch, logs or {})
+
+        def _save(self, epoch, logs):
             value = logs.get(monitor)
             if value is None:
                 value = logs.get(monitor.removeprefix("val_"))
@@ -67,6 +125,7 @@ def make_checkpoint(run_dir: Path, monitor: str, state: dict):
                 state["best_epoch"] = epoch + 1
                 save_atomic(self.model, run_dir / runs.BEST)
             save_atomic(self.model, run_dir / runs.LAST)
+            append_history(run_dir / runs.HISTORY, epoch, logs)
             state["epochs_done"] = epoch + 1
             state["interrupted"] = False
             state["last_logs"] = {k: float(v) for k, v in logs.items()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from modelspec.errors import UsageError
+from modelspec.errors import UsageError, require
 from modelspec.fsutil import atomic_path
 
 from . import runs
@@ -16,8 +16,8 @@ from .plots import read_history
 
 
 def _pyplot():
-    import matplotlib
-
+    # require: a core install without the cpu extra gets "install [cpu]"
+    matplotlib = require("matplotlib")
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 

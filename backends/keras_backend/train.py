@@ -184,11 +184,12 @@ def _run(
         else None
     )
     monitor = t.monitor if has_val else t.monitor.removeprefix("val_")
+    if resuming:
+        cb.truncate_history(run_dir / runs.HISTORY, first)
     throughput = cb.make_throughput(len(splits.x_train))
     callbacks = [
         throughput,
         cb.make_checkpoint(run_dir, monitor, state),
-        keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY), append=resuming),
     ]
     if tensorboard_available():
         callbacks.append(

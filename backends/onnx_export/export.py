@@ -160,6 +160,11 @@ def export_onnx(
     input_shape = tuple(spec.model.input)
     expected_output = checked_shape or tuple(model.output_shape[1:])
 
+    if data is not None and len(data) and tuple(np.shape(data)[1:]) != input_shape:
+        raise ExportError(
+            f"check data has shape {tuple(np.shape(data)[1:])} per example, the "
+            f"model input is {input_shape}"
+        )
     start = time.perf_counter()
     proto = convert(model, input_shape, opset)
     seconds = time.perf_counter() - start
@@ -173,19 +178,17 @@ def export_onnx(
         entry.key, entry.value = key, value
     proto.doc_string = f"modelspec export of spec {spec.model.name!r}"
 
-    if data is None:
+    if data is None or len(data) == 0:
         x = random_inputs(input_shape, n_random, meta["preprocessing"])
         source = "random"
     else:
-        x = np.asarray(data, dtype=np.float32)
-        source = "test"
-        if tuple(x.shape[1:]) != input_shape:
-            raise ExportError(
-                f"check data has shape {tuple(x.shape[1:])} per example, the model "
-                f"input is {input_shape}"
-            )
+        x, source = np.asarray(data, dtype=np.float32), "test"
+    try:
+        blob = proto.SerializeToString()
+    except ValueError as e:  # protobuf's 2 GB limit
+        raise ExportError(f"the ONNX model is too large to serialize: {e}") from None
     with atomic_path(out_path, suffix=".onnx") as tmp:
-        tmp.write_bytes(proto.SerializeToString())
+        tmp.write_bytes(blob)
         result = verify(
             model, tmp, expected_output=expected_output, input_shape=input_shape,
             x=x, data_source=source, tolerance=tolerance,
