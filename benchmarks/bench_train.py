@@ -4,7 +4,7 @@ Everything is measured side by side in one run; writes the "train" section of
 docs/benchmarks.md.
 
     python benchmarks/bench_train.py           # the benchmark, ~15 min when quiet
-    python benchmarks/bench_train.py --quick   # smoke test, ~3 min (7 on a busy machine)
+    python benchmarks/bench_train.py --quick   # smoke test, ~3 min (~7 when busy)
 
 Every training runs in its own fresh process, one after another: modelspec as
 the CLI a user runs (`python -m modelspec train ...`), plain Keras as a worker
@@ -67,22 +67,12 @@ def build_plain_model(keras):
     return keras.Model(inputs, outputs)
 
 
-ARCH_KEYS = (
-    "filters",
-    "kernel_size",
-    "strides",
-    "padding",
-    "dilation_rate",
-    "use_bias",
-    "activation",
-    "units",
-    "rate",
-    "pool_size",
-    "momentum",
-    "epsilon",
-    "center",
+# The config entries that define a layer's computation (not names or dtypes).
+ARCH_KEYS = {
+    "filters", "kernel_size", "strides", "padding", "dilation_rate", "use_bias",
+    "activation", "units", "rate", "pool_size", "momentum", "epsilon", "center",
     "scale",
-)
+}
 
 
 def architecture(model) -> list[tuple]:
@@ -290,28 +280,14 @@ def check_spec_matches() -> int:
     if not report.ok:
         sys.exit(f"{SPEC} does not check clean: run modelspec check {SPEC}")
     t, aug = report.spec.train, report.spec.data.augment
-    got = {
-        "batch": t.batch_size,
-        "optimizer": t.optimizer.type,
-        "lr": t.optimizer.learning_rate,
-        "schedule": (t.schedule.type, t.schedule.alpha, t.schedule.warmup_epochs),
-        "seed": t.seed,
-        "precision": t.precision,
-        "augment": bool(aug.flip or aug.pad_crop),
-        "params": report.total_params,
-    }
-    want = {
-        "batch": BATCH,
-        "optimizer": "adam",
-        "lr": LR,
-        "schedule": ("cosine", 0.0, 0.0),
-        "seed": SEED,
-        "precision": "float32",
-        "augment": False,
-        "params": PARAMS,
-    }
+    keys = ("batch", "optimizer", "lr", "schedule", "seed", "precision", "augment",
+            "params")
+    got = (t.batch_size, t.optimizer.type, t.optimizer.learning_rate,
+           (t.schedule.type, t.schedule.alpha, t.schedule.warmup_epochs), t.seed,
+           t.precision, bool(aug.flip or aug.pad_crop), report.total_params)
+    want = (BATCH, "adam", LR, ("cosine", 0.0, 0.0), SEED, "float32", False, PARAMS)
     if got != want:
-        diff = {k: (got[k], want[k]) for k in want if got[k] != want[k]}
+        diff = {k: (g, w) for k, g, w in zip(keys, got, want) if g != w}
         sys.exit(
             f"{SPEC} changed (spec, hand-written): {diff}; update "
             "build_plain_model/plain_worker in this script"
@@ -329,7 +305,7 @@ def main() -> None:
     ap.add_argument(
         "--quick",
         action="store_true",
-        help="smoke test: 1 epoch, 5000 training examples everywhere",
+        help="smoke test: 1 epoch (2 in the comparisons) on 2,000 examples",
     )
     ap.add_argument(
         "--compare-epochs",
@@ -365,30 +341,17 @@ def main() -> None:
         # Plain Keras first: its worker stops at once if the spec has changed.
         plain = plain_run(epochs, lim)
         ms = modelspec_run(SPEC, next(folders), epochs, lim, "modelspec train (CLI)")
-        prec = []
-        if not args.no_precision:
-            for p in ("float32", "mixed_bfloat16"):
-                prec.append(
-                    modelspec_run(
-                        SPEC,
-                        next(folders),
-                        args.compare_epochs,
-                        lim + [f"train.precision={p}"],
-                        f"modelspec, precision = {p}",
-                    )
-                )
-        jit = []
-        if not args.no_jit:
-            for j in ("false", "true"):
-                jit.append(
-                    modelspec_run(
-                        LENET,
-                        next(folders),
-                        args.compare_epochs,
-                        jit_data + [f"train.jit_compile={j}"],
-                        f"LeNet (mnist_lenet.toml), jit_compile = {j}",
-                    )
-                )
+        prec = [
+            modelspec_run(SPEC, next(folders), args.compare_epochs,
+                          lim + [f"train.precision={p}"], f"modelspec, precision = {p}")
+            for p in ([] if args.no_precision else ["float32", "mixed_bfloat16"])
+        ]
+        jit = [
+            modelspec_run(LENET, next(folders), args.compare_epochs,
+                          jit_data + [f"train.jit_compile={j}"],
+                          f"LeNet (mnist_lenet.toml), jit_compile = {j}")
+            for j in ([] if args.no_jit else ["false", "true"])
+        ]
     total = time.perf_counter() - started
     body = describe(args, ms, plain, prec, jit, load, total)
     print()
@@ -404,7 +367,7 @@ def describe(args, ms, plain, prec, jit, load, total) -> str:
         lines += [
             (
                 "**Quick smoke run (`--quick`), not the benchmark figures**: "
-                f"{ms['epochs']} epoch(s) on {ms['n']:,} examples, so the accuracies "
+                f"{ms['epochs']} epoch on {ms['n']:,} examples, so the accuracies "
                 "mean nothing (batch norm's moving statistics have not settled) and "
                 "process start-up dominates. Run without `--quick` for the figures."
             ),
@@ -415,7 +378,8 @@ def describe(args, ms, plain, prec, jit, load, total) -> str:
     lines += [
         (
             f"Machine: {machine()}; load average {load:.1f} at the start; "
-            f"whole benchmark {total / 60:.1f} min."
+            f"whole benchmark {total / 60:.1f} min; command: "
+            f"`python benchmarks/bench_train.py {' '.join(sys.argv[1:])}`."
         ),
         "",
         (

@@ -212,14 +212,18 @@ def evaluate_command(
 
 
 def predict_command(
-    run: Path = typer.Argument(..., help="A run folder (or runs/<name>/latest)."),
+    run: Path = typer.Argument(
+        ..., help="A run folder (or runs/<name>/latest), or an exported .onnx file."
+    ),
     images: list[Path] = typer.Argument(..., help="PNG/JPEG images or .npy arrays."),
     top: int = typer.Option(3, "--top", "-k", min=1, help="Classes to show."),
 ) -> None:
-    """Classify images with a run's best model; prints the top-k probabilities."""
-    from rich.console import Console
-    from rich.table import Table
+    """Classify images with a run's best model (or an .onnx file, without
+    TensorFlow); prints the top-k probabilities."""
+    from .cli_export import predict_onnx_command, render_predictions
 
+    if run.suffix.lower() == ".onnx":
+        return predict_onnx_command(run, images, top)
     _quiet_tf()
     try:
         from backends.keras_backend.finish import predict_run
@@ -227,13 +231,7 @@ def predict_command(
         results = predict_run(run, [str(p) for p in images], top_k=top)
     except ModelspecError as e:
         raise _fail(e) from None
-    table = Table()
-    for col in ("input", "rank", "class", "probability"):
-        table.add_column(col, justify="right" if col == "probability" else "left")
-    for label, ranked in results:
-        for rank, (name, p) in enumerate(ranked, start=1):
-            table.add_row(label if rank == 1 else "", str(rank), name, f"{p:.4f}")
-    Console().print(table)
+    render_predictions(results)
 
 
 def runs_command(
