@@ -62,7 +62,9 @@ def build_graph(v: Validated, positions: Positions) -> tuple[list[Node], list[Di
                 add("MS202", f"inputs names '{ref}', but no layer has that name", i,
                     "inputs", hint=did_you_mean(ref, list(first_at) + [INPUT]))
             elif j == i:
-                add("MS203", f"layer reads itself ('{ref}'): a cycle", i, "inputs")
+                add("MS203", f"layer reads itself ('{ref}'): a cycle", i, "inputs",
+                    hint=f"a layer reads earlier layers: name the one before "
+                    f"'{ref}' ('{names[i - 1] if i else INPUT}'), or drop `inputs`")
             elif j > i:
                 add("MS203", f"inputs names '{ref}', which is layers[{j}], after this "
                     "layer: a layer may only read earlier layers (this makes a "
