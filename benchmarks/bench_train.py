@@ -184,11 +184,14 @@ def rates(n: int, seconds: list[float]) -> tuple[float, float | None]:
     return total, rest
 
 
-def epoch_seconds_from_history(path: Path, n: int) -> list[float]:
+def epoch_seconds_from_history(path: Path, n: int) -> list[float] | None:
     """history.csv's examples_per_s is cumulative (n * k / seconds so far):
-    recover each epoch's seconds from it."""
+    recover each epoch's seconds from it (None if the column is missing)."""
     with path.open() as f:
-        cumulative = [float(r["examples_per_s"]) for r in csv.DictReader(f)]
+        rows = list(csv.DictReader(f))
+    if not rows or "examples_per_s" not in rows[0]:
+        return None
+    cumulative = [float(r["examples_per_s"]) for r in rows]
     totals = [n * (k + 1) / r for k, r in enumerate(cumulative)]
     return [b - a for a, b in zip([0.0] + totals[:-1], totals)]
 
@@ -212,10 +215,13 @@ def modelspec_run(
     counts = resolved["derived"]["examples"]
     n = counts["train"]
     seconds = epoch_seconds_from_history(run_dir / "history.csv", n)
-    all_eps, rest = rates(n, seconds)
+    if seconds is None:  # only the run's overall figure is known
+        all_eps, rest = metrics["train_examples_per_s"], None
+    else:
+        all_eps, rest = rates(n, seconds)
     return {
         "what": label,
-        "epochs": len(seconds),
+        "epochs": metrics["epochs_done"],
         "wall": wall,
         "fit": metrics["wall_time_s"],
         "rate_all": all_eps,

@@ -8,27 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from modelspec.errors import UsageError, require
-from modelspec.fsutil import atomic_path
+from modelspec.errors import UsageError
 
 from . import runs
-from .plots import read_history
-
-
-def _pyplot():
-    # require: a core install without the cpu extra gets "install [cpu]"
-    matplotlib = require("matplotlib")
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, target: Path) -> None:
-    plt = _pyplot()
-    with atomic_path(target, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
+from .plots import _pyplot, _save, read_history
 
 
 def _epochs(history: dict) -> list[int]:

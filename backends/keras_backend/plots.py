@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
+from modelspec.errors import require
 from modelspec.fsutil import atomic_path
 
 
 def _pyplot():
-    import matplotlib
-
+    # require: a core install without the cpu extra gets "install [cpu]"
+    matplotlib = require("matplotlib")
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 

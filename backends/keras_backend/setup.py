@@ -49,10 +49,87 @@ def choose_strategy(setting: str):
     if not os.environ.get("TF_CONFIG"):
         raise RunError(
             "strategy = 'multi_worker' needs the TF_CONFIG environment variable",
-            hint='set TF_CONFIG to {"cluster": {"worker": [...]}, "task": '
-            '{"type": "worker", "index": N}} on every worker',
+            hint=_TF_CONFIG_HINT,
         )
-    return tf.distribute.MultiWorkerMirroredStrategy(), "multi_worker"
+    try:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    except (ValueError, KeyError) as exc:  # TF_CONFIG is not valid JSON/cluster
+        raise RunError(f"cannot read TF_CONFIG: {exc}", hint=_TF_CONFIG_HINT) from None
+    workers = describe_strategy(strategy)["workers"]
+    return strategy, f"multi_worker ({workers} workers)"
+
+
+_TF_CONFIG_HINT = (
+    'set TF_CONFIG to {"cluster": {"worker": [...]}, "task": '
+    '{"type": "worker", "index": N}} on every worker'
+)
+
+
+def describe_strategy(strategy) -> dict:
+    """For resolved.json: the strategy (by its public tf.distribute name),
+    replicas and workers."""
+    tf = require("tensorflow")
+    name = "default"
+    for public in ("MultiWorkerMirroredStrategy", "MirroredStrategy"):
+        if isinstance(strategy, getattr(tf.distribute, public)):
+            name = public
+            break
+    resolver = getattr(strategy, "cluster_resolver", None)
+    jobs = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    workers = sum(len(jobs.get(job, [])) for job in ("chief", "worker"))
+    return {
+        "class": name,
+        "replicas": int(strategy.num_replicas_in_sync),
+        "workers": max(workers, 1),
+    }
+
+
+def is_multi_worker(strategy) -> bool:
+    tf = require("tensorflow")
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def is_chief(strategy) -> bool:
+    """The worker that writes the run directory: task "chief", or "worker" 0
+    when the cluster has no chief (TF's own rule); always true on one machine."""
+    return bool(strategy.extended.should_checkpoint)
+
+
+def shard_by_data(ds):
+    """Every worker builds the same in-memory dataset in the same order; each
+    takes its part of every global batch (there are no files to shard by)."""
+    tf = require("tensorflow")
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA
+    )
+    return ds.with_options(options)
+
+
+def patch_for_multi_worker(model, strategy, element_spec) -> None:
+    """Work around two Keras 3 bugs under MultiWorkerMirroredStrategy
+    (keras-team/keras#20585). 1: before fit/evaluate Keras averages the first
+    distributed batch across replicas to build metric state, which fails:
+    build from the batch's shapes instead, the same on every worker. 2: each
+    step's logs are averaged with reduce(MEAN, axis=0), which fails on
+    scalars: hand them over as shape [1]. The epoch's logs are read from the
+    metric variables, aggregated over all replicas, as without the patch."""
+    tf = require("tensorflow")
+    with strategy.scope():
+        model._symbolic_build(data_batch=element_spec)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+
+    def rank1(step):
+        def wrapped(data):
+            return tf.nest.map_structure(
+                lambda v: tf.reshape(v, [1]) if v.shape.rank == 0 else v,
+                step(data),
+            )
+
+        return wrapped
+
+    model.train_step = rank1(model.train_step)
+    model.test_step = rank1(model.test_step)
 
 
 @contextmanager

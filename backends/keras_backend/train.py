@@ -8,6 +8,8 @@ pipeline's order depends only on (seed, epoch), so both give the same weights.
 from __future__ import annotations
 
 import math
+import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,9 +24,14 @@ from .finish import finish_run
 from .setup import (
     build_compiled,
     choose_strategy,
+    describe_strategy,
     dtype_policy,
+    is_chief,
+    is_multi_worker,
     load_splits,
+    patch_for_multi_worker,
     resolved_config,
+    shard_by_data,
 )
 
 
@@ -54,6 +61,9 @@ class TrainResult:
     epochs_done: int = 0
     resumed_from: int | None = None
     history: dict = field(default_factory=dict)
+    # False on a multi-worker non-chief: it wrote nothing, and run_dir is the
+    # chief's runs/<name> folder (its `latest` is the chief's run).
+    chief: bool = True
 
 
 def plan_epochs(train, n_train: int) -> tuple[int, int]:
@@ -81,21 +91,44 @@ def train(
     if not report.ok or report.spec is None:
         raise SpecInvalid(report)
     spec = report.spec
+    # MultiWorkerMirroredStrategy must exist before any other TensorFlow op.
+    strategy = choose_strategy(spec.train.strategy)
     splits = splits if splits is not None else load_splits(spec)
     if spec.transfer is not None:  # fail before a run directory exists
         from .transfer import resolve_source
 
         resolve_source(spec.transfer.from_, Path(report.file).parent)
-    run_dir = runs.create_run_dir(out, spec.model.name)
-    runs.point_latest(run_dir)
     from modelspec.fsutil import atomic_write_text
 
-    atomic_write_text(run_dir / runs.SPEC, report.text)
+    scratch = _scratch_dir(strategy[0])
+    if scratch is None:
+        run_dir = runs.create_run_dir(out, spec.model.name)
+        runs.point_latest(run_dir)
+    else:
+        run_dir = scratch
     state = {"epochs_done": 0, "best": None, "best_epoch": None, "interrupted": False}
-    return _run(
-        report, splits, run_dir, state, overrides, reporter, on_transfer,
-        stop_after_epochs, resuming=False,
-    )
+    try:
+        atomic_write_text(run_dir / runs.SPEC, report.text)
+        result = _run(
+            report, splits, run_dir, state, overrides, reporter, on_transfer,
+            stop_after_epochs, resuming=False, strategy=strategy, scratch=scratch,
+        )
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    if scratch is not None:
+        result.run_dir = Path(out) / spec.model.name
+    return result
+
+
+def _scratch_dir(strategy) -> Path | None:
+    """None on the chief. Other workers make the same save calls as the chief
+    (under MultiWorkerMirroredStrategy reading variables can be collective),
+    into a temporary folder deleted afterwards, as Keras's own checkpoint
+    callback does; they never create a run directory."""
+    if is_chief(strategy):
+        return None
+    return Path(tempfile.mkdtemp(prefix="modelspec-worker-"))
 
 
 def resume(
@@ -122,22 +155,37 @@ def resume(
     report = check_text(text, file=str(run_dir / runs.SPEC), overrides=overrides)
     if not report.ok or report.spec is None:
         raise SpecInvalid(report)
-    if extra_overrides and old:
+    # Before any other TensorFlow op, as in train().
+    strategy = choose_strategy(report.spec.train.strategy)
+    scratch = _scratch_dir(strategy[0])
+    if extra_overrides and old and scratch is None:
         # e.g. --epochs on resume: later resumes and `runs` must see it too.
         old["overrides"] = overrides
         runs.write_json(run_dir / runs.RESOLVED, old)
     splits = splits if splits is not None else load_splits(report.spec)
-    return _run(
-        report, splits, run_dir, state, overrides, reporter, None,
-        stop_after_epochs, resuming=True,
-    )
+    try:
+        result = _run(
+            report, splits, run_dir, state, overrides, reporter, None,
+            stop_after_epochs, resuming=True, strategy=strategy, scratch=scratch,
+        )
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    if scratch is not None:
+        result.run_dir = run_dir
+    return result
 
 
 def _run(
     report, splits, run_dir, state, overrides, reporter, on_transfer,
-    stop_after_epochs, resuming,
+    stop_after_epochs, resuming, strategy, scratch,
 ) -> TrainResult:
+    """`strategy` is choose_strategy's (strategy, name). Reads run_dir;
+    writes run_dir, or scratch on a non-chief worker."""
     keras = require("keras")
+    strategy, strategy_name = strategy
+    multi_worker = is_multi_worker(strategy)
+    read_dir, run_dir = run_dir, scratch or run_dir
     spec = report.spec
     t = spec.train
     epochs, spe = plan_epochs(t, len(splits.x_train))
@@ -149,12 +197,11 @@ def _run(
         )
     if t.seed is not None:
         keras.utils.set_random_seed(t.seed)
-    strategy, strategy_name = choose_strategy(t.strategy)
     jit = _jit(t.jit_compile)
     transfer_report = None
     with dtype_policy(t.precision), strategy.scope():
         if resuming:
-            model = _load_for_resume(run_dir / runs.LAST, report, jit)
+            model = _load_for_resume(read_dir / runs.LAST, report, jit)
             cb.restore_seed_states(model, state.get("rng", {}))
         else:
             model, transfer_report = build_compiled(
@@ -165,7 +212,8 @@ def _run(
     if not resuming:
         config = resolved_config(
             report, overrides, splits, epochs=epochs, steps_per_epoch=spe,
-            strategy=strategy_name, jit_compile=jit,
+            strategy=strategy_name, distribution=describe_strategy(strategy),
+            jit_compile=jit,
             tensorboard=tensorboard_available(),
             transfer=transfer_report.to_json() if transfer_report else None,
         )
@@ -183,6 +231,11 @@ def _run(
         if has_val
         else None
     )
+    # batch_size is the global batch: each of N replicas computes 1/N of it.
+    train_ds = shard_by_data(train_ds)
+    val_ds = shard_by_data(val_ds) if has_val else None
+    if multi_worker:
+        patch_for_multi_worker(model, strategy, train_ds.element_spec)
     monitor = t.monitor if has_val else t.monitor.removeprefix("val_")
     if resuming:
         cb.truncate_history(run_dir / runs.HISTORY, first)
@@ -242,21 +295,38 @@ def _run(
     )
     runs.write_json(run_dir / runs.STATE, state)
 
-    with dtype_policy(t.precision), strategy.scope():
-        metrics = finish_run(
-            report, splits, run_dir, state,
-            fit_seconds=state["fit_seconds"],
-            train_examples_per_s=throughput.rate,
-            epochs_planned=epochs,
-            resumed_from=first if resuming else None,
-        )
+    if scratch is not None:  # the chief evaluates and writes metrics.json
+        metrics = {
+            "monitor": t.monitor,
+            "best_epoch": state.get("best_epoch"),
+            "epochs_done": state.get("epochs_done"),
+            "wall_time_s": state["fit_seconds"],
+        }
+    else:
+        # Multi-worker: the chief alone evaluates best.keras, outside the
+        # strategy, so nothing waits for workers that have finished.
+        with dtype_policy(t.precision), _finish_scope(strategy, multi_worker):
+            metrics = finish_run(
+                report, splits, run_dir, state,
+                fit_seconds=state["fit_seconds"],
+                train_examples_per_s=throughput.rate,
+                epochs_planned=epochs,
+                resumed_from=first if resuming else None,
+            )
     return TrainResult(
         run_dir=run_dir,
         metrics=metrics,
         transfer=transfer_report,
         epochs_done=int(state["epochs_done"]),
         resumed_from=first if resuming else None,
+        chief=scratch is None,
     )
+
+
+def _finish_scope(strategy, multi_worker: bool):
+    from contextlib import nullcontext
+
+    return nullcontext() if multi_worker else strategy.scope()
 
 
 def tensorboard_available() -> bool:
