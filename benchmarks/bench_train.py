@@ -423,8 +423,9 @@ def describe(args, ms, plain, prec, jit, load, total) -> str:
             "training, final evaluation; for modelspec also checkpoints, plots and "
             'the reload of best.keras). "In fit" is the time inside `model.fit` '
             "(modelspec: `wall_time_s` of metrics.json; plain Keras: its epochs). "
-            "modelspec's accuracy is best.keras reloaded (picked by val_loss); plain "
-            "Keras's is the model after the last epoch."
+            "modelspec's accuracy is best.keras reloaded (picked by the spec's "
+            "`[train] monitor`, here val_accuracy); plain Keras's is the model "
+            "after the last epoch."
         ),
         (
             "- Examples/s, the same on both sides: training examples per epoch x "

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import typer
 
-from . import sweep as sw
 from .errors import ModelspecError, UsageError
 
 
@@ -30,6 +29,7 @@ class VariantsInvalid(ModelspecError):
 
 def _open(spec, set_items, repeat, epochs, out, resume, fresh, say):
     """(sweep_dir or None if new, state, spec text)."""
+    from . import sweep as sw  # lazy: keeps other commands' start-up light
     from .check import read_spec_text
 
     if resume is not None:
@@ -62,6 +62,7 @@ def _open(spec, set_items, repeat, epochs, out, resume, fresh, say):
 def _check(state, text) -> dict:
     """{variant index: Report}; raises VariantsInvalid after printing every
     invalid variant's diagnostics. Warnings shared by all are printed once."""
+    from . import sweep as sw  # lazy: keeps other commands' start-up light
     checked = sw.check_variants(text, state.source, state.variants)
     seen = set()
     bad = []
@@ -89,6 +90,7 @@ def _check(state, text) -> dict:
 
 
 def table(rows, title: str):
+    from . import sweep as sw  # lazy: keeps other commands' start-up light
     from rich.table import Table
 
     t = Table(title=title)
@@ -128,6 +130,7 @@ def sweep_command(
 ) -> None:
     """Train a grid of variants, each a normal run; compare them in a table
     and one plot under runs/sweeps/<name>-<stamp>/."""
+    from . import sweep as sw  # lazy: keeps other commands' start-up light
     from rich.console import Console
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
