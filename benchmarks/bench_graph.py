@@ -19,6 +19,9 @@ sys.path.insert(0, str(ROOT))
 from modelspec.check import check_file  # noqa: E402
 from modelspec.drawing import FORMATS, render  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _report import machine, write_section  # noqa: E402
+
 
 def median_time(fn, repeat: int) -> float:
     times = []
@@ -50,7 +53,14 @@ def main() -> None:
         name = str(path.relative_to(ROOT))
         print(f"{name:48} {len(report.nodes):6d} {t_check * 1000:6.1f}ms "
               + " ".join(cells))
-    print("slowest: " + ", ".join(f"{f} {t * 1000:.1f} ms" for f, t in worst.items()))
+    slowest = ", ".join(f"{f} {t * 1000:.1f} ms" for f, t in worst.items())
+    print("slowest: " + slowest)
+    write_section("graph", (
+        "## Graph (benchmarks/bench_graph.py)\n\n"
+        f"Machine: {machine()}; medians of {args.repeat} in-process renders of each "
+        f"of the {len(specs)} specs in specs/ and specs/broken/ (check excluded).\n\n"
+        f"Slowest spec per format: {slowest}."
+    ))
 
 
 if __name__ == "__main__":

@@ -16,9 +16,7 @@ in a new run folder (`next_action`).
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import itertools
 import json
 import os
@@ -30,11 +28,19 @@ from pathlib import Path
 from .errors import UsageError
 from .fsutil import atomic_write_text
 from .overrides import split_override
+from .sweep_table import (  # noqa: F401  (part of this module's API)
+    COLUMNS,
+    CSV_FILE,
+    MD_FILE,
+    comparison_csv,
+    comparison_markdown,
+    comparison_row,
+    format_cell,
+    write_comparison,
+)
 
 STATE_FILE = "sweep.json"
 SPEC_COPY = "sweep_spec.toml"  # not spec.toml: `modelspec runs` would list it
-CSV_FILE = "comparison.csv"
-MD_FILE = "comparison.md"
 PLOT_FILE = "val_accuracy.png"
 SWEEPS = "sweeps"
 SEED_KEY = "train.seed"
@@ -279,83 +285,6 @@ def next_action(variant: Variant, run_state: dict, has_metrics: bool) -> str:
     if variant.status in (RUNNING, INTERRUPTED) and done > 0 and not has_metrics:
         return "resume"
     return "start"
-
-
-# The comparison: one row per variant, from its run's metrics.json.
-COLUMNS = (
-    ("variant", "variant"),
-    ("status", "status"),
-    ("val_accuracy", "val acc"),
-    ("test_accuracy", "test acc"),
-    ("epochs_to_best", "best epoch"),
-    ("epochs_done", "epochs"),
-    ("wall_time_s", "wall s"),
-    ("examples_per_s", "ex/s"),
-)
-
-
-def comparison_row(variant: Variant, metrics: dict, run_dir=None) -> dict:
-    """Accuracy of the run's best checkpoint (by its monitor) on val and test,
-    the epoch it came from, fit wall time and training examples/s."""
-    return {
-        "variant": variant.label,
-        "status": variant.status,
-        "val_accuracy": metrics.get("val", {}).get("accuracy"),
-        "test_accuracy": metrics.get("test", {}).get("accuracy"),
-        "epochs_to_best": metrics.get("epochs_to_best"),
-        "epochs_done": metrics.get("epochs_done"),
-        "wall_time_s": metrics.get("wall_time_s"),
-        "examples_per_s": metrics.get("train_examples_per_s"),
-        "monitor": metrics.get("monitor"),
-        "run_dir": None if run_dir is None else str(run_dir),
-        **{f"set:{k}": v for k, v in variant.values.items()},
-    }
-
-
-def format_cell(key: str, value) -> str:
-    if value is None:
-        return "-"
-    if key.endswith("accuracy"):
-        return f"{value:.4f}"
-    if key in ("wall_time_s", "examples_per_s"):
-        return f"{value:,.0f}" if key == "examples_per_s" else f"{value:.1f}"
-    return str(value)
-
-
-def comparison_csv(rows: Sequence[dict]) -> str:
-    keys: list[str] = []
-    for row in rows:
-        keys += [k for k in row if k not in keys]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in keys})
-    return buf.getvalue()
-
-
-def comparison_markdown(rows: Sequence[dict], title: str) -> str:
-    monitors = sorted({r["monitor"] for r in rows if r.get("monitor")})
-    head = [label for _, label in COLUMNS]
-    lines = [
-        f"# {title}",
-        "",
-        "Accuracy of each run's best checkpoint"
-        + (f" (by {', '.join(monitors)})" if monitors else "")
-        + "; wall time of fit; training examples per second.",
-        "",
-        "| " + " | ".join(head) + " |",
-        "|" + "|".join("---" if i < 2 else "---:" for i in range(len(head))) + "|",
-    ]
-    for row in rows:
-        cells = [format_cell(k, row.get(k)) for k, _ in COLUMNS]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def write_comparison(sweep_dir: Path, rows: Sequence[dict], title: str) -> None:
-    atomic_write_text(Path(sweep_dir) / CSV_FILE, comparison_csv(rows))
-    atomic_write_text(Path(sweep_dir) / MD_FILE, comparison_markdown(rows, title))
 
 
 def check_variants(text: str, source: str, variants: Sequence[Variant]) -> list:
