@@ -129,10 +129,10 @@ def export_command(
 
 def _refuse_overwrite(output: Path, force: bool) -> None:
     """Fail before the slow part; export_onnx checks again before renaming."""
-    from .errors import ExportError
+    from .errors import OutputExists
 
     if output.exists() and not force:
-        raise ExportError(
+        raise OutputExists(
             f"{output} already exists", hint="pass --force to overwrite it"
         )
 

@@ -59,6 +59,12 @@ class ExportError(ModelspecError):
     """ONNX export or its verification failed."""
 
 
+class OutputExists(ExportError):
+    """The target file exists and --force was not given (a usage error, exit 2)."""
+
+    exit_code = 2
+
+
 def require(module: str, extra: str = "cpu"):
     """Import a framework module, or raise MissingExtra naming the extra."""
     import importlib

@@ -121,7 +121,7 @@ def test_trained_run_exports_with_full_top1_agreement(trained_run):
     run = trained_run.resolve()
     assert meta["run"] == f"{run.parent.name}/{run.name}"
     again = _runner().invoke(app, ["export", str(trained_run), "--onnx"])
-    assert again.exit_code == 1 and "already exists" in again.stderr
+    assert again.exit_code == 2 and "already exists" in again.stderr
     assert "--force" in again.stderr
     forced = _runner().invoke(app, ["export", str(trained_run), "--onnx", "--force"])
     assert forced.exit_code == 0, forced.stderr

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional
 
 import modelspec
 from modelspec import onnx_meta
-from modelspec.errors import ExportError, require
+from modelspec.errors import ExportError, OutputExists, require
 from modelspec.fsutil import atomic_path
 
 from .verify import Verification, random_inputs, verify
@@ -150,11 +150,11 @@ def export_onnx(
     np = require("numpy")
     out_path = Path(out_path)
     if out_path.exists() and not force:
-        raise ExportError(
+        raise OutputExists(
             f"{out_path} already exists", hint="pass --force to overwrite it"
         )
     if out_path.is_dir():
-        raise ExportError(f"{out_path} is a directory, not a file name")
+        raise OutputExists(f"{out_path} is a directory, not a file name")
     spec, checked_shape, _ = _spec_and_hashes(report_or_spec)
     original, model = model, as_float32(model)
     input_shape = tuple(spec.model.input)
@@ -194,7 +194,7 @@ def export_onnx(
             x=x, data_source=source, tolerance=tolerance,
         )
         if out_path.exists() and not force:  # appeared while we converted
-            raise ExportError(
+            raise OutputExists(
                 f"{out_path} already exists", hint="pass --force to overwrite it"
             )
         size = tmp.stat().st_size
