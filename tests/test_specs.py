@@ -87,7 +87,10 @@ def test_spec_checks_clean(path: Path):
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
 def test_spec_names_its_source_and_accuracy(path: Path):
-    first = path.read_text(encoding="utf-8").splitlines()[0]
+    directive, first = path.read_text(encoding="utf-8").splitlines()[:2]
+    # Editors (Taplo / Even Better TOML) validate and complete from the schema.
+    assert directive == "#:schema ../modelspec.schema.json"
+    assert (path.parent / directive.split()[-1]).is_file()
     assert first.startswith(("# seed 00", "# not from a seed")), first
     assert "accuracy" in first or "results" in first, first
 
