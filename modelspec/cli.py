@@ -17,7 +17,13 @@ from typing import List, Optional
 import typer
 
 from . import __version__
-from .errors import ModelspecError
+from .errors import MissingExtra, ModelspecError
+
+# What the [cpu] / [gpu] extras bring (import names).
+EXTRA_MODULES = frozenset({
+    "tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "numpy", "matplotlib",
+    "PIL", "sklearn", "tensorboard",
+})
 
 app = typer.Typer(
     name="modelspec",
@@ -114,20 +120,28 @@ def main() -> None:
     try:
         app()
     except ModelspecError as e:
-        print(f"error: {e.message}", file=sys.stderr)
-        if e.hint:
-            print(f"  hint: {e.hint}", file=sys.stderr)
-        sys.exit(e.exit_code)
+        sys.exit(fail(e).exit_code)
+    except ModuleNotFoundError as e:
+        # A package of the [cpu] extra imported somewhere inside a command on a
+        # core-only install: say which extra to install, not a traceback.
+        top = (e.name or "").split(".")[0]
+        if top not in EXTRA_MODULES:
+            _internal_error(e)
+        sys.exit(fail(MissingExtra(top)).exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
     except Exception as e:  # a bug in modelspec, not a user mistake
-        if os.environ.get("MODELSPEC_DEBUG"):
-            raise
-        print(f"internal error: {type(e).__name__}: {e}\n  this is a bug in "
-              "modelspec; rerun with MODELSPEC_DEBUG=1 for the traceback",
-              file=sys.stderr)
-        sys.exit(1)
+        _internal_error(e)
+
+
+def _internal_error(e: Exception) -> None:
+    if os.environ.get("MODELSPEC_DEBUG"):
+        raise e
+    print(f"internal error: {type(e).__name__}: {e}\n  this is a bug in "
+          "modelspec; rerun with MODELSPEC_DEBUG=1 for the traceback",
+          file=sys.stderr)
+    sys.exit(1)
 
 
 if __name__ == "__main__":
