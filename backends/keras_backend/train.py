@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from modelspec.errors import RunError, SpecInvalid, require
+from modelspec.fsutil import atomic_write_text
 
 from . import callbacks as cb
 from . import optim, pipeline, runs
@@ -98,8 +99,6 @@ def train(
         from .transfer import resolve_source
 
         resolve_source(spec.transfer.from_, Path(report.file).parent)
-    from modelspec.fsutil import atomic_write_text
-
     scratch = _scratch_dir(strategy[0])
     if scratch is None:
         run_dir = runs.create_run_dir(out, spec.model.name)
@@ -107,17 +106,23 @@ def train(
     else:
         run_dir = scratch
     state = {"epochs_done": 0, "best": None, "best_epoch": None, "interrupted": False}
+    return _run_and_clean(
+        Path(out) / spec.model.name, report, splits, run_dir, state, overrides,
+        reporter, on_transfer, stop_after_epochs, resuming=False, strategy=strategy,
+        scratch=scratch,
+    )
+
+
+def _run_and_clean(shown_dir: Path, *args, scratch: Path | None, **kwargs):
+    """`_run`, then delete a non-chief worker's scratch folder (even on
+    failure); its result points at `shown_dir`, where the chief writes."""
     try:
-        atomic_write_text(run_dir / runs.SPEC, report.text)
-        result = _run(
-            report, splits, run_dir, state, overrides, reporter, on_transfer,
-            stop_after_epochs, resuming=False, strategy=strategy, scratch=scratch,
-        )
+        result = _run(*args, scratch=scratch, **kwargs)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     if scratch is not None:
-        result.run_dir = Path(out) / spec.model.name
+        result.run_dir = shown_dir
     return result
 
 
@@ -163,17 +168,10 @@ def resume(
         old["overrides"] = overrides
         runs.write_json(run_dir / runs.RESOLVED, old)
     splits = splits if splits is not None else load_splits(report.spec)
-    try:
-        result = _run(
-            report, splits, run_dir, state, overrides, reporter, None,
-            stop_after_epochs, resuming=True, strategy=strategy, scratch=scratch,
-        )
-    finally:
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
-    if scratch is not None:
-        result.run_dir = run_dir
-    return result
+    return _run_and_clean(
+        run_dir, report, splits, run_dir, state, overrides, reporter, None,
+        stop_after_epochs, resuming=True, strategy=strategy, scratch=scratch,
+    )
 
 
 def _run(
@@ -186,6 +184,8 @@ def _run(
     strategy, strategy_name = strategy
     multi_worker = is_multi_worker(strategy)
     read_dir, run_dir = run_dir, scratch or run_dir
+    if not resuming:
+        atomic_write_text(run_dir / runs.SPEC, report.text)
     spec = report.spec
     t = spec.train
     epochs, spe = plan_epochs(t, len(splits.x_train))
