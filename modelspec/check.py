@@ -1,6 +1,6 @@
 """The checker: a straight list of named passes over typed data.
 
-    parse -> overrides -> validate -> graph -> shapes -> lint
+    parse -> overrides -> validate -> wiring -> shapes -> lint
 
 `check_text` never raises for anything a spec says; every problem becomes a
 diagnostic in the returned Report. Only an unreadable file raises (UsageError).
@@ -13,7 +13,7 @@ from typing import Iterable
 
 from .diagnostics import Diagnostic
 from .errors import UsageError
-from .graph import build_graph
+from .wiring import build_graph
 from .infer import infer_shapes
 from .lint import LintContext, lint
 from .overrides import apply_overrides

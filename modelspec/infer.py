@@ -7,7 +7,7 @@ reported again, so one mistake gives one diagnostic, not a cascade.
 from __future__ import annotations
 
 from .diagnostics import Diagnostic
-from .graph import INPUT
+from .wiring import INPUT
 from .report import LayerInfo, Node
 from .shapes import RULES, ShapeError
 from .shapes.base import fmt
