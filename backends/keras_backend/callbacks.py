@@ -16,10 +16,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from modelspec import runs
 from modelspec.errors import require
 from modelspec.fsutil import atomic_path, atomic_write_text
-
-from . import runs
 
 
 def save_atomic(model, target: Path) -> None:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from modelspec import runs
 from modelspec.errors import RunError, require
 
-from . import optim, pipeline, plots, runs
+from . import optim, pipeline, plots
 
 SPLITS = ("train", "val", "test")
 

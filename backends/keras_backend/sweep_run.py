@@ -12,10 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modelspec import sweep as sw
+from modelspec import runs
 from modelspec.errors import MissingExtra, ModelspecError, RunError, SpecInvalid
-
-from . import runs
+from modelspec.runs import sweep as sw
 
 
 class SweepInterrupted(RunError):

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelspec import runs
 from modelspec.errors import RunError, SpecInvalid, require
 from modelspec.fsutil import atomic_write_text
 
 from . import callbacks as cb
-from . import optim, pipeline, runs
+from . import optim, pipeline
 from .finish import finish_run
 from .setup import (
     build_compiled,
