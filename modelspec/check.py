@@ -13,13 +13,13 @@ from typing import Iterable
 
 from .diagnostics import Diagnostic
 from .errors import UsageError
-from .wiring import build_graph
 from .infer import infer_shapes
 from .lint import LintContext, lint
 from .overrides import apply_overrides
 from .report import Report
 from .source import TomlSyntaxError, parse
 from .validate import validate
+from .wiring import build_graph
 
 
 def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -> Report:

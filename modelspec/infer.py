@@ -7,11 +7,11 @@ reported again, so one mistake gives one diagnostic, not a cascade.
 from __future__ import annotations
 
 from .diagnostics import Diagnostic
-from .wiring import INPUT
 from .report import LayerInfo, Node
 from .shapes import RULES, ShapeError
 from .shapes.base import fmt
 from .source import Positions
+from .wiring import INPUT
 
 
 def infer_shapes(

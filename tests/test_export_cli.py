@@ -88,12 +88,13 @@ def trained_run(tmp_path_factory):
 def _cli():
     import typer
 
-    from modelspec import cli_export
+    from modelspec.cli import export as cli_export
+    from modelspec.cli import train as cli_train
 
     app = typer.Typer()
     cli_export.register(app)
-    # What `modelspec predict FILE.onnx` calls (see cli_export.predict_onnx_command).
-    app.command("predict")(cli_export.predict_onnx_command)
+    # What `modelspec predict FILE.onnx` calls (see cli.train.predict_onnx).
+    app.command("predict")(cli_train.predict_onnx)
     return app
 
 

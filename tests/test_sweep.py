@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from modelspec import cli_sweep, cli_train
+from modelspec.cli import sweep as cli_sweep
+from modelspec.cli import train as cli_train
 from modelspec.errors import UsageError
 from modelspec.runs import sweep as sw
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from modelspec import cli_train
+from modelspec.cli import train as cli_train
 
 pytestmark = pytest.mark.framework
 
