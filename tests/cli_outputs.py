@@ -8,12 +8,13 @@ Each case records the exit code, stdout and stderr of one in-process command:
 `check` (text and `--format json`), `graph --format mermaid` and SVG, `diff`
 (text and json) for neighbouring pairs of specs, and a few usage errors. Run
 from the repository root so that the paths in the outputs are the same.
-Not a test by itself: `tests/test_cli_outputs.py` runs a sample of it against
-the committed copy.
+`tests/test_cli_outputs.py` compares the sha256 of every case (but `--help`,
+whose layout is typer's) with tests/golden/cli_outputs.sha256.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -107,6 +108,23 @@ def run(argv: list[str]) -> dict:
     r = CliRunner().invoke(app, argv)
     return {"argv": argv, "exit_code": r.exit_code, "stdout": r.stdout,
             "stderr": r.stderr}
+
+
+def tested(name: str) -> bool:
+    """Cases the golden digests cover: not --help (typer's layout, changed by
+    any new option) and not predict (needs onnxruntime, a [cpu] extra)."""
+    return not name.startswith("help__") and "predict" not in name
+
+
+def digests() -> dict[str, str]:
+    """{case: sha256 of its JSON record}, for the tested cases."""
+    make_runs()
+    out = {}
+    for name, argv in cases().items():
+        if tested(name):
+            text = json.dumps(run(argv), indent=1, ensure_ascii=False)
+            out[name] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return out
 
 
 def dump(folder: Path) -> None:
