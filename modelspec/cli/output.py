@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import typer
 
 from ..errors import ModelspecError
-from ..report import Report
-from ..shapes.base import fmt
+
+if TYPE_CHECKING:  # the checker (and pydantic) load only when a command runs
+    from ..report import Report
 
 
 def fail(e: ModelspecError) -> typer.Exit:
@@ -88,6 +89,8 @@ def table_console():
 def summary_table(report: Report):
     """A Rich table like Keras's model.summary(), plus the reads-from column."""
     from rich.table import Table
+
+    from ..shapes.base import fmt
 
     name = report.spec.model.name if report.spec else report.file
     table = Table(title=f"Model: {name}", title_justify="left", show_lines=False)
