@@ -64,11 +64,18 @@ def _syntax_hint(text: str, line: int | None) -> str:
     return "TOML syntax: key = value, strings in quotes, [table], [[layers]]"
 
 
+_ROOT_CAUSES = frozenset({"MS100", "MS101", "MS102", "MS103", "MS104",
+                          "MS201", "MS202", "MS203"})
+
+
 def _finish(report: Report) -> Report:
     for d in report.diagnostics:
         d.file = report.file
+    # Causes lead: a bad name or reference explains what follows it, so those
+    # come first; then everything by position.
     report.diagnostics.sort(
-        key=lambda d: (d.line is None, d.line or 0, d.column or 0, d.code)
+        key=lambda d: (d.code not in _ROOT_CAUSES, d.line is None, d.line or 0,
+                       d.column or 0, d.code)
     )
     return report
 
