@@ -193,6 +193,24 @@ def test_the_long_function_check_can_fail(tmp_path):
     assert long_functions(tmp_path) == [f"m.py:1 f ({LONG + 1} lines)"]
 
 
+def test_run_folder_file_names_are_constants():
+    """`runs.METRICS`, never "metrics.json": one place says what a run folder
+    holds (modelspec/runs/rundir.py)."""
+    rundir = ast.parse((ROOT / "modelspec" / "runs" / "rundir.py").read_text())
+    names = {n.value.value for n in rundir.body if isinstance(n, ast.Assign)
+             and isinstance(n.targets[0], ast.Name) and n.targets[0].id.isupper()
+             and isinstance(n.value, ast.Constant)}
+    assert {"metrics.json", "best.keras", "spec.toml"} <= names
+    found = []
+    for path in modules().values():
+        if path.name == "rundir.py":
+            continue
+        for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(n, ast.Constant) and n.value in names:
+                found.append(f"{path.relative_to(ROOT)}:{n.lineno} {n.value!r}")
+    assert found == []
+
+
 def test_picture_formats_are_the_drawing_formats():
     from modelspec.cli.params import PictureFormat
     from modelspec.drawing import FORMATS

@@ -1,4 +1,4 @@
-"""Train a checked spec into a run directory (see runs.py for the layout).
+"""Train a checked spec into a run directory (layout: modelspec/runs/rundir.py).
 
 `train(report)` starts a new run; `resume(run_dir)` continues an interrupted
 one from last.keras (optimizer state included) at the next epoch. The input
