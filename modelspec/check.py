@@ -116,7 +116,7 @@ def read_spec_text(path: str | Path) -> str:
         with open(p, "rb") as f:
             data = f.read(limit + 1)
     except OSError as e:
-        raise UsageError(f"cannot read {p}: {e.strerror}") from None
+        raise UsageError(f"cannot read {p}: {e.strerror}") from e
     if len(data) > limit:
         raise UsageError(
             f"{p} is larger than {limit:,} bytes; a spec file is usually a few KiB",
@@ -125,7 +125,7 @@ def read_spec_text(path: str | Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise UsageError(f"{p} is not UTF-8 text (byte {e.start})") from None
+        raise UsageError(f"{p} is not UTF-8 text (byte {e.start})") from e
 
 
 def check_file(path: str | Path, overrides: Iterable[str] = ()) -> Report:
