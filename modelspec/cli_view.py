@@ -182,6 +182,25 @@ def diff_table(d):
     return table
 
 
+def settings_table(d):
+    """The differences outside [[layers]]: one row per dotted key."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title="settings", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    table.add_column("key", no_wrap=True)
+    table.add_column(d.file_a)
+    table.add_column(d.file_b)
+    for c in d.settings:
+        table.add_row(c.key, _setting(c.a), _setting(c.b))
+    return table
+
+
+def _setting(value) -> str:
+    return "(not set)" if value is None else json.dumps(value, ensure_ascii=False)
+
+
 def totals_text(d) -> str:
     ratio = ""
     if d.params_a and d.params_delta:
@@ -190,6 +209,8 @@ def totals_text(d) -> str:
                        ("added", "removed", "changed", "unchanged"))
     text = (f"params {d.params_a:,} → {d.params_b:,} "
             f"({_signed(d.params_delta)}{ratio});  layers: {counts}")
+    if d.settings:
+        text += f"\nsettings: {len(d.settings)} changed"
     if d.output_a != d.output_b:
         text += f"\noutput {_shape(d.output_a)} → {_shape(d.output_b)}"
     return text
@@ -224,6 +245,8 @@ def diff(
         return
     c = console()
     c.print(diff_table(d))
+    if d.settings:
+        c.print(settings_table(d))
     c.print(totals_text(d))
 
 
