@@ -214,8 +214,8 @@ LOWERINGS: dict[str, Callable[[Any, str, _Context], Any]] = {
 
 # -- conv family and resizing (lower_conv.py). Imported here because it uses
 # _common and _weights above.
-from .lower_conv import LOWERINGS as _CONV_LOWERINGS  # noqa: E402
-from .lower_conv import keras_activation as _keras_activation  # noqa: E402
+from .lower_conv import LOWERINGS as _CONV_LOWERINGS
+from .lower_conv import keras_activation as _keras_activation
 
 LOWERINGS.update(_CONV_LOWERINGS)
 
