@@ -63,5 +63,3 @@ def output_activation(nodes: list[Node]) -> Optional[tuple[Node, str]]:
             return None
         node = by_name.get(node.inputs[0])
     return None
-        node = by_name.get(node.inputs[0])
-    return None
