@@ -44,6 +44,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "MS309": ("warning", "output is not a vector"),
     "MS310": ("warning", "dropout right before the output"),
     "MS311": ("warning", "reshape's -1 is not the batch axis"),
+    "MS312": ("warning", "the weights alone exceed this machine's memory"),
     "MS401": ("error", "model input does not match the dataset"),
     "MS402": ("error", "classes do not match the dataset"),
     "MS403": ("error", "data classes subset out of range"),
