@@ -65,6 +65,8 @@ class Diagnostic:
     layer_type: Optional[str] = None
     hint: Optional[str] = None
     file: Optional[str] = field(default=None, repr=False)
+    # Where the problem was written when it is not the file: `--set k=v`.
+    source: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
@@ -75,7 +77,10 @@ class Diagnostic:
         return self.severity == "error"
 
     def where(self) -> str:
-        """`file:line:col`, omitting what is unknown."""
+        """`file:line:col`, omitting what is unknown; or the command-line option
+        (`--set train.batchsize=8`) that wrote the value."""
+        if self.source:
+            return self.source
         parts = [self.file or "<spec>"]
         if self.line is not None:
             parts.append(str(self.line))
@@ -107,4 +112,6 @@ class Diagnostic:
     def to_json(self) -> dict:
         d = asdict(self)
         d.pop("file")
+        if d["source"] is None:  # only diagnostics about a --set carry it
+            d.pop("source")
         return d
