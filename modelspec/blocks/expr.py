@@ -185,7 +185,9 @@ class _Eval:
             raise ExprError(f"'{node.id}' is a function: call it, as in "
                             f"{node.id}(...). Received: ${{{self.source}}}")
         close = difflib.get_close_matches(node.id, list(self.env), n=1, cutoff=0.6)
-        known = ", ".join(sorted(k for k in self.env)) or "none"
+        names = sorted(self.env)
+        known = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "") \
+            if names else "none"
         raise ExprError(f"unknown name '{node.id}' (known here: {known}). "
                         f"Received: ${{{self.source}}}",
                         hint=f"did you mean '{close[0]}'?" if close else
@@ -268,6 +270,8 @@ class _Eval:
         return self.visit(node.body if self.visit(node.test) else node.orelse)
 
     def v_Call(self, node: ast.Call) -> Value:
+        if type(node.func) in _REFUSED:
+            raise self.refuse(_REFUSED[type(node.func)])
         if not isinstance(node.func, ast.Name):
             raise self.refuse("calling anything but a named function",
                               hint="functions: " + ", ".join(sorted(FUNCTIONS)))

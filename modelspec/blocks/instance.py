@@ -16,9 +16,11 @@ MAX_REPEAT = 1_000
 
 
 def instantiate(x, entry: dict, src: tuple, scope: Scope) -> None:
-    label = entry.get("name") if isinstance(entry.get("name"), str) else None
-    where = dict(layer=scope.prefix + (label or str(entry.get("use"))),
-                 kind=f"block {entry.get('use')}")
+    label = entry.get("name")
+    if not isinstance(label, str) or "${" in label:
+        label = None  # not known before the instance is made
+    where = dict(layer=scope.prefix + label if label else
+                 (scope.prefix.rstrip("_") or None), kind=f"use {entry.get('use')}")
     u = _use_entry(x, entry, src, scope, where)
     if u is None:
         return
@@ -32,7 +34,7 @@ def instantiate(x, entry: dict, src: tuple, scope: Scope) -> None:
     first_inputs: Optional[list[str]] = None
     names: set[str] = set()
     for k in range(1, n + 1):
-        x.tick(src, scope)
+        x.tick(src, scope, layer=where["layer"], kind=where["kind"])
         got = _one(x, block, u, given, (k, n), src, scope, first_inputs, where)
         if got is None:
             return
@@ -132,7 +134,8 @@ def _arguments_ok(x, block: BlockDef, u: UseEntry, given, n, src, scope,
         ):
             continue
         ok = False
-        x.add("MS502", f"missing argument '{arg}' of block '{u.use}'", src, scope,
+        x.add("MS502", f"missing argument '{arg}' of block '{u.use}'",
+              src + ("use",), scope,
               hint=f"add `{arg} = ...`; its args: " + ", ".join(block.args),
               **where)
     return ok
@@ -241,6 +244,8 @@ def _inputs(x, block, u, env, k, src, scope, first_inputs, where):
             return None
         refs = [x.resolve(r, src, scope, where["layer"], where["kind"])
                 for r in given]
+        if not all(refs):
+            return None
     if len(refs) != len(block.inputs):
         x.add("MS502", f"block '{u.use}' takes {len(block.inputs)} input"
               f"{'s' * (len(block.inputs) != 1)} ({', '.join(block.inputs)}); "
