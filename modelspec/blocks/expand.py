@@ -16,9 +16,10 @@ from typing import Any, Optional
 from ..diagnostics import Diagnostic, Origin
 from ..source import Positions
 from ..validate import default_names, did_you_mean
-from .expr import ExprError, has_template, substitute, whole_name
+from .expr import ExprError
 from .models import BlockDef
 from .scope import Scope, check_blocks, check_vars, position_index
+from .template import has_template, substitute, whole_name
 
 MAX_LAYERS = 10_000  # expanded layers; NASNetLarge has ~1,000
 MAX_INSTANCES = 10_000
@@ -164,7 +165,8 @@ class _Expander:
             return False
         if not isinstance(when, bool):
             self.add("MS503", f"'when' must be true or false. Received: when = "
-                     f"{when!r}", src + ("when",), scope, layer=name, kind=kind)
+                     f"{when!r}", src + ("when",), scope, layer=name, kind=kind,
+                     at=scope.argpos.get(whole_name(entry["when"])))
             return False
         return when
 

@@ -8,9 +8,10 @@ from pydantic import ValidationError
 
 from ..diagnostics import Origin
 from ..validate import did_you_mean
-from .expr import ExprError, substitute, whole_name
+from .expr import ExprError
 from .models import USE_KEYS, BlockDef, UseEntry
 from .scope import Scope
+from .template import substitute, whole_name
 
 MAX_REPEAT = 1_000
 
@@ -89,7 +90,8 @@ def _when(x, u: UseEntry, src, scope, where) -> bool:
         return False
     if not isinstance(when, bool):
         x.add("MS503", f"'when' must be true or false. Received: when = {when!r}",
-              src + ("when",), scope, **where)
+              src + ("when",), scope, at=scope.argpos.get(whole_name(u.when)),
+              **where)
         return False
     return when
 
@@ -102,8 +104,10 @@ def _repeat(x, u: UseEntry, src, scope, where) -> Optional[int]:
               hint=e.hint, **where)
         return None
     if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_REPEAT:
+        arg = whole_name(u.repeat)  # a value passed whole: point at the argument
         x.add("MS502", f"'repeat' must be an int from 0 to {MAX_REPEAT}. "
-              f"Received: repeat = {n!r}", src + ("repeat",), scope, **where)
+              f"Received: repeat = {n!r}", src + ("repeat",), scope,
+              at=scope.argpos.get(arg), **where)
         return None
     if n > 1 and (u.name is None or "${" not in u.name):
         x.add("MS502", f"with repeat = {n}, each instance needs its own name: "
