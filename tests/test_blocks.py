@@ -409,3 +409,36 @@ def test_schema_accepts_specs_with_blocks_and_refuses_bad_block_tables():
     data = tomllib.loads(EXAMPLE.read_text())
     data["layers"][0]["filters"] = "sixteen"  # neither an int nor ${...}
     assert list(validator.iter_errors(data))
+
+
+# -- diff at the block level --------------------------------------------------------
+
+
+def test_diff_reports_block_instances_and_layers():
+    from modelspec.diffing import diff_reports
+
+    a = check_file(EXAMPLE)
+    b = check_file(EXAMPLE, ["layers.conv4.blocks=3", "vars.widths=[16, 48, 64]"])
+    c = check_text(EXAMPLE.read_text().replace(
+        '  { use = "stage", name = "conv2"', '  { use = "stage", name = "conv2x"'))
+    d = diff_reports(a, b)
+    rows = {x.name: x for x in d.blocks}
+    assert [x.name for x in d.blocks] == ["conv2", "conv3", "conv4"]
+    assert rows["conv2"].status == "unchanged"
+    assert rows["conv3"].status == "changed"
+    assert rows["conv3"].shape_a == (16, 16, 32) and rows["conv3"].shape_b == (
+        16, 16, 48)
+    assert (rows["conv4"].layers_a, rows["conv4"].layers_b) == (16, 23)
+    assert rows["conv4"].params_b == sum(
+        li.params for li in b.layers if li.block and li.block[0] == "conv4")
+    assert d.to_json()["blocks"][2]["layers_b"] == 23
+    # a renamed instance is one removed and one added, at its place
+    renamed = diff_reports(a, c).blocks
+    assert [(x.status, x.name) for x in renamed][:2] == [
+        ("removed", "conv2"), ("added", "conv2x")]
+    # layer level: the added block of conv4 is listed layer by layer
+    added = {x.name_b for x in d.layers if x.status == "added"}
+    assert "conv4_block3_2_conv" in added
+    plain = check_file(ROOT / "specs" / "mnist_lenet.toml")
+    assert diff_reports(plain, plain).blocks == []
+    assert "blocks" not in diff_reports(plain, plain).to_json()

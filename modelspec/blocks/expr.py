@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import math
 import operator
 from typing import Any, Callable, Mapping
@@ -144,16 +145,22 @@ def evaluate(source: str, env: Mapping[str, Value]) -> Value:
     if len(source) > MAX_SOURCE:
         raise ExprError(f"an expression is at most {MAX_SOURCE} characters. "
                         f"Received: {len(source)} characters")
-    try:
-        tree = ast.parse(source.strip(), mode="eval")
-    except SyntaxError as e:
-        raise ExprError(f"not a valid expression ({e.msg}). Received: ${{{source}}}",
-                        hint="allowed: " + rule()) from None
+    tree = _parse(source)
     nodes = sum(1 for _ in ast.walk(tree))
     if nodes > MAX_NODES:
         raise ExprError(f"an expression has at most {MAX_NODES} parts. "
                         f"Received: {nodes}")
     return _Eval(env, source).visit(tree.body)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(source: str) -> ast.Expression:
+    # A block's expressions repeat in every instance: parse each text once.
+    try:
+        return ast.parse(source.strip(), mode="eval")
+    except SyntaxError as e:
+        raise ExprError(f"not a valid expression ({e.msg}). Received: ${{{source}}}",
+                        hint="allowed: " + rule()) from None
 
 
 class _Eval:
