@@ -172,6 +172,38 @@ inputs = ["a", "input"]
     assert by["m2_c"].inputs == ["m1_sum"] and by["m2_sum"].inputs == ["m2_c", "input"]
 
 
+def test_templated_inputs_are_evaluated_for_every_instance():
+    # NASNet-like cells: each reads the previous cell and the one before it
+    blocks = """\
+[blocks.cell]
+inputs = ["x", "p"]
+layers = [
+  { type = "conv2d", name = "c", inputs = ["x"], filters = 3, kernel = 1 },
+  { type = "add", name = "sum", inputs = ["c", "p"] },
+]
+"""
+    r = check_text(spec("""\
+[[layers]]
+type = "conv2d"
+name = "stem"
+filters = 3
+kernel = 1
+
+[[layers]]
+use = "cell"
+name = "cell${i}"
+repeat = 3
+inputs = ["${'stem' if i == 1 else 'cell' + str(i - 1)}", "${'stem' if i < 3 else 'cell' + str(i - 2)}"]
+""", blocks=blocks))
+    clean(r)
+    by = {li.name: li for li in r.layers}
+    assert by["cell1_c"].inputs == ["stem"] and by["cell1_sum"].inputs[1] == "stem"
+    assert by["cell2_c"].inputs == ["cell1_sum"]
+    assert by["cell2_sum"].inputs == ["cell2_c", "stem"]
+    assert by["cell3_c"].inputs == ["cell2_sum"]
+    assert by["cell3_sum"].inputs == ["cell3_c", "cell1_sum"]
+
+
 def test_spec_without_blocks_is_untouched():
     text = (ROOT / "specs" / "mnist_lenet.toml").read_text()
     raw, positions = parse(text)

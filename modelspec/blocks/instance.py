@@ -11,7 +11,7 @@ from ..validate import did_you_mean
 from .expr import ExprError
 from .models import USE_KEYS, BlockDef, UseEntry
 from .scope import Scope
-from .template import substitute, whole_name
+from .template import has_template, substitute, whole_name
 
 MAX_REPEAT = 1_000
 
@@ -244,8 +244,9 @@ def _arguments(x, block, u, given, kn, env, src, scope, where):
 
 def _inputs(x, block, u, env, k, src, scope, first_inputs, where):
     """The instance's inputs, as global names: `inputs` for the first instance,
-    the previous instance's output (plus the other inputs) for later ones."""
-    if k > 1 or u.inputs is None:
+    the previous instance's output (plus the other inputs) for later ones;
+    `inputs` holding ${...} are evaluated for every instance (with its i)."""
+    if u.inputs is None or (k > 1 and not has_template(u.inputs)):
         refs = [scope.previous] + (first_inputs[1:] if first_inputs else [])
     else:
         try:
