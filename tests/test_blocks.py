@@ -112,10 +112,22 @@ n = "${depth}"
 
 [[layers]]
 type = "conv2d"
-name = "head"
-inputs = ["conv3"]
-filters = "${base}"
+name = "tap"
+inputs = ["conv3_block2_a"]
+filters = 8
 kernel = 1
+
+[[layers]]
+type = "conv2d"
+name = "tap2"
+inputs = ["conv2_block1_proj"]
+filters = 8
+kernel = 1
+
+[[layers]]
+type = "add"
+name = "taps"
+inputs = ["tap", "tap2", "conv3"]
 """, blocks=blocks, extra="[vars]\nbase = 2\ndepth = 3\n\n"))
     clean(r)
     by = {li.name: li for li in r.layers}
@@ -131,8 +143,26 @@ kernel = 1
     assert by["conv3_block2_add"].block == ["conv3", "conv3_block2"]
     assert by["conv3_block1_a"].inputs == ["conv2_block3_add"]
     # reading the instance name reads its output (its last layer)
-    assert by["head"].inputs == ["conv3_block3_add"]
+    assert by["taps"].inputs == ["tap", "tap2", "conv3_block3_add"]
+    assert by["tap"].inputs == ["conv3_block2_a"]
+    assert by["tap2"].inputs == ["conv2_block1_proj"]
     assert r.blocks["conv2"] == "stage" and r.blocks["conv2_block2"] == "unit"
+
+
+def test_a_block_reads_layers_of_its_nested_instances_by_relative_name():
+    blocks = UNIT + """
+[blocks.stage]
+layers = [
+  { use = "unit", name = "block${i}", repeat = 2, filters = 4, first = { project = true } },
+  { type = "conv2d", name = "side", inputs = ["block1_a"], filters = 8, kernel = 1 },
+  { type = "add", name = "out", inputs = ["block2", "side"] },
+]
+"""
+    r = check_text(spec('[[layers]]\nuse = "stage"\nname = "s"\n', blocks=blocks))
+    clean(r)
+    assert r.layer("s_side").inputs == ["s_block1_a"]
+    assert r.layer("s_out").inputs == ["s_block2_add", "s_side"]
+    assert r.layer("s_side").block == ["s"]
 
 
 def test_multi_input_block_and_explicit_inputs_and_top_level_when():

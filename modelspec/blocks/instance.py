@@ -177,7 +177,8 @@ def _one(x, block: BlockDef, u: UseEntry, given: dict, kn: tuple[int, int], src,
     frames = [Origin(inst, u.use, line)] + scope.frames
     body = Scope(prefix=inst + "_", frames=frames, env=body_env,
                  path=("blocks", u.use, "layers"), argpos=argpos,
-                 inputs=dict(zip(block.inputs, inputs)), previous=inputs[0])
+                 inputs=dict(zip(block.inputs, inputs)), previous=inputs[0],
+                 parent=scope)
     if not _let(x, block, u.use, body):
         return None
     x.instances[inst] = u.use
