@@ -6,6 +6,8 @@ was received) and an optional hint. `exit_code` is what the CLI exits with.
 
 from __future__ import annotations
 
+from . import DISTRIBUTION
+
 
 class ModelspecError(Exception):
     """Base of every error modelspec raises on purpose."""
@@ -41,7 +43,8 @@ class MissingExtra(ModelspecError):
     def __init__(self, module: str, extra: str = "cpu") -> None:
         super().__init__(
             f"this command needs '{module}', which is not installed",
-            hint=f"pip install 'modelspec[{extra}]' (or '[gpu]' on a CUDA machine)",
+            hint=f"pip install '{DISTRIBUTION}[{extra}]' (from a source checkout: "
+            f"pip install -e '.[{extra}]'; '[gpu]' instead on a CUDA machine)",
         )
         self.module = module
         self.extra = extra

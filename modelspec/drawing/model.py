@@ -193,8 +193,6 @@ def _model_name(report: Report) -> str:
 
 def build_graph(report: Report) -> Graph:
     """The drawing model of a report (valid or not)."""
-    infos = {li.index: li for li in report.layers}
-    infos_by_name = {li.name: li for li in report.layers}
     graph = Graph(
         name=_model_name(report),
         file=report.file,
@@ -210,6 +208,19 @@ def build_graph(report: Report) -> Graph:
         GNode(id="input", name="input", type="", shape=_input_shape(report),
               status="input")
     )
+    read = _add_layers(report, graph)
+    for gnode in graph.nodes:
+        if gnode.id.startswith("n") and not gnode.output and gnode.id not in read:
+            gnode.dead = True
+    _attach_diagnostics(report, graph)
+    return graph
+
+
+def _add_layers(report: Report, graph: Graph) -> set[str]:
+    """One node per layer and one edge per input it reads (a 'ghost' node for
+    a name no layer has); returns the ids of the nodes something reads."""
+    infos = {li.index: li for li in report.layers}
+    infos_by_name = {li.name: li for li in report.layers}
     by_name: dict[str, list[tuple[int, str]]] = {"input": [(-1, "input")]}
     for pos, node in enumerate(report.nodes):
         by_name.setdefault(node.name, []).append((pos, f"n{pos}"))
@@ -253,11 +264,7 @@ def build_graph(report: Report) -> Graph:
                 continue
             read.add(src)
             graph.edges.append(GEdge(src, gnode.id, "back" if later else kind))
-    for gnode in graph.nodes:
-        if gnode.id.startswith("n") and not gnode.output and gnode.id not in read:
-            gnode.dead = True
-    _attach_diagnostics(report, graph)
-    return graph
+    return read
 
 
 def _attach_diagnostics(report: Report, graph: Graph) -> None:
