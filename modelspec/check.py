@@ -58,8 +58,8 @@ def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -
                       validated.tables, positions, raw)
     passes += lint(ctx)
     if expanded.used:
-        for li in infos:
-            li.block = expanded.block_path(li.index)
+        for item in [*infos, *report.nodes]:
+            item.block = expanded.block_path(item.index)
         passes = _in_blocks(expanded.diagnostics + passes, expanded)
     report.diagnostics += passes
     if report.ok:
