@@ -39,7 +39,8 @@ def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -
     raw = apply_overrides(raw, overrides)
     report.raw = raw
     expanded = expand(raw, positions)
-    if expanded.aborted:
+    if expanded.aborted or (expanded.diagnostics and not expanded.raw["layers"]):
+        # nothing (sensible) to check: the expansion's errors say why
         report.diagnostics += expanded.diagnostics
         return _finish(report)
     raw, positions = expanded.raw, expanded.positions

@@ -439,6 +439,16 @@ def test_vars_errors_and_names():
                    ("MS503", lines.index('b = "${a * c}"') + 1)]
 
 
+def test_nesting_depth_is_bounded():
+    # 200 distinct blocks, each using the next: no recursion, but too deep
+    blocks = "".join(f'[blocks.b{k}]\nlayers = [{{ use = "b{k + 1}" }}]\n\n'
+                     for k in range(200))
+    blocks += '[blocks.b200]\nlayers = [{ type = "flatten" }]\n'
+    r = check_text(spec('[[layers]]\nuse = "b0"\n', blocks=blocks))
+    assert [d.code for d in found(r)] == ["MS505"]
+    assert "nest more than 32 deep" in found(r)[0].message
+
+
 def test_expansion_is_bounded():
     blocks = """\
 [blocks.u]
