@@ -28,6 +28,11 @@ CODES: dict[str, tuple[Severity, str]] = {
     "MS212": ("error", "output shape does not match classes"),
     "MS213": ("error", "input rank not accepted by the layer"),
     "MS214": ("error", "invalid axis"),
+    # -- conv family and resizing
+    "MS220": ("error", "groups do not divide the input channels or filters"),
+    "MS221": ("error", "invalid output_padding for conv2d_transpose"),
+    "MS222": ("error", "cropping removes the whole input"),
+    "MS223": ("error", "dropout noise_shape does not broadcast to the input"),
     "MS301": ("warning", "non-linear activation on the output logits"),
     "MS302": ("error", "loss and output activation disagree"),
     "MS303": ("warning", "learning rate far outside the optimizer's usual range"),
@@ -39,6 +44,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "MS309": ("warning", "output is not a vector"),
     "MS310": ("warning", "dropout right before the output"),
     "MS311": ("warning", "reshape's -1 is not the batch axis"),
+    "MS312": ("warning", "the weights alone exceed this machine's memory"),
     "MS401": ("error", "model input does not match the dataset"),
     "MS402": ("error", "classes do not match the dataset"),
     "MS403": ("error", "data classes subset out of range"),
@@ -74,6 +80,8 @@ class Diagnostic:
     layer_type: Optional[str] = None
     hint: Optional[str] = None
     file: Optional[str] = field(default=None, repr=False)
+    # Where the problem was written when it is not the file: `--set k=v`.
+    source: Optional[str] = None
     # The block instances the layer came from, innermost first (None: no block).
     origin: Optional[list[Origin]] = None
     # How many further instances of the same block gave this same diagnostic.
@@ -88,7 +96,10 @@ class Diagnostic:
         return self.severity == "error"
 
     def where(self) -> str:
-        """`file:line:col`, omitting what is unknown."""
+        """`file:line:col`, omitting what is unknown; or the command-line option
+        (`--set train.batchsize=8`) that wrote the value."""
+        if self.source:
+            return self.source
         parts = [self.file or "<spec>"]
         if self.line is not None:
             parts.append(str(self.line))
@@ -126,6 +137,8 @@ class Diagnostic:
     def to_json(self) -> dict:
         d = asdict(self)
         d.pop("file")
+        if d["source"] is None:  # only diagnostics about a --set carry it
+            d.pop("source")
         # Keys only blocks bring, so that reports without blocks stay as they were.
         if d["origin"] is None:
             d.pop("origin")
