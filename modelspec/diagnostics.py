@@ -84,7 +84,8 @@ class Diagnostic:
     source: Optional[str] = None
     # The block instances the layer came from, innermost first (None: no block).
     origin: Optional[list[Origin]] = None
-    # How many further instances of the same block gave this same diagnostic.
+    # How many more diagnostics of this code at this place (other instances or
+    # layers of the same block) were folded into this one.
     also: int = 0
 
     def __post_init__(self) -> None:
@@ -129,7 +130,8 @@ class Diagnostic:
             text += (f"\n  in block '{o.block}' instance '{o.instance}', used at "
                      f"{self.file or '<spec>'}{line}")
             if n == 0 and self.also:
-                text += f" (and {self.also} more instance{'s' * (self.also != 1)})"
+                # the same slip in other instances (or layers) of the block
+                text += f" (and {self.also} more like it)"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text

@@ -391,7 +391,7 @@ filters = 4
     text_out = d.render()
     assert f"s.toml:{define}:" in text_out
     assert f"in block 'unit' instance 'u1', used at s.toml:{use} (and 2 more " \
-           "instances)" in text_out
+           "like it)" in text_out
     assert d.to_json()["origin"] == [{"instance": "u1", "block": "unit", "line": use}]
     assert d.to_json()["also"] == 2
 
