@@ -21,13 +21,16 @@ CODES: dict[str, tuple[Severity, str]] = {
     "MS205": ("error", "dead layer: nothing reads its output"),
     "MS206": ("error", "kernel or pool window larger than its input"),
     "MS207": ("error", "a dimension shrinks to zero or below"),
-    "MS208": ("error", "incompatible shapes for add or concat"),
+    "MS208": ("error", "incompatible shapes for a merge (add, multiply, concat, ...)"),
     "MS209": ("error", "expect_shape assertion failed"),
     "MS210": ("error", "expect_params assertion failed"),
     "MS211": ("error", "in_channels assertion failed"),
     "MS212": ("error", "output shape does not match classes"),
     "MS213": ("error", "input rank not accepted by the layer"),
     "MS214": ("error", "invalid axis"),
+    # --- vocab-merge ---
+    "MS230": ("error", "per-channel values do not match the input's axis"),
+    # --- end vocab-merge ---
     "MS301": ("warning", "non-linear activation on the output logits"),
     "MS302": ("error", "loss and output activation disagree"),
     "MS303": ("warning", "learning rate far outside the optimizer's usual range"),

@@ -174,6 +174,20 @@ class Concat(_Merge):
     axis: int = Field(-1, description="Axis to join along (no batch axis counted).")
 
 
+# --- vocab-merge: element-wise merges, rescaling, normalisation --------------
+from .merge_norm import (  # noqa: E402  (needs LayerBase and _Merge above)
+    Average,
+    LayerNorm,
+    LayerScale,
+    Maximum,
+    Multiply,
+    Normalization,
+    Rescaling,
+    Subtract,
+)
+
+# --- end vocab-merge ------------------------------------------------------------
+
 Layer = Annotated[
     Union[
         Conv2D,
@@ -190,6 +204,16 @@ Layer = Annotated[
         ActivationLayer,
         Add,
         Concat,
+        # --- vocab-merge ---
+        Multiply,
+        Subtract,
+        Maximum,
+        Average,
+        Rescaling,
+        Normalization,
+        LayerNorm,
+        LayerScale,
+        # --- end vocab-merge ---
     ],
     Field(discriminator="type"),
 ]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from .base import Issue, Out, ShapeError
 from .merge import RULES as _MERGE
+from .norm import RULES as _NORM  # vocab-merge
 from .spatial import RULES as _SPATIAL
 from .tensor import RULES as _TENSOR
 
-RULES = {**_SPATIAL, **_TENSOR, **_MERGE}
+RULES = {**_SPATIAL, **_TENSOR, **_MERGE, **_NORM}
 
 __all__ = ["Issue", "Out", "RULES", "ShapeError"]
