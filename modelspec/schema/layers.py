@@ -175,7 +175,7 @@ class Concat(_Merge):
 
 
 # --- vocab-merge: element-wise merges, rescaling, normalisation --------------
-from .merge_norm import (  # noqa: E402  (needs LayerBase and _Merge above)
+from .merge_norm import (  # after LayerBase and _Merge: merge_norm imports them
     Average,
     LayerNorm,
     LayerScale,
