@@ -12,6 +12,8 @@ ELEMENTWISE = ("multiply", "subtract", "maximum", "average")
 # them accepts any rank, so some draws exercise axis errors).
 SIMPLE = ("rescaling", "normalization", "layer_norm", "layer_scale")
 BY_RANK = {rank: [*ELEMENTWISE, *SIMPLE] for rank in (1, 2, 3)}
+# A squeeze-and-excite gate on a feature map: (1, 1, k) against (h, w, c).
+BY_RANK[3] = BY_RANK[3] + ["squeeze_excite"]
 
 _values = st.sampled_from([0.5, -1.0, 2.0])
 _lists = st.integers(1, 4).map(lambda n: [round(0.5 + i / 4, 2) for i in range(n)])
@@ -57,6 +59,19 @@ def layer(draw, kind):
             "trainable": draw(st.sampled_from([True, True, False])),
         }, None
     raise AssertionError(kind)
+
+
+def squeeze_excite(draw, add, current: str) -> str:
+    """Append global pool -> reshape [1, 1, -1] -> 1x1 conv gate -> merge with
+    the map; the gate's width is random, so it matches the map's channels, is 1
+    (broadcast) or mismatches. `add(layer, reads)` appends and names a layer."""
+    squeezed = add({"type": "global_avg_pool2d"}, [current])
+    as_map = add({"type": "reshape", "shape": [1, 1, -1]}, [squeezed])
+    gate = add({"type": "conv2d", "filters": draw(st.integers(1, 4)), "kernel": 1,
+                "activation": "sigmoid"}, [as_map])
+    kind = draw(st.sampled_from(ELEMENTWISE))
+    reads = [current, gate] if draw(st.booleans()) else [gate, current]
+    return add({"type": kind}, reads)
 
 
 def stricter(kind: str, code: str, input_ranks, spec_layer) -> bool:
