@@ -1,6 +1,6 @@
 """The checker: a straight list of named passes over typed data.
 
-    parse -> overrides -> validate -> graph -> shapes -> lint
+    parse -> overrides -> validate -> wiring -> shapes -> lint
 
 `check_text` never raises for anything a spec says; every problem becomes a
 diagnostic in the returned Report. Only an unreadable file raises (UsageError).
@@ -8,18 +8,20 @@ diagnostic in the returned Report. Only an unreadable file raises (UsageError).
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Iterable
 
 from .diagnostics import Diagnostic
 from .errors import UsageError
-from .graph import build_graph
 from .infer import infer_shapes
 from .lint import LintContext, lint
 from .overrides import apply_overrides
 from .report import Report
 from .source import TomlSyntaxError, parse
 from .validate import validate
+from .wiring import build_graph
 
 
 def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -> Report:
@@ -29,7 +31,7 @@ def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -
     except TomlSyntaxError as e:
         report.diagnostics.append(
             Diagnostic("MS100", f"TOML syntax: {e.message}", line=e.line,
-                       column=e.column, hint=_syntax_hint(text, e.line))
+                       column=e.column, hint=e.hint or _syntax_hint(text, e.line))
         )
         return _finish(report)
     raw = apply_overrides(raw, overrides)
@@ -62,13 +64,40 @@ def _syntax_hint(text: str, line: int | None) -> str:
     return "TOML syntax: key = value, strings in quotes, [table], [[layers]]"
 
 
+_ROOT_CAUSES = frozenset({"MS100", "MS101", "MS102", "MS103", "MS104",
+                          "MS201", "MS202", "MS203"})
+
+
 def _finish(report: Report) -> Report:
     for d in report.diagnostics:
         d.file = report.file
+    # Causes lead: a bad name or reference explains what follows it, so those
+    # come first; then everything by position.
     report.diagnostics.sort(
-        key=lambda d: (d.line is None, d.line or 0, d.column or 0, d.code)
+        key=lambda d: (d.code not in _ROOT_CAUSES, d.line is None, d.line or 0,
+                       d.column or 0, d.code)
     )
     return report
+
+
+# Specs are a few KiB; a generated thousand-layer one is ~200 KiB. The limit keeps
+# `check /dev/zero`-like mistakes from exhausting memory before anything is said.
+MAX_SPEC_BYTES = 4 << 20
+MAX_SPEC_ENV = "MODELSPEC_MAX_SPEC_BYTES"
+
+
+def max_spec_bytes() -> int:
+    value = os.environ.get(MAX_SPEC_ENV, "").strip()
+    if not value:
+        return MAX_SPEC_BYTES
+    try:
+        limit = int(value)
+    except ValueError:
+        raise UsageError(f"{MAX_SPEC_ENV} must be a number of bytes. "
+                         f"Received: {MAX_SPEC_ENV}={value!r}") from None
+    if limit <= 0:
+        raise UsageError(f"{MAX_SPEC_ENV} must be positive. Received: {limit}")
+    return limit
 
 
 def read_spec_text(path: str | Path) -> str:
@@ -78,11 +107,25 @@ def read_spec_text(path: str | Path) -> str:
     if p.is_dir():
         raise UsageError(f"{p} is a folder, not a spec file")
     try:
-        return p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"{p} is not UTF-8 text") from None
+        # Refuse devices and FIFOs before opening: /dev/zero never ends and a FIFO
+        # blocks until someone writes to it.
+        if not stat.S_ISREG(p.stat().st_mode):
+            raise UsageError(f"{p} is not a regular file (a device, FIFO or socket)",
+                             hint="give the path of a .toml spec file")
+        limit = max_spec_bytes()
+        with open(p, "rb") as f:
+            data = f.read(limit + 1)
     except OSError as e:
-        raise UsageError(f"cannot read {p}: {e.strerror}") from None
+        raise UsageError(f"cannot read {p}: {e.strerror}") from e
+    if len(data) > limit:
+        raise UsageError(
+            f"{p} is larger than {limit:,} bytes; a spec file is usually a few KiB",
+            hint=f"if it really is a spec, raise the limit: {MAX_SPEC_ENV}=<bytes>",
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{p} is not UTF-8 text (byte {e.start})") from e
 
 
 def check_file(path: str | Path, overrides: Iterable[str] = ()) -> Report:

@@ -13,6 +13,12 @@ from .norm import RULES as _NORM  # vocab-merge
 from .spatial import RULES as _SPATIAL
 from .tensor import RULES as _TENSOR
 
-RULES = {**_SPATIAL, **_TENSOR, **_MERGE, **_NORM}
+# -- conv family and resizing (conv_family.py, resize.py)
+from .conv_family import RULES as _CONV_FAMILY
+from .resize import RULES as _RESIZE
+from .resize import dropout as _dropout
+
+RULES = {**_SPATIAL, **_TENSOR, **_MERGE, **_CONV_FAMILY, **_RESIZE, **_NORM,
+         "dropout": _dropout}
 
 __all__ = ["Issue", "Out", "RULES", "ShapeError"]
