@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine, write_section  # noqa: E402
+from _report import machine, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "mnist_lenet.toml"

@@ -76,11 +76,14 @@ def inference(folder: Path, repeat: int) -> dict:
     for batch in (1, 64):
         x = rng.random((batch, 28, 28, 1)).astype(np.float32)
         n = repeat if batch == 1 else max(5, repeat // 5)
+        # Each lambda is timed before the loop moves on; the defaults bind
+        # this iteration's values all the same.
         out[batch] = {
-            "onnxruntime": _median_seconds(lambda: sess.run(None, {name: x}), n),
+            "onnxruntime": _median_seconds(
+                lambda x=x: sess.run(None, {name: x}), n),
             "model.predict": _median_seconds(
-                lambda: model.predict(x, batch_size=batch, verbose=0), n),
-            "model(x)": _median_seconds(lambda: model(x, training=False), n),
+                lambda x=x, b=batch: model.predict(x, batch_size=b, verbose=0), n),
+            "model(x)": _median_seconds(lambda x=x: model(x, training=False), n),
         }
     return out
 

@@ -44,10 +44,10 @@ def main() -> None:
     worst = dict.fromkeys(FORMATS, 0.0)
     for path in specs:
         report = check_file(path)
-        t_check = median_time(lambda: check_file(path), args.repeat)
+        t_check = median_time(lambda p=path: check_file(p), args.repeat)
         cells = []
         for fmt in FORMATS:
-            t = median_time(lambda: render(report, fmt), args.repeat)
+            t = median_time(lambda r=report, f=fmt: render(r, f), args.repeat)
             worst[fmt] = max(worst[fmt], t)
             cells.append(f"{t * 1000:6.1f}ms")
         name = str(path.relative_to(ROOT))

@@ -95,7 +95,9 @@ def check_same_architecture(report, plain) -> None:
 
     want, got = architecture(build_model(report)), architecture(plain)
     if want != got:
-        diff = [(i, w, g) for i, (w, g) in enumerate(zip(want, got)) if w != g]
+        # The two may differ in length; the first differing entries say enough.
+        pairs = enumerate(zip(want, got, strict=False))
+        diff = [(i, w, g) for i, (w, g) in pairs if w != g]
         sys.exit(
             f"{SPEC.name} and build_plain_model differ ({len(want)} vs {len(got)} "
             f"layers; first difference: {(diff or [None])[0]}): update "
@@ -193,7 +195,7 @@ def epoch_seconds_from_history(path: Path, n: int) -> list[float] | None:
         return None
     cumulative = [float(r["examples_per_s"]) for r in rows]
     totals = [n * (k + 1) / r for k, r in enumerate(cumulative)]
-    return [b - a for a, b in zip([0.0] + totals[:-1], totals)]
+    return [b - a for a, b in zip([0.0] + totals[:-1], totals, strict=True)]
 
 
 def modelspec_run(
@@ -293,7 +295,7 @@ def check_spec_matches() -> int:
            t.precision, bool(aug.flip or aug.pad_crop), report.total_params)
     want = (BATCH, "adam", LR, ("cosine", 0.0, 0.0), SEED, "float32", False, PARAMS)
     if got != want:
-        diff = {k: (g, w) for k, g, w in zip(keys, got, want) if g != w}
+        diff = {k: (g, w) for k, g, w in zip(keys, got, want, strict=True) if g != w}
         sys.exit(
             f"{SPEC} changed (spec, hand-written): {diff}; update "
             "build_plain_model/plain_worker in this script"

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable
 
 from .blocks import expand
 from .diagnostics import Diagnostic
@@ -26,7 +26,9 @@ from .validate import validate
 from .wiring import build_graph
 
 
-def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -> Report:
+def check_text(
+    text: str, file: str = "<spec>", overrides: Iterable[str] = ()
+) -> Report:
     report = Report(file=file, text=text)
     try:
         raw, positions = parse(text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Literal, Optional
+from typing import Literal
 
 Severity = Literal["error", "warning"]
 
@@ -67,7 +67,7 @@ class Origin:
 
     instance: str
     block: str
-    line: Optional[int] = None
+    line: int | None = None
 
 
 @dataclass
@@ -75,17 +75,17 @@ class Diagnostic:
     code: str
     message: str
     severity: Severity = "error"
-    line: Optional[int] = None
-    column: Optional[int] = None
-    layer: Optional[str] = None
-    index: Optional[int] = None
-    layer_type: Optional[str] = None
-    hint: Optional[str] = None
-    file: Optional[str] = field(default=None, repr=False)
+    line: int | None = None
+    column: int | None = None
+    layer: str | None = None
+    index: int | None = None
+    layer_type: str | None = None
+    hint: str | None = None
+    file: str | None = field(default=None, repr=False)
     # Where the problem was written when it is not the file: `--set k=v`.
-    source: Optional[str] = None
+    source: str | None = None
     # The block instances the layer came from, innermost first (None: no block).
-    origin: Optional[list[Origin]] = None
+    origin: list[Origin] | None = None
     # How many more diagnostics of this code at this place (other instances or
     # layers of the same block) were folded into this one.
     also: int = 0

@@ -14,8 +14,9 @@ specs too: a layer whose shape could not be inferred has shape None.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from .blocks.diffing import diff_instances
 from .report import Report
@@ -33,8 +34,8 @@ class _Layer:
     written: dict  # the settings as the TOML wrote them, for display
     inputs: list[str]
     explicit_inputs: bool
-    shape: Optional[tuple]
-    params: Optional[int]
+    shape: tuple | None
+    params: int | None
 
 
 @dataclass
@@ -53,14 +54,14 @@ class Change:
 @dataclass
 class LayerDiff:
     status: str  # unchanged | changed | added | removed
-    name_a: Optional[str] = None
-    name_b: Optional[str] = None
-    type_a: Optional[str] = None
-    type_b: Optional[str] = None
-    shape_a: Optional[tuple] = None
-    shape_b: Optional[tuple] = None
-    params_a: Optional[int] = None
-    params_b: Optional[int] = None
+    name_a: str | None = None
+    name_b: str | None = None
+    type_a: str | None = None
+    type_b: str | None = None
+    shape_a: tuple | None = None
+    shape_b: tuple | None = None
+    params_a: int | None = None
+    params_b: int | None = None
     changes: list[Change] = field(default_factory=list)
 
     @property
@@ -70,7 +71,7 @@ class LayerDiff:
         return self.name_b or self.name_a or ""
 
     @property
-    def params_delta(self) -> Optional[int]:
+    def params_delta(self) -> int | None:
         if self.params_a is None and self.params_b is None:
             return None
         return (self.params_b or 0) - (self.params_a or 0)
@@ -98,8 +99,8 @@ class SpecDiff:
     layers: list[LayerDiff]
     params_a: int
     params_b: int
-    output_a: Optional[tuple] = None
-    output_b: Optional[tuple] = None
+    output_a: tuple | None = None
+    output_b: tuple | None = None
     errors_a: int = 0
     errors_b: int = 0
     settings: list[Change] = field(default_factory=list)  # outside [[layers]]
@@ -213,7 +214,7 @@ def align(a: list[_Layer], b: list[_Layer]) -> dict[int, int]:
     keep = _lcs(js, sorted(js))
     anchors = [by_name[k] for k, _ in keep]
     bounds = [(-1, -1)] + anchors + [(len(a), len(b))]
-    for (i0, j0), (i1, j1) in zip(bounds, bounds[1:]):
+    for (i0, j0), (i1, j1) in itertools.pairwise(bounds):
         ra = [i for i in range(i0 + 1, i1) if i not in match]
         rb = [j for j in range(j0 + 1, j1) if j not in used_b]
         for p, q in _lcs([a[i].type for i in ra], [b[j].type for j in rb]):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from . import DISTRIBUTION
 
-
 # Exit codes of the CLI. A bug (3) is kept apart from a bad spec or failed run
 # (1) so that CI can tell a modelspec defect from a user's mistake.
 EXIT_INVALID = 1

@@ -9,11 +9,12 @@ by index or by name: `layers.2.filters=64` or `layers.conv1.filters=64`.
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .errors import UsageError
-from .validate import did_you_mean
 from .source import tomllib
+from .validate import did_you_mean
 
 
 def parse_value(text: str) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from .diagnostics import Diagnostic
 
@@ -23,13 +23,13 @@ class Node:
     inputs: list[str]
     layer: Any = None
     raw: dict = field(default_factory=dict)
-    line: Optional[int] = None
+    line: int | None = None
     # What `inputs` resolved to, by position: a layer index, INPUT_INDEX for the
     # model input, or None when the name is unknown or ambiguous (a duplicate).
     # Names alone cannot wire a graph that has a duplicate name.
-    sources: list[Optional[int]] = field(default_factory=list)
+    sources: list[int | None] = field(default_factory=list)
     # The block instances the layer is in, outermost first; None outside blocks.
-    block: Optional[list[str]] = None
+    block: list[str] | None = None
 
 
 INPUT_INDEX = -1
@@ -46,7 +46,7 @@ class LayerInfo:
     trainable_params: int
     non_trainable_params: int
     # The block instances this layer is in, outermost first; None outside blocks.
-    block: Optional[list[str]] = None
+    block: list[str] | None = None
 
     def to_json(self) -> dict:
         return {
@@ -85,11 +85,11 @@ class Report:
     def ok(self) -> bool:
         return not self.errors
 
-    def layer(self, name: str) -> Optional[LayerInfo]:
+    def layer(self, name: str) -> LayerInfo | None:
         return next((li for li in self.layers if li.name == name), None)
 
     @property
-    def output_shape(self) -> Optional[Shape]:
+    def output_shape(self) -> Shape | None:
         if not self.nodes:
             return None
         last = self.layer(self.nodes[-1].name)
@@ -110,7 +110,7 @@ class Report:
     def to_json(self) -> dict:
         layers = [li.to_json() for li in self.layers]
         if self.blocks:  # only specs with blocks gain the key
-            for d, li in zip(layers, self.layers):
+            for d, li in zip(layers, self.layers, strict=True):
                 d["block"] = li.block
         return {
             "file": self.file,

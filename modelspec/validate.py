@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -20,14 +20,14 @@ from .source import Positions
 @dataclass
 class Validated:
     model: Any = None  # ModelTable or None
-    layers: list[Optional[BaseModel]] = field(default_factory=list)
+    layers: list[BaseModel | None] = field(default_factory=list)
     raw_layers: list[dict] = field(default_factory=list)
     tables: dict[str, BaseModel] = field(default_factory=dict)
-    spec: Optional[Spec] = None
+    spec: Spec | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def did_you_mean(word: str, options) -> Optional[str]:
+def did_you_mean(word: str, options) -> str | None:
     close = difflib.get_close_matches(str(word), sorted(options), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
 
@@ -76,7 +76,7 @@ def _pretty(value: Any) -> str:
 
 def _check_model(
     model: type[BaseModel], raw: Any, path: tuple, ctx: _Context, **layer
-) -> Optional[BaseModel]:
+) -> BaseModel | None:
     """Validate `raw` against `model`, turning each error into a diagnostic."""
     where = ".".join(str(p) for p in path) if path else "spec"
     if not isinstance(raw, dict):
@@ -142,7 +142,7 @@ def _choice_message(err: dict, loc: tuple, raw: dict) -> str:
             f"{c.get('expected')}. Received: {_pretty(err.get('input'))}")
 
 
-def _choice_hint(err: dict) -> Optional[str]:
+def _choice_hint(err: dict) -> str | None:
     c = err.get("ctx", {})
     got = c.get("tag") if err["type"] == "union_tag_invalid" else err.get("input")
     options = str(c.get("expected_tags") or c.get("expected") or "")
@@ -176,7 +176,7 @@ def _model_of(annotation):
     return None
 
 
-def _missing_hint(model, loc) -> Optional[str]:
+def _missing_hint(model, loc) -> str | None:
     owner = _owner_model(model, loc[:-1])
     if owner is None:
         return None
@@ -204,7 +204,7 @@ def _value_message(errs: list[dict], loc: tuple, raw: dict) -> str:
     return f"invalid '{key}': {text}. Received: {key} = {_pretty(received)}"
 
 
-def _union_rule(errs: list[dict]) -> Optional[str]:
+def _union_rule(errs: list[dict]) -> str | None:
     """Plain words for the int-or-pair and count-or-fraction unions."""
     kinds = {str(e["loc"][1]) if len(e["loc"]) > 1 else "" for e in errs}
     if len(errs) < 2:

@@ -16,7 +16,9 @@ INPUT = "input"
 MERGES = frozenset({"add", "concat"}) | MERGE_KINDS  # + multiply, subtract, ...
 
 
-def build_graph(v: Validated, positions: Positions) -> tuple[list[Node], list[Diagnostic]]:
+def build_graph(
+    v: Validated, positions: Positions
+) -> tuple[list[Node], list[Diagnostic]]:
     diags: list[Diagnostic] = []
     names = default_names(v.raw_layers)
     nodes: list[Node] = []
@@ -145,7 +147,7 @@ def _dead_layers(nodes: list[Node], where: dict, positions) -> list[Diagnostic]:
 def _read_by(n: Node, where: dict) -> list[int]:
     """Indices of the layers that `n` reads or meant to read."""
     out: list[int] = []
-    for ref, j in zip(n.inputs, n.sources):
+    for ref, j in zip(n.inputs, n.sources, strict=True):
         if j is None:
             found = where.get(ref, [])
             if len(found) == 1 and found[0] > n.index:

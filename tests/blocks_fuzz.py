@@ -47,7 +47,7 @@ args = ["f", "n", "s"]
 layers = [
   { use = "unit", name = "u${i}", repeat = "${n}", f = "${f}", first = { s = "${s}", proj = true } },
 ]
-"""
+"""  # noqa: E501 (a TOML inline table cannot wrap)
 
 
 @st.composite
@@ -110,7 +110,7 @@ def _kernel_too_wide(report, diagnostic) -> bool:
              report.layer(src).output_shape)
     kernel = node.layer.kernel
     kernel = [kernel, kernel] if isinstance(kernel, int) else kernel
-    return any(k > 2 * n - 1 for k, n in zip(kernel, shape[:2]))
+    return any(k > 2 * n - 1 for k, n in zip(kernel, shape[:2], strict=True))
 
 
 def _input(text: str) -> list[int]:

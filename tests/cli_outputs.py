@@ -38,7 +38,7 @@ def cases() -> dict[str, list[str]]:
         out[f"check_json__{stem}"] = ["check", p, "--format", "json"]
         out[f"graph_mermaid__{stem}"] = ["graph", p, "--format", "mermaid"]
         out[f"graph_svg__{stem}"] = ["graph", p, "-o", "-", "--format", "svg"]
-    for a, b in zip(paths, paths[1:] + paths[:1]):
+    for a, b in zip(paths, paths[1:] + paths[:1], strict=True):
         name = (a.replace("/", "__").removesuffix(".toml") + "__vs__"
                 + Path(b).stem)
         out[f"diff_json__{name}"] = ["diff", a, b, "--format", "json"]

@@ -42,7 +42,8 @@ def spec_text(input_shape, layers: list[dict], name: str = "case") -> str:
 def _sample(grid: dict, n: int, seed: int, keep=lambda case: True) -> list[dict]:
     """`n` combinations of the grid's values, the same on every run."""
     keys = list(grid)
-    combos = [dict(zip(keys, values)) for values in itertools.product(*grid.values())]
+    combos = [dict(zip(keys, values, strict=True))
+              for values in itertools.product(*grid.values())]
     combos = [c for c in combos if keep(c)]
     return random.Random(seed).sample(combos, min(n, len(combos)))
 

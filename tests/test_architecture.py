@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from import_graph import ROOT, Edge, cycles, edges, internal, modules
 
 FRAMEWORKS = frozenset({

@@ -35,7 +35,7 @@ layers = [
   { type = "conv2d", filters = "${wide}", kernel = 1 },
   { type = "add", name = "add", inputs = ["${'proj' if project else 'in'}", "conv2d_3"] },
 ]
-"""
+"""  # noqa: E501 (a TOML inline table cannot wrap)
 
 
 def spec(layers: str, blocks: str = UNIT, extra: str = "") -> str:
@@ -101,7 +101,7 @@ args = ["filters", "n"]
 layers = [
   { use = "unit", name = "block${i}", repeat = "${n}", filters = "${filters}", first = { project = true }, last = { project = true } },
 ]
-"""
+"""  # noqa: E501 (a TOML inline table cannot wrap)
     r = check_text(spec("""\
 [[layers]]
 use = "stage"
@@ -157,7 +157,7 @@ layers = [
   { type = "conv2d", name = "side", inputs = ["block1_a"], filters = 8, kernel = 1 },
   { type = "add", name = "out", inputs = ["block2", "side"] },
 ]
-"""
+"""  # noqa: E501 (a TOML inline table cannot wrap)
     r = check_text(spec('[[layers]]\nuse = "stage"\nname = "s"\n', blocks=blocks))
     clean(r)
     assert r.layer("s_side").inputs == ["s_block1_a"]
@@ -223,7 +223,10 @@ kernel = 1
 use = "cell"
 name = "cell${i}"
 repeat = 3
-inputs = ["${'stem' if i == 1 else 'cell' + str(i - 1)}", "${'stem' if i < 3 else 'cell' + str(i - 2)}"]
+inputs = [
+  "${'stem' if i == 1 else 'cell' + str(i - 1)}",
+  "${'stem' if i < 3 else 'cell' + str(i - 2)}",
+]
 """, blocks=blocks))
     clean(r)
     by = {li.name: li for li in r.layers}
@@ -529,6 +532,7 @@ layers = [{ use = "u", name = "u${i}", repeat = 1000 }]
 
 def test_schema_accepts_specs_with_blocks_and_refuses_bad_block_tables():
     import jsonschema
+
     from modelspec.schema import json_schema
     from modelspec.source import tomllib
 

@@ -45,7 +45,7 @@ def keras_resnet(keras, widths=(16, 32, 64), blocks=(2, 2, 2), eps=1.001e-5):
                       name="stem_conv")(inputs)
     x = layers.BatchNormalization(epsilon=eps, name="stem_bn")(x)
     x = layers.Activation("relu", name="stem_relu")(x)
-    for stage, (width, n) in enumerate(zip(widths, blocks), start=2):
+    for stage, (width, n) in enumerate(zip(widths, blocks, strict=True), start=2):
         stride = 1 if stage == 2 else 2
         for b in range(1, n + 1):
             x = block(x, width, stride if b == 1 else 1, b == 1 and stride > 1,
@@ -126,7 +126,7 @@ layers = [
   { type = "conv2d", name = "proj", inputs = ["b"], filters = 16, kernel = 1 },
   { type = "add", name = "add", inputs = ["a", "proj"] },
 ]
-"""
+"""  # noqa: E501 (a TOML inline table cannot wrap)
     report = check_text(text)
     assert report.ok, [d.render() for d in report.diagnostics]
     names = [li.name for li in report.layers]

@@ -15,6 +15,7 @@ from modelspec.schema.common import LeakyReLUActivation, activation_name
 from modelspec.shapes.conv_family import transpose_length
 from tests.helpers import codes, spec_text
 
+
 # Keras's compute_conv_transpose_output_shape, worked by hand:
 # valid: (n-1)*s + max(k_eff, s) without output_padding, (n-1)*s + k_eff + op with;
 # same: n*s without, (n-1)*s + k_eff % 2 + op with; k_eff = (k-1)*d + 1.

@@ -8,9 +8,9 @@ Processing, npz and image folders: tests/test_data_processing.py.
 from __future__ import annotations
 
 import gzip
-import zlib
 import os
 import pickle
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,7 @@ def test_digits_for_real():
     assert s.x_train.shape == (1437, 8, 8, 1) and s.x_test.shape == (360, 8, 8, 1)
     assert s.x_train.dtype == np.float32 and s.y_train.dtype == np.int64
     assert s.num_classes == 10 and s.class_names == [str(i) for i in range(10)]
-    assert 0.0 <= s.x_train.min() and s.x_train.max() == 1.0
+    assert s.x_train.min() >= 0.0 and s.x_train.max() == 1.0
     assert s.preprocessing["scale"] == "unit" and s.preprocessing["divide"] == 16.0
     assert sorted(set(s.y_test.tolist())) == list(range(10))  # stratified
     again = load_data(table(dataset="digits"), (8, 8, 1), seed=7)

@@ -14,10 +14,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from helpers import spec_text
 from modelspec.check import check_file, check_text
 from modelspec.cli.view import register
 from modelspec.diffing import diff_reports
-from helpers import spec_text
 from report_fixtures import make_report, resnet_report
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,8 +14,13 @@ from typer.testing import CliRunner
 from modelspec.check import check_file, check_text
 from modelspec.cli.view import register
 from modelspec.drawing import build_graph, build_scene, render
-from modelspec.drawing.layout import assign_layers, count_crossings, layout, \
-    order_layers, overlaps
+from modelspec.drawing.layout import (
+    assign_layers,
+    count_crossings,
+    layout,
+    order_layers,
+    overlaps,
+)
 from modelspec.drawing.model import format_shape
 from modelspec.drawing.scene import ERROR
 from modelspec.errors import UsageError

@@ -13,9 +13,9 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MODELSPEC_OFFLINE", "1")
 
-from modelspec.check import check_file, check_text  # noqa: E402
-from modelspec.errors import ExportError  # noqa: E402
-from modelspec.onnx_file import metadata as onnx_meta  # noqa: E402
+from modelspec.check import check_file, check_text
+from modelspec.errors import ExportError
+from modelspec.onnx_file import metadata as onnx_meta
 
 pytestmark = pytest.mark.framework
 
@@ -198,7 +198,7 @@ def test_every_layer_kind_exports(zoo, zoo_file):
 
     from backends.onnx_export.verify import run_onnx, session
 
-    report, model = zoo
+    _report, model = zoo
     path, result = zoo_file
     assert result.verification.max_abs_diff <= 1e-4
     ops = [n.op_type for n in _ops(path)]

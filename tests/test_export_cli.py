@@ -15,8 +15,8 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MODELSPEC_OFFLINE", "1")
 
-from modelspec.check import check_file  # noqa: E402
-from modelspec.onnx_file import metadata as onnx_meta  # noqa: E402
+from modelspec.check import check_file
+from modelspec.onnx_file import metadata as onnx_meta
 
 pytestmark = pytest.mark.framework
 
@@ -154,12 +154,13 @@ def test_onnx_predict_matches_keras_predict(trained_run, tmp_path):
     onnx_results = predict_onnx(out, paths, top_k=3)
     keras_results = predict_run(trained_run, paths, top_k=3)
     assert [r[0] for r in onnx_results] == paths
-    for (_, mine), (_, theirs) in zip(onnx_results, keras_results):
+    for (_, mine), (_, theirs) in zip(onnx_results, keras_results, strict=True):
         assert [c for c, _ in mine] == [c for c, _ in theirs]
         np.testing.assert_allclose([p for _, p in mine], [p for _, p in theirs],
                                    atol=1e-5)
         assert sum(p for _, p in mine) <= 1.0 + 1e-9
-    accuracy = np.mean([int(r[1][0][0]) == y for r, y in zip(onnx_results, labels)])
+    accuracy = np.mean([int(r[1][0][0]) == y
+                        for r, y in zip(onnx_results, labels, strict=True)])
     assert accuracy >= 0.75  # a 3-epoch model, on images read back from PNG
     shown = _runner().invoke(_cli(), ["predict", str(out), *paths[:2], "--top", "2"])
     assert shown.exit_code == 0, shown.stderr

@@ -111,10 +111,10 @@ def test_kind_exports_with_parity(case, tmp_path):
 def test_grouped_conv_still_runs_in_keras_after_an_export(tmp_path):
     """The export traces grouped convolutions without XLA; afterwards Keras
     runs them as before (on CPU it needs XLA, so the patch must be undone)."""
-    from backends.keras_backend import build_model
-    from backends.onnx_export import export_onnx
     from keras.src.backend.tensorflow import nn as tf_nn
 
+    from backends.keras_backend import build_model
+    from backends.onnx_export import export_onnx
     from modelspec.check import check_text
 
     before = tf_nn.conv, tf_nn._pad_same_spatial_channels_last

@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 import pytest
+
 from helpers import spec_text
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -82,5 +82,7 @@ def test_mutated_specs(seed, data):
 def test_random_layer_tables(layers, shape):
     text = f"[model]\nname = 'f'\ninput = {_toml(shape)}\n"
     for layer in layers:
-        text += "[[layers]]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in layer.items())
+        text += "[[layers]]\n" + "".join(
+            f"{k} = {_toml(v)}\n" for k, v in layer.items()
+        )
     _assert_sane(check_text(text))

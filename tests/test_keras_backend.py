@@ -211,7 +211,8 @@ def test_initializers_and_seeds():
 
     same = build_model(report, seed=7).get_weights()
     other = build_model(report, seed=8).get_weights()
-    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), same))
+    assert all(np.array_equal(a, b)
+               for a, b in zip(model.get_weights(), same, strict=True))
     assert not np.array_equal(model.get_layer("tn").kernel.numpy(), other[0])
 
 

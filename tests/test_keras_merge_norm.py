@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 import pytest
+
 from helpers import spec_text
 from keras_agreement import assert_agrees
 

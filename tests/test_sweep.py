@@ -82,7 +82,7 @@ def test_parse_grid_keeps_order_and_rejects_mistakes():
         sw.parse_grid(["train.epochs=1", "train.epochs=2"])
     with pytest.raises(UsageError, match="empty value"):
         sw.parse_grid(["train.batch_size=64,,128"])
-    with pytest.raises(UsageError, match="KEY.PATH=VALUE"):
+    with pytest.raises(UsageError, match=r"KEY\.PATH=VALUE"):
         sw.parse_grid(["train.batch_size"])
 
 
@@ -133,7 +133,7 @@ def test_repeat_sets_seeds_from_the_base_seed():
     ]
     assert variants[4].overrides == ["train.optimizer.type=sgd", "train.seed=11"]
     assert [v.repeat for v in variants] == [0, 1, 2, 0, 1, 2]
-    with pytest.raises(UsageError, match="--repeat sets train.seed"):
+    with pytest.raises(UsageError, match=r"--repeat sets train\.seed"):
         sw.expand(sw.parse_grid(["train.seed=1,2"]), repeat=2)
     assert sw.expand([], repeat=1)[0].label == "spec as written"
 
@@ -274,7 +274,7 @@ def test_resume_of_a_finished_sweep_skips_everything(tmp_path):
                          out=tmp_path)
     sweep_dir = sw.create_sweep_dir(tmp_path, state.spec_name)
     (sweep_dir / sw.SPEC_COPY).write_text(text)
-    for v, stamp, acc in zip(state.variants, "ab", (0.8, 0.9)):
+    for v, stamp, acc in zip(state.variants, "ab", (0.8, 0.9), strict=True):
         v.status = sw.DONE
         sw.set_run_path(sweep_dir, v, fake_run(tmp_path, stamp, [0.5, acc]))
     assert state.variants[0].run_dir == "../../fake/a"  # relative: movable
@@ -340,7 +340,8 @@ def test_sweep_2x2_on_digits(tmp_path):
     assert all(v.status == sw.DONE for v in state.variants)
     paths = [sw.run_path(sweep_dir, v) for v in state.variants]
     assert {p.resolve() for p in paths} == {p.resolve() for p in runs_made}
-    for v, path in zip(state.variants, paths):  # each run trained its variant
+    # each run trained its variant
+    for v, path in zip(state.variants, paths, strict=True):
         resolved = json.loads((path / "resolved.json").read_text())
         train = resolved["spec"]["train"]
         assert train["optimizer"]["type"] == v.values["train.optimizer.type"]
@@ -348,7 +349,7 @@ def test_sweep_2x2_on_digits(tmp_path):
         assert train["epochs"] == 1
     rows = list(csv.DictReader((sweep_dir / sw.CSV_FILE).open()))
     assert [r["variant"] for r in rows] == LABELS
-    for row, path in zip(rows, paths):
+    for row, path in zip(rows, paths, strict=True):
         metrics = json.loads((path / "metrics.json").read_text())
         assert float(row["test_accuracy"]) == metrics["test"]["accuracy"]
         assert 0.0 <= float(row["val_accuracy"]) <= 1.0

@@ -172,7 +172,7 @@ def test_predict_command_uses_run_preprocessing(trained, tmp_path):
     from backends.keras_backend.finish import predict_run
 
     ranked = predict_run(trained["run"], [tmp_path / "two.npy"], top_k=10)
-    for (_, rows), p in zip(ranked, probs):
+    for (_, rows), p in zip(ranked, probs, strict=True):
         assert rows[0][0] == str(int(p.argmax()))
         assert sum(prob for _, prob in rows) == pytest.approx(1.0, abs=1e-5)
         assert rows[0][1] == pytest.approx(float(p.max()), abs=1e-5)

@@ -34,7 +34,8 @@ def test_spec_compiles_and_takes_a_training_step(path):
     before = [w.copy() for w in model.get_weights()]
     logs = model.train_on_batch(x, y, return_dict=True)
     assert np.isfinite(logs["loss"])
-    changed = [not np.array_equal(a, b) for a, b in zip(before, model.get_weights())]
+    changed = [not np.array_equal(a, b)
+               for a, b in zip(before, model.get_weights(), strict=True)]
     assert any(changed)
     frozen = [layer.name for layer in model.layers if not layer.trainable]
     assert all(not layer.trainable_weights for layer in model.layers

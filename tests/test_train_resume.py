@@ -89,7 +89,7 @@ def test_interrupt_and_resume_equals_straight_run(tmp_path):
 
     a, b = weights(straight.run_dir / "last.keras"), weights(err.run_dir / "last.keras")
     assert len(a) == len(b)
-    for wa, wb in zip(a, b):
+    for wa, wb in zip(a, b, strict=True):
         # Same seed, same per-epoch order, same optimizer state: identical
         # float32 results on the same machine.
         np.testing.assert_array_equal(wa, wb)

@@ -80,10 +80,10 @@ def test_apply_transfer_copies_widens_and_reports():
     assert [n for n, _ in rep.widened] == []  # logits' input width changed too
     assert rep.frozen == ["conv1"] and not target.get_layer("conv1").trainable
     for a, b in zip(source.get_layer("conv1").get_weights(),
-                    target.get_layer("conv1").get_weights()):
+                    target.get_layer("conv1").get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     # The skipped head keeps its own initialisation.
-    for a, b in zip(fresh_head, target.get_layer("logits").get_weights()):
+    for a, b in zip(fresh_head, target.get_layer("logits").get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -147,7 +147,7 @@ def test_train_from_a_run_dir_freezes_what_it_reports(tmp_path):
     for name in ("conv1", "fc"):
         assert not after.get_layer(name).trainable
         for a, b in zip(before.get_layer(name).get_weights(),
-                        after.get_layer(name).get_weights()):
+                        after.get_layer(name).get_weights(), strict=True):
             np.testing.assert_array_equal(a, b)
     old_kernel = before.get_layer("logits").get_weights()[0]
     new_kernel = after.get_layer("logits").get_weights()[0]

@@ -75,7 +75,7 @@ def compare_runs(
     dirs = [runs.resolve_run(p) for p in run_paths]
     labels = list(labels) if labels else [run_label(d) for d in dirs]
     histories = [read_history(d / runs.HISTORY) for d in dirs]
-    empty = [str(d) for d, h in zip(dirs, histories) if not h.get("epoch")]
+    empty = [str(d) for d, h in zip(dirs, histories, strict=True) if not h.get("epoch")]
     if empty:
         raise UsageError(
             f"no finished epoch to plot in {', '.join(empty)}",
@@ -84,16 +84,16 @@ def compare_runs(
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 5))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, (label, history) in enumerate(zip(labels, histories)):
+    for i, (label, history) in enumerate(zip(labels, histories, strict=True)):
         color = colors[i % len(colors)]
-        for ax, metric in zip(axes, ("loss", "accuracy")):
+        for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
             for key, style, part in ((metric, "--", "train"),
                                      (f"val_{metric}", "-", "val")):
                 if key in history:
                     ax.plot(_epochs(history), history[key], linestyle=style,
                             color=color, marker="o", markersize=3,
                             label=f"{label} ({part})")
-    for ax, metric in zip(axes, ("loss", "accuracy")):
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
         _axes(ax, metric, f"{metric} (train dashed, validation solid)")
     _legend(axes[0])
     _save(fig, Path(target))

@@ -112,5 +112,5 @@ def restore_seed_states(model, states: dict) -> None:
         saved = states.get(layer.name)
         gens = seed_variables(layer)
         if saved and len(saved) == len(gens):
-            for gen, value in zip(gens, saved):
+            for gen, value in zip(gens, saved, strict=True):
                 gen.assign(value)

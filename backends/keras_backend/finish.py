@@ -179,7 +179,7 @@ def predict_run(run_dir, paths, top_k: int = 3):
     labels = [str(p) for p in paths]
     if len(labels) != len(probs):  # an .npy file held several examples
         labels = [f"example {i}" for i in range(len(probs))]
-    for label, row in zip(labels, probs):
+    for label, row in zip(labels, probs, strict=True):
         order = np.argsort(-row)[: max(1, min(top_k, len(row)))]
         results.append((label, [(names[i], float(row[i])) for i in order]))
     return results

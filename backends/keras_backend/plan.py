@@ -4,6 +4,7 @@ all of it (resolved.json)."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
@@ -159,10 +160,8 @@ def versions() -> dict:
 
     out = {"python": platform.python_version()}
     for dist in (DISTRIBUTION, "tensorflow-cpu", "tensorflow", "keras", "numpy"):
-        try:
+        with contextlib.suppress(md.PackageNotFoundError):
             out[dist] = md.version(dist)
-        except md.PackageNotFoundError:
-            pass
     return out
 
 

@@ -49,7 +49,7 @@ def curves(history: dict[str, list[float]], target: Path) -> None:
     plt = _pyplot()
     epochs = [int(e) + 1 for e in history.get("epoch", [])]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, metric in zip(axes, ("loss", "accuracy")):
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
         for key, label in ((metric, "train"), (f"val_{metric}", "validation")):
             if key in history and epochs:
                 ax.plot(epochs, history[key], marker="o", label=label)
@@ -85,7 +85,8 @@ def samples(x, y_true, y_pred, class_names, target: Path, seed=3, count=10) -> N
     axes = np.atleast_1d(axes).ravel()
     for ax in axes:
         ax.axis("off")
-    for ax, i in zip(axes, picks):
+    # The grid has at least as many axes as pictures; the spare ones stay blank.
+    for ax, i in zip(axes, picks, strict=False):
         img = _as_image(x[i])
         ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
         true, pred = int(y_true[i]), int(y_pred[i])

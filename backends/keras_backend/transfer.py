@@ -86,13 +86,13 @@ def _copy_layer(src_layer, dst_layer, widen: bool):
     dst_w = dst_layer.get_weights()
     if len(src_w) != len(dst_w):
         return "skipped", f"{len(src_w)} weights in source, {len(dst_w)} here"
-    shapes = [(a.shape, b.shape) for a, b in zip(src_w, dst_w)]
+    shapes = [(a.shape, b.shape) for a, b in zip(src_w, dst_w, strict=True)]
     if all(s == d for s, d in shapes):
         dst_layer.set_weights(src_w)
         return "copied", ""
     if widen and all(s == d or _widenable(s, d) for s, d in shapes):
         out = []
-        for a, b in zip(src_w, dst_w):
+        for a, b in zip(src_w, dst_w, strict=True):
             merged = np.array(b, copy=True)
             merged[..., : a.shape[-1]] = a
             out.append(merged)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import modelspec
 from modelspec.errors import ExportError, OutputExists, require
@@ -37,7 +38,7 @@ class ExportReport:
     ops: dict[str, int] = field(default_factory=dict)  # ONNX op type -> count
 
 
-def _spec_and_hashes(report_or_spec) -> tuple[Any, Optional[tuple], str]:
+def _spec_and_hashes(report_or_spec) -> tuple[Any, tuple | None, str]:
     """(spec, checker output shape or None, spec hash)."""
     spec = getattr(report_or_spec, "spec", None)
     if spec is not None:  # a modelspec.report.Report
@@ -57,7 +58,7 @@ def _spec_and_hashes(report_or_spec) -> tuple[Any, Optional[tuple], str]:
 
 
 def build_metadata(report_or_spec, *, opset: int, output_name: str,
-                   extra: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+                   extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     spec, _, digest = _spec_and_hashes(report_or_spec)
     meta: dict[str, Any] = {
         "modelspec_version": modelspec.__version__,
@@ -141,7 +142,7 @@ def export_onnx(
     force: bool = False,
     data=None,
     tolerance: float = 1e-4,
-    metadata: Optional[Mapping[str, Any]] = None,
+    metadata: Mapping[str, Any] | None = None,
     n_random: int = 64,
 ) -> ExportReport:
     """Convert, stamp metadata, verify against `model`, then move into place.

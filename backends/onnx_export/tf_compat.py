@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-
 # The private Keras 3.15.1 functions replaced while tracing, with the
 # parameters the replacements take. When a Keras release renames or reshapes
 # one, it is left alone: the export then runs unchanged, and its parity check
@@ -74,7 +73,9 @@ def _pad_same(original):
         if any(n is None for n in spatial):
             return original(inputs, kernel_size, strides, dilation_rate)
         paddings = [[0, 0]]
-        for n, k, s, d in zip(spatial, kernel_size, strides, dilation_rate):
+        for n, k, s, d in zip(
+            spatial, kernel_size, strides, dilation_rate, strict=True
+        ):
             # Keras's arithmetic: TF 'same', the odd row after.
             total = max(((n + s - 1) // s - 1) * s + (k - 1) * d + 1 - n, 0)
             paddings.append([total // 2, total - total // 2])

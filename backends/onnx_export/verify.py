@@ -8,9 +8,9 @@ tolerance, on a full batch and on a batch of one (the batch axis is dynamic).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
 
 from modelspec.errors import ExportError, require
 
@@ -118,7 +118,7 @@ def compare(model, path: Path, x, tolerance: float) -> tuple[float, float]:
     return diff, top1
 
 
-def random_inputs(input_shape, n: int, prep: Optional[dict], seed: int = 0):
+def random_inputs(input_shape, n: int, prep: dict | None, seed: int = 0):
     """Inputs in the range the model sees: about N(0, 1) when standardized,
     [0, raw_max / divide) when the range is known, else [0, 1)."""
     np = require("numpy")

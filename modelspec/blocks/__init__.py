@@ -10,5 +10,13 @@ from .expand import Expanded, expand, uses_blocks
 from .expr import ExprError, evaluate
 from .template import substitute
 
-__all__ = ["ExprError", "Expanded", "Row", "evaluate", "expand", "substitute",
-           "summary_rows", "uses_blocks"]
+__all__ = [
+           "Expanded",
+           "ExprError",
+           "Row",
+           "evaluate",
+           "expand",
+           "substitute",
+           "summary_rows",
+           "uses_blocks",
+]

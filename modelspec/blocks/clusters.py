@@ -4,7 +4,6 @@ and the nesting of instances over a list of layers (pure functions)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 
 @dataclass
@@ -32,7 +31,7 @@ def block_clusters(nodes: list, instances: dict[str, str]) -> list[Cluster]:
     return list(by_path.values())
 
 
-Tree = list[Union[str, tuple[tuple, "Tree"]]]
+Tree = list[str | tuple[tuple, "Tree"]]
 
 
 def nest(names: list[str], paths: dict[str, tuple], depth: int = 0) -> Tree:

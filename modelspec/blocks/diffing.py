@@ -4,21 +4,20 @@ checked specs, matched by name (the layer-level diff is modelspec/diffing.py).""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 
 @dataclass
 class BlockDiff:
     status: str  # unchanged | changed | added | removed
     name: str
-    block_a: Optional[str] = None
-    block_b: Optional[str] = None
-    shape_a: Optional[tuple] = None
-    shape_b: Optional[tuple] = None
-    params_a: Optional[int] = None
-    params_b: Optional[int] = None
-    layers_a: Optional[int] = None
-    layers_b: Optional[int] = None
+    block_a: str | None = None
+    block_b: str | None = None
+    shape_a: tuple | None = None
+    shape_b: tuple | None = None
+    params_a: int | None = None
+    params_b: int | None = None
+    layers_a: int | None = None
+    layers_b: int | None = None
 
     def to_json(self) -> dict:
         out = dict(self.__dict__)

@@ -11,7 +11,7 @@ A spec with no vars, blocks, use entries, `when` or `${` is returned untouched.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from ..diagnostics import Diagnostic, Origin
 from ..source import Positions
@@ -45,7 +45,7 @@ class Expanded:
     used: bool = False
     aborted: bool = False  # too large: the later passes do not run
 
-    def block_path(self, index: int) -> Optional[list[str]]:
+    def block_path(self, index: int) -> list[str] | None:
         frames = self.origins.get(index)
         return [f.instance for f in reversed(frames)] if frames else None
 
@@ -93,8 +93,8 @@ class _Expander:
         self.count = 0
 
     # -- diagnostics -------------------------------------------------------
-    def add(self, code: str, msg: str, path: tuple, scope: Optional[Scope] = None,
-            *, at: Optional[Pos] = None, hint=None, layer=None, kind=None) -> None:
+    def add(self, code: str, msg: str, path: tuple, scope: Scope | None = None,
+            *, at: Pos | None = None, hint=None, layer=None, kind=None) -> None:
         line, col = at if at else self.pos.find(path)
         frames = list(scope.frames) if scope and scope.frames else None
         self.diags.append(Diagnostic(code, msg, line=line, column=col, layer=layer,
@@ -175,14 +175,14 @@ class _Expander:
         refs = layer.get("inputs")
         if isinstance(refs, list) and all(isinstance(r, str) for r in refs):
             found = [self.resolve(r, src, scope, name, kind) for r in refs]
-            layer["inputs"] = [f or r for f, r in zip(found, refs)]
+            layer["inputs"] = [f or r for f, r in zip(found, refs, strict=True)]
             return all(found)
         if "inputs" not in layer and (not scope.top or scope.previous !=
                                       self.last_name()):
             layer["inputs"] = [scope.previous]
         return True
 
-    def resolve(self, ref: str, src, scope: Scope, name, kind) -> Optional[str]:
+    def resolve(self, ref: str, src, scope: Scope, name, kind) -> str | None:
         """The global name `ref` reads, or None (reported) when it names nothing."""
         found = scope.lookup(ref)
         if found is not None:

@@ -13,7 +13,8 @@ import difflib
 import functools
 import math
 import operator
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 MAX_SOURCE = 500  # characters in one expression
 MAX_NODES = 200  # syntax-tree nodes in one expression
@@ -264,7 +265,7 @@ class _Eval:
 
     def v_Compare(self, node: ast.Compare) -> Value:
         left = self.visit(node.left)
-        for op, right_node in zip(node.ops, node.comparators):
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
             if type(op) not in _COMPARE:
                 raise self.refuse(f"the comparison {type(op).__name__}")
             right = self.visit(right_node)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -33,7 +33,7 @@ def instantiate(x, entry: dict, src: tuple, scope: Scope) -> None:
     given = {k: v for k, v in entry.items() if k not in USE_KEYS}
     if n is None or not _arguments_ok(x, block, u, given, n, src, scope, where):
         return
-    first_inputs: Optional[list[str]] = None
+    first_inputs: list[str] | None = None
     names: set[str] = set()
     for k in range(1, n + 1):
         x.tick(src, scope, layer=where["layer"], kind=where["kind"])
@@ -50,7 +50,7 @@ def instantiate(x, entry: dict, src: tuple, scope: Scope) -> None:
         names.add(name)
 
 
-def _use_entry(x, entry, src, scope, where) -> Optional[UseEntry]:
+def _use_entry(x, entry, src, scope, where) -> UseEntry | None:
     fixed = {k: v for k, v in entry.items() if k in USE_KEYS}
     try:
         return UseEntry.model_validate(fixed)
@@ -76,7 +76,7 @@ _USE_RULES = {
 }
 
 
-def _block(x, u: UseEntry, src, scope, where) -> Optional[BlockDef]:
+def _block(x, u: UseEntry, src, scope, where) -> BlockDef | None:
     block = x.blocks.get(u.use)
     if block is None:
         defined = x.raw.get("blocks") if isinstance(x.raw.get("blocks"), dict) else {}
@@ -116,7 +116,7 @@ def _when(x, u: UseEntry, src, scope, where) -> bool:
     return when
 
 
-def _repeat(x, u: UseEntry, src, scope, where) -> Optional[int]:
+def _repeat(x, u: UseEntry, src, scope, where) -> int | None:
     try:
         n = substitute(u.repeat, scope.env)
     except ExprError as e:
@@ -166,9 +166,9 @@ def _arguments_ok(x, block: BlockDef, u: UseEntry, given, n, src, scope,
 
 
 def _one(x, block: BlockDef, u: UseEntry, given: dict, kn: tuple[int, int], src,
-         scope: Scope, first_inputs, where) -> Optional[tuple[str, list[str]]]:
+         scope: Scope, first_inputs, where) -> tuple[str, list[str]] | None:
     """Expand instance k of n; return its name and the inputs it read."""
-    k, n = kn
+    k, _n = kn
     env = dict(scope.env, i=k)
     local = _instance_name(x, u, env, src, scope, where)
     if local is None:
@@ -188,7 +188,7 @@ def _one(x, block: BlockDef, u: UseEntry, given: dict, kn: tuple[int, int], src,
     frames = [Origin(inst, u.use, line)] + scope.frames
     body = Scope(prefix=scope.prefix + prefix if u.prefix is not None else inst + "_",
                  frames=frames, env=body_env, path=("blocks", u.use, "layers"),
-                 argpos=argpos, inputs=dict(zip(block.inputs, inputs)),
+                 argpos=argpos, inputs=dict(zip(block.inputs, inputs, strict=True)),
                  previous=inputs[0], parent=scope, instance=inst)
     if not _let(x, block, u.use, body):
         return None
@@ -203,7 +203,7 @@ def _one(x, block: BlockDef, u: UseEntry, given: dict, kn: tuple[int, int], src,
     return local, inputs
 
 
-def _instance_name(x, u: UseEntry, env, src, scope, where) -> Optional[str]:
+def _instance_name(x, u: UseEntry, env, src, scope, where) -> str | None:
     if u.name is None:
         scope.uses[u.use] = scope.uses.get(u.use, 0) + 1
         return f"{u.use}_{scope.uses[u.use]}"
@@ -220,7 +220,7 @@ def _instance_name(x, u: UseEntry, env, src, scope, where) -> Optional[str]:
     return name
 
 
-def _prefix(x, u: UseEntry, env, src, scope, where) -> Optional[str]:
+def _prefix(x, u: UseEntry, env, src, scope, where) -> str | None:
     """The use entry's `prefix` substituted ("" when not given: unused)."""
     if u.prefix is None:
         return ""

@@ -8,7 +8,7 @@ describes only the fixed keys and still forbids nothing a block may take.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Any
 
 from pydantic import (
     BaseModel,
@@ -22,8 +22,8 @@ NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
 # Names an expression may not rebind: the repeat index and the functions.
 RESERVED = frozenset({"i"})
 Template = str  # a string holding ${...}
-Scalar = Union[bool, int, float, str]
-Value = Union[Scalar, list[Any]]
+Scalar = bool | int | float | str
+Value = Scalar | list[Any]
 
 
 class _Base(BaseModel):
@@ -33,7 +33,7 @@ class _Base(BaseModel):
 class BlockDef(_Base):
     """`[blocks.NAME]`: a parameterised sub-graph defined once."""
 
-    description: Optional[str] = Field(
+    description: str | None = Field(
         None, description="What the block is (for readers; not used by the checker)."
     )
     args: list[str] = Field(
@@ -85,7 +85,7 @@ class BlockDef(_Base):
         return names
 
     @model_validator(mode="after")
-    def _defaults_are_args(self) -> "BlockDef":
+    def _defaults_are_args(self) -> BlockDef:
         extra = [k for k in self.defaults if k not in self.args]
         if extra:
             raise ValueError(f"defaults names {extra[0]!r}, which is not in args "
@@ -97,25 +97,25 @@ class UseEntry(_Base):
     """A use of a block in `layers`; the block's arguments are further keys."""
 
     use: str = Field(description="The block to use (a key of [blocks]).")
-    name: Optional[str] = Field(
+    name: str | None = Field(
         None,
         description="Instance name, the prefix of its layers' names; required "
         "with repeat > 1 and must then contain ${i}.",
     )
-    prefix: Optional[str] = Field(
+    prefix: str | None = Field(
         None,
         description="Put before the names of the instance's layers instead of "
         "'<name>_' (may be \"\"; may hold ${...}): for names whose number comes "
         "last, e.g. prefix = \"conv_\" and a layer dw_${i} give conv_dw_1.",
     )
-    inputs: Optional[Union[list[str], Template]] = Field(
+    inputs: list[str] | Template | None = Field(
         None,
         description="The layers the instance reads (one per block input); "
         "default the previous layer. With repeat, the first instance reads "
         "them and each later one reads the previous instance, unless they "
         "hold ${...}: then they are evaluated for every instance.",
     )
-    repeat: Union[int, Template] = Field(
+    repeat: int | Template = Field(
         1, description="How many instances, chained; i is 1, 2, ... in each."
     )
     first: dict[str, Any] = Field(
@@ -126,7 +126,7 @@ class UseEntry(_Base):
         default_factory=dict,
         description="Argument overrides for the last instance of a repeat.",
     )
-    when: Union[bool, Template] = Field(
+    when: bool | Template = Field(
         True, description="The instance exists only when this is true."
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from ..diagnostics import Origin
 from ..source import Positions
@@ -32,7 +32,7 @@ class Scope:
     counts: dict[str, int] = field(default_factory=dict)  # type -> n (names)
     uses: dict[str, int] = field(default_factory=dict)  # block -> unnamed uses
     previous: str = "input"  # global name of the previous present layer
-    parent: Optional["Scope"] = None  # the scope of the use entry
+    parent: Scope | None = None  # the scope of the use entry
     instance: str = ""  # the instance's full name ("" at the top level)
 
     def layer_name(self, entry: dict, kind: str, n: int) -> Any:
@@ -45,7 +45,7 @@ class Scope:
             return self.names[n]
         return f"{kind}_{self.counts[kind]}"
 
-    def lookup(self, ref: str) -> Optional[str]:
+    def lookup(self, ref: str) -> str | None:
         if ref in self.inputs:
             return self.inputs[ref]
         if ref in self.local:

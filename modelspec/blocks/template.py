@@ -8,7 +8,7 @@ text ("block${i}"). Lists and inline tables are substituted item by item.
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from .expr import ExprError, Value, evaluate
 

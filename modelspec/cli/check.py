@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -52,7 +52,7 @@ def check(
 
 
 def schema(
-    output: Annotated[Optional[Path], typer.Option(
+    output: Annotated[Path | None, typer.Option(
         "-o", "--output", metavar="FILE", help="Write here.")] = None,
 ) -> None:
     """Print the JSON Schema of spec files (for editors: `#:schema` in TOML)."""

@@ -9,7 +9,7 @@ printed at the end says what was verified.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -73,11 +73,11 @@ def export_command(
         metavar="RUN_OR_SPEC", help="A run folder, or a spec .toml file.")],
     onnx: Annotated[bool, typer.Option(
         "--onnx", help="Export to ONNX (the format).")] = False,
-    output: Annotated[Optional[Path], typer.Option(
+    output: Annotated[Path | None, typer.Option(
         "-o", "--output", metavar="FILE.onnx",
         help="The .onnx file (default: <run>/best.onnx, or <model name>.onnx for "
         "a spec).")] = None,
-    opset: Annotated[Optional[int], typer.Option(
+    opset: Annotated[int | None, typer.Option(
         "--opset", min=9, metavar="N",
         help="ONNX opset (default [export] opset, 17).")] = None,
     force: Annotated[bool, typer.Option(
@@ -214,5 +214,7 @@ def render_export(result, source: str, console=None) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("export", cls=Command,
-                short_help="Export a run or spec to a verified ONNX file.")(export_command)
+    app.command(
+        "export", cls=Command,
+        short_help="Export a run or spec to a verified ONNX file.",
+    )(export_command)

@@ -5,7 +5,7 @@ anything else with exit 2), and the command class every command uses."""
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from typer.core import TyperArgument, TyperCommand
@@ -31,7 +31,7 @@ class Checkpoint(str, Enum):
 
 
 SetOption = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option(
         "--set", metavar="KEY.PATH=VALUE",
         help="Override a spec value: KEY.PATH=VALUE (repeatable).",

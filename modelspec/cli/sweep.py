@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -102,9 +102,9 @@ def table(rows, title: str):
 
 
 def sweep_command(
-    spec: Annotated[Optional[Path], typer.Argument(
+    spec: Annotated[Path | None, typer.Argument(
         metavar="SPEC", help="The spec file to sweep.")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option(
+    set_: Annotated[list[str] | None, typer.Option(
         "--set", metavar="KEY.PATH=V1,V2,...",
         help="Values to sweep (repeatable); every combination is one run. "
         "Commas inside [..] do not split: layers.conv1.kernel=[3,3],[5,5].",
@@ -113,12 +113,12 @@ def sweep_command(
         "--repeat", min=1, metavar="N",
         help="Run each combination N times, with train.seed = seed, seed+1, ...",
     )] = 1,
-    epochs: Annotated[Optional[int], typer.Option(
+    epochs: Annotated[int | None, typer.Option(
         "--epochs", min=1, metavar="N",
         help="Train every variant this many epochs.")] = None,
     out: Annotated[Path, typer.Option(
         "--out", metavar="DIR", help="Runs folder.")] = Path("runs"),
-    resume: Annotated[Optional[Path], typer.Option(
+    resume: Annotated[Path | None, typer.Option(
         "--resume", metavar="SWEEP_DIR",
         help="Continue an interrupted sweep (its folder).")] = None,
     fresh: Annotated[bool, typer.Option(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -47,14 +47,14 @@ def _summary(result) -> str:
 
 
 def train_command(
-    spec: Annotated[Optional[Path], typer.Argument(
+    spec: Annotated[Path | None, typer.Argument(
         metavar="SPEC", help="The spec file to train.")] = None,
     set_: SetOption = None,
-    epochs: Annotated[Optional[int], typer.Option(
+    epochs: Annotated[int | None, typer.Option(
         "--epochs", min=1, metavar="N", help="Train this many epochs.")] = None,
     out: Annotated[Path, typer.Option(
         "--out", metavar="DIR", help="Runs folder.")] = Path("runs"),
-    resume: Annotated[Optional[Path], typer.Option(
+    resume: Annotated[Path | None, typer.Option(
         "--resume", metavar="RUN",
         help="Continue an interrupted run (its folder).")] = None,
 ) -> None:
@@ -162,7 +162,7 @@ def predict_onnx(model: Path, images: list[Path], top: int = 3) -> None:
     render_predictions(results, title=str(model))
 
 
-def render_predictions(results, console=None, title: Optional[str] = None) -> None:
+def render_predictions(results, console=None, title: str | None = None) -> None:
     """Print [(input, [(class, probability), ...])] as `modelspec predict` does,
     for runs and .onnx files alike."""
     from rich.console import Console
@@ -178,12 +178,12 @@ def render_predictions(results, console=None, title: Optional[str] = None) -> No
 
 
 def runs_command(
-    folder: Annotated[Optional[list[Path]], typer.Argument(
+    folder: Annotated[list[Path] | None, typer.Argument(
         metavar="DIR",
         help="Runs folder (default runs/); with --compare, the runs to plot.")] = None,
     compare: Annotated[bool, typer.Option(
         "--compare", help="Plot the given runs' curves on one PNG.")] = False,
-    output: Annotated[Optional[Path], typer.Option(
+    output: Annotated[Path | None, typer.Option(
         "-o", "--output", metavar="FILE.png",
         help="With --compare: the PNG (compare.png).")] = None,
 ) -> None:
@@ -239,7 +239,7 @@ def runs_table(found, folder: Path):
     return table
 
 
-def compare_runs(folders: list[Path], output: Optional[Path]) -> None:
+def compare_runs(folders: list[Path], output: Path | None) -> None:
     """`runs --compare`: the given runs' curves on one PNG (matplotlib)."""
     target = output or Path("compare.png")
     if target.suffix.lower() != ".png":
@@ -261,7 +261,9 @@ def register(app: typer.Typer) -> None:
                 short_help="Train a spec into a new run folder.")(train_command)
     app.command("evaluate", cls=Command,
                 short_help="Evaluate a run's best model on its data.")(evaluate_command)
-    app.command("predict", cls=Command,
-                short_help="Classify images with a run or an .onnx file.")(predict_command)
+    app.command(
+        "predict", cls=Command,
+        short_help="Classify images with a run or an .onnx file.",
+    )(predict_command)
     app.command("runs", cls=Command,
                 short_help="List runs and their best metrics.")(runs_command)

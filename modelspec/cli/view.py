@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -25,7 +25,7 @@ STATUS = {"unchanged": ("=", "dim"), "changed": ("~", "yellow"),
           "added": ("+", "green"), "removed": ("-", "red")}
 
 
-def pick_format(fmt: Optional[PictureFormat], output: Optional[Path]) -> str:
+def pick_format(fmt: PictureFormat | None, output: Path | None) -> str:
     """--format wins; else the output's suffix; else SVG."""
     if fmt is not None:
         return fmt.value
@@ -43,11 +43,11 @@ def pick_format(fmt: Optional[PictureFormat], output: Optional[Path]) -> str:
 def graph(
     spec: Annotated[Path, typer.Argument(
         metavar="SPEC", help="The spec file to draw.")],
-    output: Annotated[Optional[Path], typer.Option(
+    output: Annotated[Path | None, typer.Option(
         "-o", "--output", metavar="FILE",
         help="Write here ('-' for stdout). Default: <spec name>.svg/.png/.html in "
         "the current folder; mermaid goes to stdout.")] = None,
-    format: Annotated[Optional[PictureFormat], typer.Option(
+    format: Annotated[PictureFormat | None, typer.Option(
         "--format", "-f", case_sensitive=False,
         help="Picture format (default: from -o, else svg).")] = None,
     set_: SetOption = None,
@@ -115,7 +115,7 @@ def _arrow(a: str, b: str, status: str) -> str:
     return a if a == b else f"{a}\n→ {b}"
 
 
-def _params(p: Optional[int]) -> str:
+def _params(p: int | None) -> str:
     return "?" if p is None else f"{p:,}"
 
 

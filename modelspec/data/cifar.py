@@ -16,8 +16,8 @@ import codecs
 import io
 import pickle
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

@@ -7,7 +7,6 @@ IDX: big-endian magic `0x00 0x00 <type> <ndim>` (type 0x08 = uint8), then
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from pathlib import Path
 

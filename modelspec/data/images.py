@@ -11,8 +11,8 @@ training set, and `test_limit`, see every class.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 

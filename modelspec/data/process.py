@@ -134,7 +134,7 @@ def subset(y: np.ndarray, keep: list[int]) -> tuple[np.ndarray, np.ndarray]:
 
 def validation_count(validation: int | float, n_train: int, name: str) -> int:
     if isinstance(validation, float):
-        n = int(round(validation * n_train))
+        n = round(validation * n_train)
         if n == 0:
             raise DataError(
                 f"{name}: validation = {validation} of {n_train} training examples "

@@ -12,6 +12,7 @@ source's bottom to the target's top, through their dummy nodes.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 GAP_X = 28.0  # between neighbouring boxes of one layer
@@ -79,7 +80,7 @@ def assign_layers(order: list[str], edges: list[tuple[str, str]]) -> dict[str, i
 
 def count_crossings(layers: list[list[str]], succs: dict[str, list[str]]) -> int:
     total = 0
-    for upper, lower in zip(layers, layers[1:]):
+    for upper, lower in itertools.pairwise(layers):
         lpos = {n: i for i, n in enumerate(lower)}
         segs = [
             (i, lpos[d]) for i, n in enumerate(upper) for d in succs.get(n, ())
@@ -232,7 +233,7 @@ def _split_long_edges(order, edges, layer_of, boxes):
             preds[dummy], succs[dummy] = [], []
             chain.append(dummy)
         chain.append(d)
-        for a, b in zip(chain, chain[1:]):
+        for a, b in itertools.pairwise(chain):
             succs[a].append(b)
             preds[b].append(a)
         chains.append((s, d, chain[1:-1], False))
@@ -302,7 +303,7 @@ def _spread_ports(routes: list[Route], boxes: dict[str, Box]) -> None:
                 shift = b.x - xs[straight[0]]
                 lim = b.w * 0.42
                 xs = [min(b.x + lim, max(b.x - lim, x + shift)) for x in xs]
-            for r, x in zip(rs, xs):
+            for r, x in zip(rs, xs, strict=True):
                 r.points[idx] = (x, r.points[idx][1])
 
 

@@ -9,7 +9,7 @@ a later layer (forward references, cycles) become 'back' edges.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from ..blocks.clusters import block_clusters, nest
 from ..report import Report
@@ -26,8 +26,8 @@ class GNode:
     name: str
     type: str
     settings: str = ""
-    shape: Optional[tuple] = None
-    params: Optional[int] = None
+    shape: tuple | None = None
+    params: int | None = None
     status: str = "ok"  # ok | warning | error | ghost | input
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -101,7 +101,7 @@ class Graph:
         return text
 
 
-def format_shape(shape: Optional[tuple]) -> str:
+def format_shape(shape: tuple | None) -> str:
     """(28, 28, 32) as `modelspec check` prints it; None (not inferred) -> '?'."""
     return "?" if shape is None else fmt(shape)
 
@@ -159,9 +159,8 @@ def key_settings(type_: str, get) -> str:
         for key, label in (("depth_radius", "r"), ("alpha", "α"), ("beta", "β")):
             if get(key) is not None:
                 parts.append(f"{label}={_num(get(key))}")
-    elif type_ == "concat":
-        if get("axis") not in (None, -1):
-            parts.append(f"axis {get('axis')}")
+    elif type_ == "concat" and get("axis") not in (None, -1):
+        parts.append(f"axis {get('axis')}")
     parts += conv_family_settings(type_, get)
     parts += merge_norm_settings(type_, get)
     if get("activation") and get("activation") != "linear":
@@ -182,7 +181,7 @@ def _getter(node) -> Any:
     return get
 
 
-def _input_shape(report: Report) -> Optional[tuple]:
+def _input_shape(report: Report) -> tuple | None:
     if report.spec is not None:
         return tuple(report.spec.model.input)
     shape = (report.raw or {}).get("model", {}).get("input")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import math
 import os
 
@@ -57,7 +58,7 @@ def _bezier(p0, c1, c2, p1, steps: int = 18) -> list[tuple[float, float]]:
 
 def _dashed(draw, pts, fill, width, on=12.0, off=8.0) -> None:
     carry, drawing = 0.0, True
-    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+    for (x0, y0), (x1, y1) in itertools.pairwise(pts):
         seg = math.hypot(x1 - x0, y1 - y0)
         pos = 0.0
         while pos < seg:

@@ -4,11 +4,12 @@ the PNG look the same."""
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 from dataclasses import dataclass
 
 from .layout import Layout, layout
-from .model import Graph, GNode
+from .model import GNode, Graph
 
 FONT = 12.0  # px, details
 TITLE_FONT = 13.0
@@ -165,7 +166,7 @@ def segments(points: list[Point], back: bool = False) -> list[tuple[Point, ...]]
         (x1, y1), (ox, _), _, (x2, y2) = points
         return [((x1, y1), (ox, y1), (ox, y2), (x2, y2))]
     out = []
-    for (ax, ay), (bx, by) in zip(points, points[1:]):
+    for (ax, ay), (bx, by) in itertools.pairwise(points):
         dy = (by - ay) * 0.5
         out.append(((ax, ay), (ax, ay + dy), (bx, by - dy), (bx, by)))
     return out

@@ -4,12 +4,12 @@ validated tables and where each key sits in the file."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..report import LayerInfo, Node
-from ..source import Positions
 from ..schema.common import activation_name
+from ..source import Positions
 
 
 @dataclass
@@ -21,7 +21,7 @@ class LintContext:
     positions: Positions
     raw: dict = field(default_factory=dict)
 
-    def diag(self, code, msg, path: tuple, *, node: Optional[Node] = None,
+    def diag(self, code, msg, path: tuple, *, node: Node | None = None,
              severity="error", hint=None) -> Diagnostic:
         line, col = self.positions.find(path)
         return Diagnostic(
@@ -34,10 +34,10 @@ class LintContext:
         return self.diag(code, msg, path, severity="warning", **kw)
 
     @property
-    def output(self) -> Optional[Node]:
+    def output(self) -> Node | None:
         return self.nodes[-1] if self.nodes else None
 
-    def by_name(self, name: str) -> Optional[Node]:
+    def by_name(self, name: str) -> Node | None:
         return next((n for n in self.nodes if n.name == name), None)
 
 
@@ -51,7 +51,7 @@ _SCORING = frozenset({"conv2d", "dense", "activation", "depthwise_conv2d",
                       "separable_conv2d", "conv2d_transpose"})
 
 
-def output_activation(nodes: list[Node]) -> Optional[tuple[Node, str]]:
+def output_activation(nodes: list[Node]) -> tuple[Node, str] | None:
     """The layer whose activation produced the model output, and that activation
     ('linear' when none is set); None when it cannot be told (merges, norms)."""
     by_name = {n.name: n for n in nodes}

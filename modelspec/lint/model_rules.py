@@ -8,7 +8,7 @@ spec.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
 
 from ..diagnostics import Diagnostic
 from ..report import Node
@@ -17,7 +17,7 @@ from ..shapes.base import fmt
 from .context import LintContext, output_activation
 
 
-def _layer_path(node: Node, key: Optional[str] = None) -> tuple:
+def _layer_path(node: Node, key: str | None = None) -> tuple:
     return ("layers", node.index) + ((key,) if key else ())
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 from ..data.info import DATASETS, TRAIN_SIZES
 from ..diagnostics import Diagnostic
@@ -18,7 +18,7 @@ LR_RANGES = {
     "sgd": (1e-5, 1.0, 1e-2),
 }
 
-def _classes(c: LintContext) -> Optional[int]:
+def _classes(c: LintContext) -> int | None:
     if c.model is not None and c.model.classes is not None:
         return c.model.classes
     out = c.output

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 FORMULA = "x = (raw / divide - mean) / std"
 
@@ -38,7 +39,7 @@ KEYS = (
 JSON_KEYS = frozenset({"class_names", "input_shape", "preprocessing"})
 
 
-def canonical_preprocessing(prep: Optional[Mapping[str, Any]]) -> dict:
+def canonical_preprocessing(prep: Mapping[str, Any] | None) -> dict:
     """The data pipeline's preprocessing dict (`Splits.preprocessing`: `scale`
     'unit' with `divide`, 'standardize' with per-channel `mean`/`std` of raw
     pixels, or 'none'; `raw_max`, the raw pixel range) with the one-formula
@@ -71,7 +72,7 @@ def canonical_preprocessing(prep: Optional[Mapping[str, Any]]) -> dict:
     return out
 
 
-def static_preprocessing(spec) -> Optional[dict]:
+def static_preprocessing(spec) -> dict | None:
     """What the spec alone says about preprocessing (no data loaded): None
     without a `[data]` table."""
     from ..data.info import DATASETS

@@ -9,8 +9,9 @@ would run.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import UsageError, require
 from . import metadata as onnx_meta
@@ -80,7 +81,7 @@ def softmax(z):
 
 def _labels(paths: Sequence[str], counts: Sequence[int]) -> list[str]:
     labels = []
-    for p, n in zip(paths, counts):
+    for p, n in zip(paths, counts, strict=True):
         labels += [str(p)] if n == 1 else [f"{p}[{i}]" for i in range(n)]
     return labels
 
@@ -128,7 +129,7 @@ def predict_onnx(path, images: Sequence[str | Path], top_k: int = 3):
         names = [str(i) for i in range(probs.shape[1])]
     k = max(1, min(int(top_k), probs.shape[1]))
     results = []
-    for label, row in zip(labels, probs):
+    for label, row in zip(labels, probs, strict=True):
         order = np.argsort(-row, kind="stable")[:k]
         results.append((label, [(names[i], float(row[i])) for i in order]))
     return results

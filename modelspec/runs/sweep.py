@@ -118,7 +118,7 @@ def _short_keys(keys: Sequence[str]) -> dict[str, str]:
     split = [k.split(".") for k in keys]
     heads = {p[0] for p in split}
     if len(heads) == 1 and all(len(p) > 1 for p in split):
-        return {k: ".".join(p[1:]) for k, p in zip(keys, split)}
+        return {k: ".".join(p[1:]) for k, p in zip(keys, split, strict=True)}
     return {k: k for k in keys}
 
 
@@ -147,7 +147,7 @@ def expand(
     variants: list[Variant] = []
     for combo in combos:
         for r in range(repeat):
-            values = dict(zip(varying, combo))
+            values = dict(zip(varying, combo, strict=True))
             overrides = base + [f"{k}={v}" for k, v in values.items()]
             label = [f"{short[k]}={v}" for k, v in values.items()]
             if repeat > 1:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from pydantic import Field
 
 from .common import Strict
@@ -31,11 +29,11 @@ class Spec(Strict):
 
     model: ModelTable = Field(description="The model's name, input and classes.")
     layers: list[Layer] = Field(min_length=1, description="The layers, in order.")
-    data: Optional[DataTable] = Field(None, description="Data for train/evaluate.")
+    data: DataTable | None = Field(None, description="Data for train/evaluate.")
     train: TrainTable = Field(
         default_factory=TrainTable, description="Training settings."
     )
-    transfer: Optional[TransferTable] = Field(
+    transfer: TransferTable | None = Field(
         None, description="Start from another model's weights."
     )
     export: ExportTable = Field(
@@ -54,15 +52,15 @@ def json_schema() -> dict:
 
 __all__ = [
     "BUILTIN_DATASETS",
-    "DataTable",
-    "ExportTable",
     "LAYER_MODELS",
     "LAYER_TYPES",
+    "TABLES",
+    "DataTable",
+    "ExportTable",
     "Layer",
     "LayerBase",
     "ModelTable",
     "Spec",
-    "TABLES",
     "TrainTable",
     "TransferTable",
     "json_schema",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,7 +38,9 @@ IDENTITY_ACTIVATIONS = frozenset({"linear"})
 
 PositiveInt = Annotated[int, Field(gt=0)]
 # [kh, kw] is a list, not a tuple: strict mode would refuse a TOML array otherwise.
-Pair = Union[PositiveInt, Annotated[list[PositiveInt], Field(min_length=2, max_length=2)]]
+Pair = PositiveInt | Annotated[
+    list[PositiveInt], Field(min_length=2, max_length=2)
+]
 
 
 class Strict(BaseModel):
@@ -68,7 +70,7 @@ class LeakyReLUActivation(Strict):
 
 # A name, or a table for the one activation that takes a parameter. The plain
 # name "leaky_relu" is Keras's string activation: slope 0.2.
-Activation = Union[ActivationName, LeakyReLUActivation]
+Activation = ActivationName | LeakyReLUActivation
 
 
 def activation_name(activation) -> str | None:
@@ -114,8 +116,10 @@ class NamedInit(Strict):
 
 
 Initializer = Annotated[
-    Union[
-        TruncatedNormalInit, RandomNormalInit, RandomUniformInit, ConstantInit, NamedInit
-    ],
+    TruncatedNormalInit
+    | RandomNormalInit
+    | RandomUniformInit
+    | ConstantInit
+    | NamedInit,
     Field(discriminator="type"),
 ]

@@ -8,7 +8,7 @@ modelspec/shapes/conv_family.py and modelspec/shapes/resize.py.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -16,19 +16,19 @@ from .common import Activation, Initializer, Pair, PositiveInt
 from .layer_base import LayerBase, Padding, WeightedLayer
 
 NonNegInt = Annotated[int, Field(ge=0)]
-NonNegPair = Union[
-    NonNegInt, Annotated[list[NonNegInt], Field(min_length=2, max_length=2)]
-]
+NonNegPair = (
+    NonNegInt | Annotated[list[NonNegInt], Field(min_length=2, max_length=2)]
+)
 # int, [h, w] or [[top, bottom], [left, right]], as Keras's ZeroPadding2D and
 # Cropping2D take them.
-Margins = Union[
-    NonNegInt,
-    Annotated[list[NonNegInt], Field(min_length=2, max_length=2)],
-    Annotated[
+Margins = (
+    NonNegInt
+    | Annotated[list[NonNegInt], Field(min_length=2, max_length=2)]
+    | Annotated[
         list[Annotated[list[NonNegInt], Field(min_length=2, max_length=2)]],
         Field(min_length=2, max_length=2),
-    ],
-]
+    ]
+)
 
 
 def margins(v) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -59,11 +59,11 @@ class _Window(LayerBase):
     strides: Pair = Field(1, description="Stride: int or [sh, sw].")
     padding: Padding = Field("valid", description="'valid' (no padding) or 'same'.")
     dilation: Pair = Field(1, description="Dilation rate: int or [dh, dw].")
-    activation: Optional[Activation] = Field(
+    activation: Activation | None = Field(
         None, description="Activation applied to the output; default none (linear)."
     )
     use_bias: bool = Field(True, description="Whether the layer has a bias vector.")
-    in_channels: Optional[PositiveInt] = Field(
+    in_channels: PositiveInt | None = Field(
         None, description="Assertion on the number of input channels."
     )
 
@@ -87,13 +87,13 @@ class SeparableConv2D(_Window):
     depth_multiplier: PositiveInt = Field(
         1, description="Depthwise output channels per input channel."
     )
-    depthwise_init: Optional[Initializer] = Field(
+    depthwise_init: Initializer | None = Field(
         None, description="Depthwise kernel initializer; default glorot_uniform."
     )
-    pointwise_init: Optional[Initializer] = Field(
+    pointwise_init: Initializer | None = Field(
         None, description="Pointwise kernel initializer; default glorot_uniform."
     )
-    bias_init: Optional[Initializer] = Field(
+    bias_init: Initializer | None = Field(
         None, description="Bias initializer; default zeros."
     )
     depthwise_l2: float = Field(0.0, ge=0, description="L2 penalty, depthwise kernel.")
@@ -112,14 +112,14 @@ class Conv2DTranspose(_Window, WeightedLayer):
 
     type: Literal["conv2d_transpose"]
     filters: PositiveInt = Field(description="Number of output channels.")
-    output_padding: Optional[NonNegPair] = Field(
+    output_padding: NonNegPair | None = Field(
         None,
         description="Extra rows/columns added to one side of the output; each "
         "must be smaller than the stride. Default: inferred (Keras's None).",
     )
 
     @model_validator(mode="after")
-    def _strides_or_dilation(self) -> "Conv2DTranspose":
+    def _strides_or_dilation(self) -> Conv2DTranspose:
         return _no_strided_dilation(self)
 
 

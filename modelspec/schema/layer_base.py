@@ -6,7 +6,7 @@ Its own module so that each family of layer models (layers.py, conv_layers.py,
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field
 
@@ -16,18 +16,18 @@ Padding = Literal["valid", "same"]
 
 
 class LayerBase(Strict):
-    name: Optional[str] = Field(
+    name: str | None = Field(
         None,
         pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$",
         description="Layer name; default '<type>_<n>', n counting that type from 1.",
     )
-    inputs: Optional[list[str]] = Field(
+    inputs: list[str] | None = Field(
         None,
         min_length=1,
         description="Names of the layers this one reads ('input' is the model "
         "input); default: the previous layer.",
     )
-    expect_shape: Optional[list[int]] = Field(
+    expect_shape: list[int] | None = Field(
         None, description="Assertion on this layer's output shape (no batch axis)."
     )
     trainable: bool = Field(True, description="False freezes this layer's weights.")
@@ -38,10 +38,10 @@ class LayerBase(Strict):
 
 
 class WeightedLayer(LayerBase):
-    kernel_init: Optional[Initializer] = Field(
+    kernel_init: Initializer | None = Field(
         None, description="Kernel initializer; default Keras's glorot_uniform."
     )
-    bias_init: Optional[Initializer] = Field(
+    bias_init: Initializer | None = Field(
         None, description="Bias initializer; default zeros."
     )
     kernel_l2: float = Field(0.0, ge=0, description="L2 penalty on the kernel.")

@@ -7,7 +7,7 @@ keyed by the same tags; a test keeps the three sets equal.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -40,11 +40,11 @@ class Conv2D(WeightedLayer):
     strides: Pair = Field(1, description="Stride: int or [sh, sw].")
     padding: Padding = Field("valid", description="'valid' (no padding) or 'same'.")
     dilation: Pair = Field(1, description="Dilation rate: int or [dh, dw].")
-    activation: Optional[Activation] = Field(
+    activation: Activation | None = Field(
         None, description="Activation applied to the output; default none (linear)."
     )
     use_bias: bool = Field(True, description="Whether the layer has a bias vector.")
-    in_channels: Optional[PositiveInt] = Field(
+    in_channels: PositiveInt | None = Field(
         None, description="Assertion on the number of input channels."
     )
     groups: PositiveInt = Field(
@@ -54,7 +54,7 @@ class Conv2D(WeightedLayer):
     )
 
     @model_validator(mode="after")
-    def _strides_or_dilation(self) -> "Conv2D":
+    def _strides_or_dilation(self) -> Conv2D:
         if max(pair(self.strides)) > 1 and max(pair(self.dilation)) > 1:
             raise ValueError(
                 "strides > 1 is not supported together with dilation > 1 "
@@ -66,7 +66,7 @@ class Conv2D(WeightedLayer):
 
 class _Pool2D(LayerBase):
     pool: Pair = Field(2, description="Pooling window: int or [ph, pw].")
-    strides: Optional[Pair] = Field(None, description="Stride; default = pool.")
+    strides: Pair | None = Field(None, description="Stride; default = pool.")
     padding: Padding = Field("valid", description="'valid' or 'same'.")
 
 
@@ -95,7 +95,7 @@ class GlobalMaxPool2D(_GlobalPool2D):
 class Dense(WeightedLayer):
     type: Literal["dense"]
     units: PositiveInt = Field(description="Output size, applied to the last axis.")
-    activation: Optional[Activation] = Field(
+    activation: Activation | None = Field(
         None, description="Activation; default none, which gives logits."
     )
     use_bias: bool = Field(True, description="Whether the layer has a bias vector.")
@@ -127,7 +127,7 @@ class Dropout(LayerBase):
     rate: float = Field(
         ge=0, le=1, description="Fraction of the inputs to drop, in [0, 1)."
     )
-    noise_shape: Optional[list[PositiveInt]] = Field(
+    noise_shape: list[PositiveInt] | None = Field(
         None,
         min_length=1,
         description="Shape of the dropout mask, no batch axis (each example "
@@ -175,38 +175,34 @@ class Concat(_Merge):
 
 
 Layer = Annotated[
-    Union[
-        Conv2D,
-        MaxPool2D,
-        AvgPool2D,
-        GlobalAvgPool2D,
-        GlobalMaxPool2D,
-        Dense,
-        Flatten,
-        Reshape,
-        Dropout,
-        BatchNorm,
-        LRN,
-        ActivationLayer,
-        Add,
-        Concat,
-        # conv family and resizing
-        DepthwiseConv2D,
-        SeparableConv2D,
-        Conv2DTranspose,
-        ZeroPad2D,
-        Cropping2D,
-        UpSampling2D,
-        # merges, rescaling and normalisation (merge_norm.py)
-        Multiply,
-        Subtract,
-        Maximum,
-        Average,
-        Rescaling,
-        Normalization,
-        LayerNorm,
-        LayerScale,
-    ],
+    Conv2D
+    | MaxPool2D
+    | AvgPool2D
+    | GlobalAvgPool2D
+    | GlobalMaxPool2D
+    | Dense
+    | Flatten
+    | Reshape
+    | Dropout
+    | BatchNorm
+    | LRN
+    | ActivationLayer
+    | Add
+    | Concat
+    | DepthwiseConv2D
+    | SeparableConv2D
+    | Conv2DTranspose
+    | ZeroPad2D
+    | Cropping2D
+    | UpSampling2D
+    | Multiply
+    | Subtract
+    | Maximum
+    | Average
+    | Rescaling
+    | Normalization
+    | LayerNorm
+    | LayerScale,
     Field(discriminator="type"),
 ]
 

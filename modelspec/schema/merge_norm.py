@@ -3,7 +3,7 @@ union in layers.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -11,9 +11,9 @@ from .layer_base import LayerBase
 
 # A scalar, or one value per channel (the input's last axis), as Keras's
 # Rescaling and Normalization take them.
-PerChannel = Union[float, Annotated[list[float], Field(min_length=1)]]
+PerChannel = float | Annotated[list[float], Field(min_length=1)]
 # Axes never count the batch axis; an int or several distinct ints.
-Axes = Union[int, Annotated[list[int], Field(min_length=1)]]
+Axes = int | Annotated[list[int], Field(min_length=1)]
 
 
 class _Merge(LayerBase):
@@ -57,21 +57,21 @@ class Rescaling(LayerBase):
 
 class Normalization(LayerBase):
     type: Literal["normalization"]
-    axis: Union[int, list[int]] = Field(
+    axis: int | list[int] = Field(
         -1,
         description="Axis or axes (no batch axis counted) that keep their own mean "
         "and variance; [] means one mean and variance for everything.",
     )
-    mean: Optional[PerChannel] = Field(
+    mean: PerChannel | None = Field(
         None,
         description="Fixed mean: a number or one per position of the last kept "
         "axis. Omitted: the layer holds mean/variance weights adapted from the "
         "training split before fit.",
     )
-    variance: Optional[PerChannel] = Field(
+    variance: PerChannel | None = Field(
         None, description="Fixed variance, given with mean and shaped like it."
     )
-    adapt: Optional[bool] = Field(
+    adapt: bool | None = Field(
         None,
         description="Without mean/variance: adapt them from the training split "
         "before fit (default true); false keeps mean 0, variance 1 until weights "
@@ -79,7 +79,7 @@ class Normalization(LayerBase):
     )
 
     @model_validator(mode="after")
-    def _statistics(self) -> "Normalization":
+    def _statistics(self) -> Normalization:
         if (self.mean is None) != (self.variance is None):
             raise ValueError(
                 "give both mean and variance, or neither (then they are adapted "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -22,13 +22,13 @@ class ModelTable(Strict):
         max_length=3,
         description="One example's shape, channels last, no batch axis.",
     )
-    classes: Optional[PositiveInt] = Field(
+    classes: PositiveInt | None = Field(
         None, description="Number of classes; then the output must be (classes,)."
     )
-    expect_params: Optional[int] = Field(
+    expect_params: int | None = Field(
         None, ge=0, description="Assertion on the total parameter count."
     )
-    class_names: Optional[list[str]] = Field(
+    class_names: list[str] | None = Field(
         None, description="Names of the classes, in label order (for plots, export)."
     )
 
@@ -45,22 +45,22 @@ class DataTable(Strict):
         description="A built-in dataset, 'npz' (a file with x_train, y_train, "
         "x_test, y_test) or 'images' (a folder with one sub-folder per class)."
     )
-    path: Optional[str] = Field(
+    path: str | None = Field(
         None,
         description="File or folder for 'npz' and 'images'; for built-in datasets, "
         "a folder to look in first.",
     )
-    validation: Union[Annotated[int, Field(ge=0)], Annotated[float, Field(gt=0, lt=1)]] = (
+    validation: Annotated[int, Field(ge=0)] | Annotated[float, Field(gt=0, lt=1)] = (
         Field(
             0.1,
             description="Examples held out from the end of the training set: an int "
             "count or a float fraction.",
         )
     )
-    validation_path: Optional[str] = Field(
+    validation_path: str | None = Field(
         None, description="An .npz file with x_val, y_val, used instead of a split."
     )
-    classes: Optional[list[Annotated[int, Field(ge=0)]]] = Field(
+    classes: list[Annotated[int, Field(ge=0)]] | None = Field(
         None,
         min_length=2,
         description="Keep only these labels (relabelled 0..n-1 in this order).",
@@ -74,13 +74,13 @@ class DataTable(Strict):
     augment: Augment = Field(
         default_factory=Augment, description="Training-time augmentation."
     )
-    limit: Optional[PositiveInt] = Field(
+    limit: PositiveInt | None = Field(
         None, description="Use only the first N training examples (quick runs)."
     )
-    test_limit: Optional[PositiveInt] = Field(
+    test_limit: PositiveInt | None = Field(
         None, description="Use only the first N test examples."
     )
-    image_size: Optional[list[PositiveInt]] = Field(
+    image_size: list[PositiveInt] | None = Field(
         None,
         min_length=2,
         max_length=2,
@@ -89,13 +89,13 @@ class DataTable(Strict):
 
     @field_validator("classes")
     @classmethod
-    def _distinct(cls, v: Optional[list[int]]) -> Optional[list[int]]:
+    def _distinct(cls, v: list[int] | None) -> list[int] | None:
         if v is not None and len(set(v)) != len(v):
             raise ValueError(f"class labels must be distinct. Received: classes={v}")
         return v
 
     @model_validator(mode="after")
-    def _needs_path(self) -> "DataTable":
+    def _needs_path(self) -> DataTable:
         if self.dataset in ("npz", "images") and not self.path:
             raise ValueError(f"dataset = {self.dataset!r} needs `path`")
         return self
@@ -114,10 +114,10 @@ class Optimizer(Strict):
     beta_2: float = Field(0.999, gt=0, lt=1, description="adam/adamw beta_2.")
     epsilon: float = Field(1e-7, gt=0, description="Numerical-stability epsilon.")
     rho: float = Field(0.9, gt=0, lt=1, description="rmsprop decay.")
-    weight_decay: Optional[float] = Field(
+    weight_decay: float | None = Field(
         None, ge=0, description="Decoupled weight decay (adamw default 0.004)."
     )
-    clipnorm: Optional[float] = Field(None, gt=0, description="Clip gradient norm.")
+    clipnorm: float | None = Field(None, gt=0, description="Clip gradient norm.")
 
 
 class Schedule(Strict):
@@ -150,7 +150,7 @@ Metric = Annotated[str, Field(pattern=r"^(accuracy|top[1-9][0-9]*)$")]
 
 class TrainTable(Strict):
     epochs: PositiveInt = Field(10, description="Epochs to train.")
-    steps: Optional[PositiveInt] = Field(
+    steps: PositiveInt | None = Field(
         None, description="Total training steps instead of epochs (rounded up to "
         "whole epochs of steps_per_epoch)."
     )
@@ -164,7 +164,7 @@ class TrainTable(Strict):
         description="'auto' picks sparse categorical cross-entropy with from_logits "
         "set from the final activation.",
     )
-    from_logits: Optional[bool] = Field(
+    from_logits: bool | None = Field(
         None, description="Override; default: true unless the output is a softmax."
     )
     label_smoothing: float = Field(0.0, ge=0, lt=1, description="Label smoothing.")
@@ -175,13 +175,13 @@ class TrainTable(Strict):
     monitor: Literal["val_loss", "val_accuracy"] = Field(
         "val_loss", description="What picks best.keras."
     )
-    early_stopping: Optional[EarlyStopping] = Field(
+    early_stopping: EarlyStopping | None = Field(
         None, description="Stop when the monitored metric stops improving."
     )
-    seed: Optional[int] = Field(
+    seed: int | None = Field(
         0, description="Seed for weights, shuffling and augmentation; none = random."
     )
-    jit_compile: Union[bool, Literal["auto"]] = Field(
+    jit_compile: bool | Literal["auto"] = Field(
         False,
         description="XLA compilation. Off by default: on a 2-core CPU it was 2x "
         "slower for LeNet (docs/benchmarks.md).",
@@ -194,7 +194,7 @@ class TrainTable(Strict):
         description="'auto': MirroredStrategy over all local GPUs when there are "
         "several, else the default; 'multi_worker' reads TF_CONFIG.",
     )
-    log_every: Optional[PositiveInt] = Field(
+    log_every: PositiveInt | None = Field(
         None, description="Also write TensorBoard scalars every N batches."
     )
     cache: bool = Field(True, description="Cache the input pipeline in memory.")
@@ -205,7 +205,7 @@ class TransferTable(Strict):
         alias="from",
         description="A run directory (its best.keras) or a .keras file to copy from.",
     )
-    freeze: Union[Literal["all_but_last", "none"], list[str]] = Field(
+    freeze: Literal["all_but_last", "none"] | list[str] = Field(
         "none", description="Layers to freeze: a list of names, or 'all_but_last'."
     )
     widen: bool = Field(

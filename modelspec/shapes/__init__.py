@@ -8,17 +8,17 @@ inference pass prefixes them with the layer and the TOML line.
 from __future__ import annotations
 
 from .base import Issue, Out, ShapeError
-from .merge import RULES as _MERGE
-from .norm import RULES as _NORM  # vocab-merge
-from .spatial import RULES as _SPATIAL
-from .tensor import RULES as _TENSOR
 
 # -- conv family and resizing (conv_family.py, resize.py)
 from .conv_family import RULES as _CONV_FAMILY
+from .merge import RULES as _MERGE
+from .norm import RULES as _NORM  # vocab-merge
 from .resize import RULES as _RESIZE
 from .resize import dropout as _dropout
+from .spatial import RULES as _SPATIAL
+from .tensor import RULES as _TENSOR
 
 RULES = {**_SPATIAL, **_TENSOR, **_MERGE, **_CONV_FAMILY, **_RESIZE, **_NORM,
          "dropout": _dropout}
 
-__all__ = ["Issue", "Out", "RULES", "ShapeError"]
+__all__ = ["RULES", "Issue", "Out", "ShapeError"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional
 
 Shape = tuple[int, ...]
 
@@ -20,8 +19,8 @@ class Out:
 class Issue:
     code: str
     message: str
-    key: Optional[str] = None  # the layer key to point at, e.g. "kernel"
-    hint: Optional[str] = None
+    key: str | None = None  # the layer key to point at, e.g. "kernel"
+    hint: str | None = None
 
 
 @dataclass
@@ -29,13 +28,14 @@ class ShapeError(Exception):
     issues: list[Issue] = field(default_factory=list)
 
     @classmethod
-    def one(cls, code, message, key=None, hint=None) -> "ShapeError":
+    def one(cls, code, message, key=None, hint=None) -> ShapeError:
         return cls([Issue(code, message, key, hint)])
 
 
 def fmt(shape: Shape) -> str:
     """(28, 28, 32) the way Keras prints shapes, without the batch axis."""
-    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    inner = ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "")
+    return "(" + inner + ")"
 
 
 def prod(shape: Shape) -> int:

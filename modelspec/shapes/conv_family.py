@@ -32,13 +32,14 @@ def _windowed(layer, inputs, kind: str, kernel_text) -> tuple:
     k, s, d = pair(layer.kernel), pair(layer.strides), pair(layer.dilation)
     issues = [i for i in (
         _in_channels_issue(layer, shape, kernel_text(k, shape[-1])),
-        _window_issue(shape, k, [dd * (kk - 1) + 1 for kk, dd in zip(k, d)], s,
+        _window_issue(shape, k,
+                      [dd * (kk - 1) + 1 for kk, dd in zip(k, d, strict=True)], s,
                       layer.padding),
     ) if i is not None]
     if issues:
         raise ShapeError(issues)
     return tuple(conv_length(n, kk, ss, layer.padding, dd)
-                 for n, kk, ss, dd in zip(shape[:2], k, s, d))
+                 for n, kk, ss, dd in zip(shape[:2], k, s, d, strict=True))
 
 
 def depthwise_conv2d(layer, inputs) -> Out:
@@ -80,7 +81,7 @@ def _output_padding_issue(layer, k, s, d) -> Issue | None:
     if layer.output_padding is None:
         return None
     op = pair(layer.output_padding)
-    too_big = [(o, ss) for o, ss in zip(op, s) if o >= ss]
+    too_big = [(o, ss) for o, ss in zip(op, s, strict=True) if o >= ss]
     if too_big:
         return Issue(
             "MS221",
@@ -91,8 +92,8 @@ def _output_padding_issue(layer, k, s, d) -> Issue | None:
             hint="output_padding picks one of the stride's possible output sizes: "
             "0 to stride-1, or leave it out to let Keras choose",
         )
-    even = [kk for kk, dd, o in zip(k, d, op) if ((kk - 1) * dd + 1) % 2 == 0
-            and o == 0]
+    even = [kk for kk, dd, o in zip(k, d, op, strict=True)
+            if ((kk - 1) * dd + 1) % 2 == 0 and o == 0]
     if layer.padding == "same" and even:
         return Issue(
             "MS221",
@@ -121,7 +122,7 @@ def conv2d_transpose(layer, inputs) -> Out:
         raise ShapeError(issues)
     op = (None, None) if layer.output_padding is None else pair(layer.output_padding)
     h, w = (transpose_length(n, kk, ss, layer.padding, oo, dd)
-            for n, kk, ss, oo, dd in zip(shape[:2], k, s, op, d))
+            for n, kk, ss, oo, dd in zip(shape[:2], k, s, op, d, strict=True))
     params = k[0] * k[1] * f * c + (f if layer.use_bias else 0)
     return Out((h, w, f), params)
 

@@ -7,7 +7,7 @@ from .base import Out, ShapeError, fmt
 
 
 def _shapes(inputs, names) -> str:
-    return ", ".join(f"{n} {fmt(s)}" for n, s in zip(names, inputs))
+    return ", ".join(f"{n} {fmt(s)}" for n, s in zip(names, inputs, strict=True))
 
 
 # Why two shapes that differ cannot be merged element-wise, per kind.
@@ -40,7 +40,7 @@ def elementwise(layer, inputs) -> Out:
         )
     out = list(inputs[0])
     for shape in inputs[1:]:
-        for i, (a, b) in enumerate(zip(out, shape)):
+        for i, (a, b) in enumerate(zip(out, shape, strict=True)):
             # Keras broadcasts a 1 against anything; other sizes must agree.
             if a != b and 1 not in (a, b):
                 raise ShapeError.one(
@@ -75,7 +75,8 @@ def concat(layer, inputs) -> Out:
         )
     axis %= rank
     for shape in inputs[1:]:
-        if any(a != b for i, (a, b) in enumerate(zip(inputs[0], shape)) if i != axis):
+        pairs = enumerate(zip(inputs[0], shape, strict=True))
+        if any(a != b for i, (a, b) in pairs if i != axis):
             raise ShapeError.one(
                 "MS208",
                 f"concat along axis {layer.axis} needs every other axis equal: "

@@ -21,7 +21,7 @@ def cropping2d(layer, inputs) -> Out:
     h, w, c = shape
     cuts = margins(layer.cropping)
     gone = [(axis, n, a, b) for axis, n, (a, b) in
-            zip(("height", "width"), (h, w), cuts) if a + b >= n]
+            zip(("height", "width"), (h, w), cuts, strict=True) if a + b >= n]
     if gone:
         axis, n, a, b = gone[0]
         raise ShapeError.one(
@@ -51,7 +51,7 @@ def dropout(layer, inputs) -> Out:
     if noise is None:
         return Out(shape)
     if len(noise) != len(shape) or any(
-        n not in (1, d) for n, d in zip(noise, shape)
+        n not in (1, d) for n, d in zip(noise, shape, strict=True)
     ):
         raise ShapeError.one(
             "MS223",

@@ -23,13 +23,13 @@ def conv2d(layer, inputs) -> Out:
             hint=f"a kernel here is [{k[0]}, {k[1]}, {_per_group(c, layer)}, "
             f"{layer.filters}] as [kh, kw, in, out]",
         ))
-    spans = [dd * (kk - 1) + 1 for kk, dd in zip(k, d)]
+    spans = [dd * (kk - 1) + 1 for kk, dd in zip(k, d, strict=True)]
     window = _window_issue(shape, k, spans, s, layer.padding)
     issues += [i for i in (window, groups_issue(layer, c)) if i is not None]
     if issues:
         raise ShapeError(issues)
     out = [conv_length(n, kk, ss, layer.padding, dd)
-           for n, kk, ss, dd in zip((h, w), k, s, d)]
+           for n, kk, ss, dd in zip((h, w), k, s, d, strict=True)]
     # Each group's kernel sees only c / groups input channels.
     kernel = k[0] * k[1] * (c // layer.groups) * layer.filters
     params = kernel + (layer.filters if layer.use_bias else 0)
@@ -70,7 +70,7 @@ def _window_issue(shape, k, spans, strides, padding) -> Issue | None:
     """
     h, w, _ = shape
     bad = [(axis, n, kk, sp, ss) for axis, n, kk, sp, ss in
-           zip(_AXES, (h, w), k, spans, strides)
+           zip(_AXES, (h, w), k, spans, strides, strict=True)
            if sp > (n if padding == "valid" else 2 * n - 1)]
     if not bad:
         return None
@@ -78,7 +78,7 @@ def _window_issue(shape, k, spans, strides, padding) -> Issue | None:
     dilated = "" if list(spans) == list(k) else f" (dilated to {spans[0]}x{spans[1]})"
     if padding == "valid":
         outs = "x".join(str((n - sp) // ss + 1) for n, sp, ss in
-                        zip((h, w), spans, strides))
+                        zip((h, w), spans, strides, strict=True))
         return Issue(
             "MS207",
             f"kernel {size}{dilated} is larger than the {h}x{w} input, so with "
@@ -87,7 +87,7 @@ def _window_issue(shape, k, spans, strides, padding) -> Issue | None:
             hint="use a smaller kernel, padding = \"same\", or less downsampling "
             "before this layer",
         )
-    axis, n, kk, sp, _ = bad[0]
+    axis, n, _kk, sp, _ = bad[0]
     rows = "rows" if axis == "height" else "columns"
     return Issue(
         "MS206",
@@ -108,7 +108,8 @@ def _pool(layer, inputs, kind: str) -> Out:
     p = pair(layer.pool)
     s = pair(layer.strides) if layer.strides is not None else p
     if layer.padding == "valid" and (p[0] > h or p[1] > w):
-        outs = "x".join(str((n - pp) // ss + 1) for n, pp, ss in zip((h, w), p, s))
+        outs = "x".join(str((n - pp) // ss + 1)
+                        for n, pp, ss in zip((h, w), p, s, strict=True))
         raise ShapeError.one(
             "MS207",
             f"pool {p[0]}x{p[1]} is larger than the {h}x{w} input, so with padding "
@@ -116,7 +117,8 @@ def _pool(layer, inputs, kind: str) -> Out:
             key="pool",
             hint="use a smaller pool, padding = \"same\", or fewer pooling layers",
         )
-    out = [pool_length(n, pp, ss, layer.padding) for n, pp, ss in zip((h, w), p, s)]
+    out = [pool_length(n, pp, ss, layer.padding)
+           for n, pp, ss in zip((h, w), p, s, strict=True)]
     return Out((out[0], out[1], c))
 
 
