@@ -63,8 +63,10 @@ def check_text(
                       validated.tables, positions, raw)
     passes += lint(ctx)
     if expanded.used:
-        for item in [*infos, *report.nodes]:
-            item.block = expanded.block_path(item.index)
+        for info in infos:
+            info.block = expanded.block_path(info.index)
+        for node in report.nodes:
+            node.block = expanded.block_path(node.index)
         passes = _in_blocks(expanded.diagnostics + passes, expanded)
     report.diagnostics += passes
     if report.ok:

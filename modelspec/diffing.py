@@ -203,10 +203,10 @@ def align(a: list[_Layer], b: list[_Layer]) -> dict[int, int]:
     by_name: list[tuple[int, int]] = []
     seen_a: set[str] = set()
     for i, la in enumerate(a):
-        j = b_pos.get(la.name)
-        if j is not None and la.name not in seen_a:
-            by_name.append((i, j))
-            used_b.add(j)
+        jb = b_pos.get(la.name)
+        if jb is not None and la.name not in seen_a:
+            by_name.append((i, jb))
+            used_b.add(jb)
         seen_a.add(la.name)
     match = dict(by_name)
     # Anchors: the order-keeping name matches (an LCS of the b positions).

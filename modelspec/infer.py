@@ -30,9 +30,11 @@ def infer_shapes(
                                 index=node.index, layer_type=node.type, hint=hint))
 
     for node in nodes:
-        if node.layer is None or any(j not in shapes for j in node.sources):
+        sources = [j for j in node.sources if j is not None]
+        if (node.layer is None or len(sources) < len(node.sources)
+                or any(j not in shapes for j in sources)):
             continue
-        inputs = [shapes[j] for j in node.sources]
+        inputs = [shapes[j] for j in sources]
         try:
             out = RULES[node.type](node.layer, inputs)
         except ShapeError as e:

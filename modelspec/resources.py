@@ -39,7 +39,8 @@ def training_bytes(params: int, optimizer=None) -> int:
     """Weights, gradients and optimizer slots; activations come on top."""
     kind = getattr(optimizer, "type", "adam")
     slots = _SLOTS.get(kind, 2)
-    if kind in ("sgd", "rmsprop") and getattr(optimizer, "momentum", 0):
+    momentum = getattr(optimizer, "momentum", 0)
+    if kind in ("sgd", "rmsprop") and momentum:
         slots += 1
     return weight_bytes(params) * (2 + slots)
 

@@ -24,7 +24,8 @@ _ERR_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 class Positions:
     """Key path -> (line, column), both 1-based."""
 
-    at: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+    # (None, None) where a copied position was itself unknown (block expansion).
+    at: dict[tuple, tuple[int | None, int | None]] = field(default_factory=dict)
 
     def find(self, path: tuple) -> tuple[int | None, int | None]:
         """Position of `path`, or of its nearest recorded ancestor."""

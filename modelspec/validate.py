@@ -7,13 +7,17 @@ the later passes can still infer shapes for every layer that did validate.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from .diagnostics import Diagnostic
 from .schema import LAYER_MODELS, LAYER_TYPES, TABLES, Spec
+from .schema.layers import Layer
+from .schema.tables import DataTable, ExportTable, TrainTable, TransferTable
 from .source import Positions
 
 
@@ -27,7 +31,7 @@ class Validated:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def did_you_mean(word: str, options) -> str | None:
+def did_you_mean(word: object, options) -> str | None:
     close = difflib.get_close_matches(str(word), sorted(options), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
 
@@ -42,7 +46,8 @@ def default_names(raw_layers: list) -> list[str]:
     names = []
     for entry in raw_layers:
         entry = entry if isinstance(entry, dict) else {}
-        kind = entry.get("type") if isinstance(entry.get("type"), str) else "layer"
+        kind = entry.get("type")
+        kind = kind if isinstance(kind, str) else "layer"
         counts[kind] = counts.get(kind, 0) + 1
         name = entry.get("name")
         names.append(name if isinstance(name, str) else f"{kind}_{counts[kind]}")
@@ -74,9 +79,12 @@ def _pretty(value: Any) -> str:
     return repr(value) if not isinstance(value, (list, dict)) else str(value)
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 def _check_model(
-    model: type[BaseModel], raw: Any, path: tuple, ctx: _Context, **layer
-) -> BaseModel | None:
+    model: type[M], raw: Any, path: tuple, ctx: _Context, **layer
+) -> M | None:
     """Validate `raw` against `model`, turning each error into a diagnostic."""
     where = ".".join(str(p) for p in path) if path else "spec"
     if not isinstance(raw, dict):
@@ -91,7 +99,7 @@ def _check_model(
 
 
 def _report_errors(model, raw, exc: ValidationError, path, ctx, layer) -> None:
-    by_key: dict[tuple, list[dict]] = {}
+    by_key: dict[tuple, list[ErrorDetails]] = {}
     for err in exc.errors():
         loc = tuple(err["loc"])
         if err["type"] in ("extra_forbidden", "missing"):
@@ -133,7 +141,7 @@ def _report_errors(model, raw, exc: ValidationError, path, ctx, layer) -> None:
                     else path, **layer)
 
 
-def _choice_message(err: dict, loc: tuple, raw: dict) -> str:
+def _choice_message(err: Mapping[str, Any], loc: tuple, raw: dict) -> str:
     c = err.get("ctx", {})
     if err["type"] == "union_tag_invalid":
         return (f"unknown {loc[0]} {c.get('discriminator', 'type')} "
@@ -142,7 +150,7 @@ def _choice_message(err: dict, loc: tuple, raw: dict) -> str:
             f"{c.get('expected')}. Received: {_pretty(err.get('input'))}")
 
 
-def _choice_hint(err: dict) -> str | None:
+def _choice_hint(err: Mapping[str, Any]) -> str | None:
     c = err.get("ctx", {})
     got = c.get("tag") if err["type"] == "union_tag_invalid" else err.get("input")
     options = str(c.get("expected_tags") or c.get("expected") or "")
@@ -184,7 +192,7 @@ def _missing_hint(model, loc) -> str | None:
     return f.description if f is not None else None
 
 
-def _value_message(errs: list[dict], loc: tuple, raw: dict) -> str:
+def _value_message(errs: list[ErrorDetails], loc: tuple, raw: dict) -> str:
     key = ".".join(str(p) for p in loc) if loc else ""
     msgs = []
     for e in errs:
@@ -204,7 +212,7 @@ def _value_message(errs: list[dict], loc: tuple, raw: dict) -> str:
     return f"invalid '{key}': {text}. Received: {key} = {_pretty(received)}"
 
 
-def _union_rule(errs: list[dict]) -> str | None:
+def _union_rule(errs: list[ErrorDetails]) -> str | None:
     """Plain words for the int-or-pair and count-or-fraction unions."""
     kinds = {str(e["loc"][1]) if len(e["loc"]) > 1 else "" for e in errs}
     if len(errs) < 2:
@@ -263,13 +271,15 @@ def validate(raw: dict, positions: Positions) -> Validated:
     if not out.diagnostics:
         # Assemble from the validated pieces: validating the whole union again
         # would build every layer model's schema, which costs more than a check.
+        # No diagnostics: every layer validated (no None) and each table is
+        # an instance of its TABLES model, which the casts state for mypy.
         out.spec = Spec.model_construct(
             model=out.model,
-            layers=out.layers,
-            data=out.tables.get("data"),
-            train=out.tables.get("train") or TABLES["train"](),
-            transfer=out.tables.get("transfer"),
-            export=out.tables.get("export") or TABLES["export"](),
+            layers=cast("list[Layer]", out.layers),
+            data=cast("DataTable | None", out.tables.get("data")),
+            train=cast(TrainTable, out.tables.get("train") or TABLES["train"]()),
+            transfer=cast("TransferTable | None", out.tables.get("transfer")),
+            export=cast(ExportTable, out.tables.get("export") or TABLES["export"]()),
         )
     return out
 

@@ -32,7 +32,8 @@ def build_graph(
 
     where: dict[str, list[int]] = {}  # name -> every index that uses it
     for i, raw in enumerate(v.raw_layers):
-        kind = raw.get("type") if isinstance(raw.get("type"), str) else "?"
+        kind = raw.get("type")
+        kind = kind if isinstance(kind, str) else "?"
         nodes.append(Node(i, names[i], kind, [], v.layers[i], raw,
                           positions.find(("layers", i))[0]))
         name = names[i]

@@ -124,7 +124,8 @@ class _Expander:
             self.plain(entry, src, scope, n)
 
     def plain(self, entry: dict, src: tuple, scope: Scope, n: int) -> None:
-        kind = entry.get("type") if isinstance(entry.get("type"), str) else "layer"
+        kind = entry.get("type")
+        kind = kind if isinstance(kind, str) else "layer"
         try:
             local = scope.layer_name(entry, kind, n)
         except ExprError as e:
@@ -192,8 +193,8 @@ class _Expander:
         if ref in scope.absent:
             msg = (f"inputs names '{ref}', which is absent in this instance "
                    "(its `when` is false)")
-            hint = "read a layer that exists in every instance, or compute the " \
-                   "name: \"${'a' if cond else 'b'}\""
+            hint: str | None = "read a layer that exists in every instance, " \
+                   "or compute the name: \"${'a' if cond else 'b'}\""
         else:
             msg = (f"inputs names '{ref}', which is neither an input of the block "
                    f"({', '.join(scope.inputs)}) nor one of its layers before this "
@@ -203,7 +204,7 @@ class _Expander:
                  kind=kind)
         return None
 
-    def last_name(self) -> str:
+    def last_name(self) -> str | None:
         if not self.out_layers:
             return "input"
         last = self.out_layers[-1]

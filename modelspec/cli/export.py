@@ -168,7 +168,8 @@ def _export(target, output, opset, force, checkpoint, random_inputs, overrides):
     return result, source
 
 
-def _size(n: int) -> str:
+def _size(size: int) -> str:
+    n = float(size)
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

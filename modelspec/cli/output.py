@@ -5,6 +5,7 @@ consoles the tables go to. Library code raises; only this package prints.
 
 from __future__ import annotations
 
+import importlib.abc
 import os
 import sys
 from typing import TYPE_CHECKING, TextIO
@@ -85,7 +86,7 @@ class _QuietImport:
         return spec
 
 
-class _QuietLoader:
+class _QuietLoader(importlib.abc.Loader):
     def __init__(self, real) -> None:
         self.real = real
 
@@ -127,7 +128,7 @@ def console(stream: TextIO | None = None, width: int | None = None):
 
 
 def _size(params: int) -> str:
-    b = params * 4
+    b: float = params * 4
     for unit in ("B", "KB", "MB", "GB"):
         if b < 1024 or unit == "GB":
             return f"{b:.2f} {unit}" if unit != "B" else f"{b} B"

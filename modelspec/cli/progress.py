@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # rich is imported when a reporter is made
+    from rich.progress import TaskID
+
 
 class RichReporter:
     """One Rich progress bar per epoch: loss, accuracy, examples/s."""
@@ -26,7 +31,7 @@ class RichReporter:
         # Piped to a file or CI log: one plain line per epoch, no live bar.
         self.live = console.is_terminal
         self.console = console
-        self.task = None
+        self.task: TaskID | None = None  # set by epoch_begin
         self.title = ""
 
     def __enter__(self):
@@ -44,18 +49,18 @@ class RichReporter:
             self.task = self.progress.add_task(self.title, total=steps, stats="")
 
     def batch_end(self, step: int, logs: dict, rate: float) -> None:
-        if self.live:
+        if self.live and self.task is not None:
             self.progress.update(
                 self.task, completed=step, stats=self._stats(logs, rate)
             )
 
     def epoch_end(self, epoch: int, logs: dict) -> None:
         stats = self._stats(logs, logs.get("examples_per_s"), val=True)
-        if self.live:
-            self.progress.update(self.task, stats=stats)
-        else:
+        if not self.live:
             self.console.print(f"{self.title}  {stats}", highlight=False,
                                soft_wrap=True)
+        elif self.task is not None:
+            self.progress.update(self.task, stats=stats)
 
     @staticmethod
     def _stats(logs: dict, rate, val: bool = False) -> str:

@@ -189,6 +189,7 @@ def _train(sweep_dir: Path, state, reports: dict, console, say):
 
     def summary(v) -> None:
         run_dir = sw.run_path(sweep_dir, v)
+        assert run_dir is not None  # run_sweep records it before calling us
         row = sw.comparison_row(v, _metrics(run_dir / runs.METRICS), run_dir)
         say(f"  val acc {sw.format_cell('val_accuracy', row['val_accuracy'])}, "
             f"test acc {sw.format_cell('test_accuracy', row['test_accuracy'])}"

@@ -82,6 +82,7 @@ def train_command(
                     resume, extra_overrides=overrides, reporter=reporter
                 )
         else:
+            assert spec is not None  # exactly one of spec and resume, see above
             report = check_file(spec, overrides)
             print_diagnostics(report, summary=False)
             if not report.ok:

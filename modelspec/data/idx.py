@@ -103,8 +103,9 @@ def _idx_file(folder: Path, stem: str) -> Path | None:
 
 
 def load_idx_folder(name: str, folder: Path) -> RawData | None:
-    files = {key: _idx_file(folder, stem) for key, stem in STEMS.items()}
-    if not all(files.values()):
+    found = {key: _idx_file(folder, stem) for key, stem in STEMS.items()}
+    files = {key: path for key, path in found.items() if path is not None}
+    if len(files) < len(found):
         return None
     arrays = {key: read_idx(path) for key, path in files.items()}
     return RawData(

@@ -16,7 +16,7 @@ def _blocks_html(graph: Graph) -> str:
     nodes = {n.id: n for n in graph.nodes}
 
     def members(items) -> list:
-        out = []
+        out: list = []
         for item in items:
             out += [nodes[item]] if isinstance(item, str) else members(item[1])
         return out

@@ -13,6 +13,7 @@ source's bottom to the target's top, through their dummy nodes.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 GAP_X = 28.0  # between neighbouring boxes of one layer
@@ -125,7 +126,7 @@ def order_layers(
 
 
 def _place_layer(
-    row: list[Box], desired: dict[str, float], priority: dict[str, float]
+    row: list[Box], desired: Mapping[str, float], priority: Mapping[str, float]
 ) -> None:
     """Place boxes of one layer in their order, highest priority first, each as
     near its desired x as the already placed ones allow (no overlaps)."""

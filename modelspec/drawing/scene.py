@@ -104,8 +104,8 @@ def _look(node: GNode, chars: int) -> NodeLook:
         return NodeLook(node, lines + [Line(node.shape_text, "detail")],
                         INPUT_FILL, STROKE, 1.2)
     if node.status == "ghost":
-        msg = _wrap(node.messages[0], chars, 2)
-        return NodeLook(node, lines + [Line(m, "error") for m in msg],
+        wrapped = _wrap(node.messages[0], chars, 2)
+        return NodeLook(node, lines + [Line(m, "error") for m in wrapped],
                         ERROR_FILL, ERROR, 1.6, dashed=True)
     if node.settings:
         lines.append(Line(_clip(node.settings, chars), "settings"))
@@ -165,7 +165,7 @@ def segments(points: list[Point], back: bool = False) -> list[tuple[Point, ...]]
     if back:
         (x1, y1), (ox, _), _, (x2, y2) = points
         return [((x1, y1), (ox, y1), (ox, y2), (x2, y2))]
-    out = []
+    out: list[tuple[Point, ...]] = []
     for (ax, ay), (bx, by) in itertools.pairwise(points):
         dy = (by - ay) * 0.5
         out.append(((ax, ay), (ax, ay + dy), (bx, by - dy), (bx, by)))

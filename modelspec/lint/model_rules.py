@@ -76,7 +76,7 @@ def relu_logits(c: LintContext) -> Iterable[Diagnostic]:
     node, act = found
     if act in IDENTITY_ACTIVATIONS or act in PROBABILITY_ACTIVATIONS:
         return
-    if act is None:
+    if act is None or c.output is None:  # found means there is an output
         return
     via = "" if node is c.output else f" (it reaches the output through " \
         f"'{c.output.name}')"

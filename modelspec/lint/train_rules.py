@@ -122,8 +122,9 @@ def data_fits_model(c: LintContext) -> Iterable[Diagnostic]:
         n = len(data.classes)
     k = _classes(c)
     if k is not None and k != n:
-        where = ("model", "classes") if c.model.classes is not None else (
-            "layers", c.output.index)
+        # Without [model] classes, k came from the output layer's shape.
+        where = ("model", "classes") if c.model.classes is not None or (
+            c.output is None) else ("layers", c.output.index)
         sub = " (the [data] classes subset)" if data.classes is not None else ""
         yield c.diag(
             "MS402",

@@ -139,7 +139,7 @@ def default_class_names(spec) -> list[str]:
     n = spec.model.classes
     data = getattr(spec, "data", None)
     names = CLASS_NAMES.get(data.dataset) if data is not None else None
-    if names and data.classes:
+    if names and data is not None and data.classes:
         names = [names[i] for i in data.classes if i < len(names)]
     if names and (n is None or len(names) == n):
         return list(names)

@@ -7,7 +7,7 @@ keyed by the same tags; a test keeps the three sets equal.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -159,7 +159,7 @@ class ActivationLayer(LayerBase):
 
 
 class _Merge(LayerBase):
-    inputs: list[str] = Field(  # type: ignore[assignment]
+    inputs: list[str] = Field(
         min_length=2, description="Names of the two or more layers to merge."
     )
 
@@ -207,8 +207,8 @@ Layer = Annotated[
 ]
 
 LAYER_MODELS: dict[str, type[LayerBase]] = {
-    model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[misc]
-    for model in Layer.__origin__.__args__  # type: ignore[attr-defined]
+    get_args(model.model_fields["type"].annotation)[0]: model
+    for model in get_args(get_args(Layer)[0])
 }
 
 LAYER_TYPES = frozenset(LAYER_MODELS)

@@ -17,7 +17,7 @@ Axes = int | Annotated[list[int], Field(min_length=1)]
 
 
 class _Merge(LayerBase):
-    inputs: list[str] = Field(  # type: ignore[assignment]
+    inputs: list[str] = Field(
         min_length=2, description="Names of the two or more layers to merge."
     )
 
@@ -36,7 +36,7 @@ class Average(_Merge):
 
 class Subtract(_Merge):
     type: Literal["subtract"]
-    inputs: list[str] = Field(  # type: ignore[assignment]
+    inputs: list[str] = Field(
         min_length=2,
         max_length=2,
         description="Exactly two layer names: the output is the first minus the "
@@ -86,7 +86,7 @@ class Normalization(LayerBase):
                 f"from the training data). Received: mean={self.mean}, "
                 f"variance={self.variance}"
             )
-        if self.mean is not None:
+        if self.mean is not None and self.variance is not None:  # both or neither
             if _length(self.mean) != _length(self.variance):
                 raise ValueError(
                     "mean and variance need the same shape. Received: "
