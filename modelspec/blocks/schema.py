@@ -22,6 +22,7 @@ LOCAL_NAME = {
     "pattern": r"^[A-Za-z0-9_\-]+$",
     "description": "Inside a block: the local name, after the instance's prefix.",
 }
+TEMPLATE_TEST = {"type": "string", "pattern": r"\$\{"}
 WHEN = {
     "anyOf": [{"type": "boolean"}, {"$ref": "#/$defs/Template"}],
     "description": "The layer exists only when this is true.",
@@ -37,7 +38,13 @@ def add_blocks(schema: dict) -> dict:
         _templated(defs[ref.rsplit("/", 1)[-1]])
     defs["Template"] = TEMPLATE
     defs["UseEntry"] = _use_entry_schema()
-    defs["LayerOrUse"] = {"anyOf": [union, {"$ref": "#/$defs/UseEntry"}]}
+    # `use` decides, so that a typo in a layer is reported against that layer
+    # (an anyOf would only say that neither alternative matched)
+    defs["LayerOrUse"] = {
+        "if": {"type": "object", "required": ["use"]},
+        "then": {"$ref": "#/$defs/UseEntry"},
+        "else": union,
+    }
     layers["items"] = {"$ref": "#/$defs/LayerOrUse"}
     block = BlockDef.model_json_schema(by_alias=True)
     block["properties"]["layers"]["items"] = {"$ref": "#/$defs/LayerOrUse"}
@@ -66,14 +73,25 @@ def _templated(model: dict) -> None:
             continue
         inner = _items_templated({k: v for k, v in prop.items()
                                   if k not in ("description", "title", "default")})
-        new = {"anyOf": [inner, {"$ref": "#/$defs/Template"}]}
         if key == "name":  # in a block, a local suffix such as "0_conv"
-            new["anyOf"].append(LOCAL_NAME)
+            new = {"anyOf": [inner, {"$ref": "#/$defs/Template"}, LOCAL_NAME]}
+        else:  # if/else rather than anyOf: an editor then names what is wrong
+            new = {"if": TEMPLATE_TEST, "then": {"$ref": "#/$defs/Template"},
+                   "else": _not_null(inner)}
         for k in ("description", "title", "default"):
             if k in prop:
                 new[k] = prop[k]
         model["properties"][key] = new
     model["properties"]["when"] = copy.deepcopy(WHEN)
+
+
+def _not_null(node: dict) -> dict:
+    """`Optional[X]` without its null: TOML has no null, and a lone X lets an
+    editor report X's own error."""
+    alts = node.get("anyOf")
+    if alts and len(alts) == 2 and {"type": "null"} in alts and len(node) == 1:
+        return next(a for a in alts if a != {"type": "null"})
+    return node
 
 
 def _items_templated(node):
@@ -85,7 +103,8 @@ def _items_templated(node):
         return node
     out = {k: _items_templated(v) for k, v in node.items()}
     if isinstance(out.get("items"), dict):
-        out["items"] = {"anyOf": [out["items"], {"$ref": "#/$defs/Template"}]}
+        out["items"] = {"if": TEMPLATE_TEST, "then": {"$ref": "#/$defs/Template"},
+                        "else": out["items"]}
     return out
 
 
