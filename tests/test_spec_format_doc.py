@@ -26,6 +26,17 @@ def keys_in(text: str) -> set[str]:
     return set(re.findall(r"^\| `([a-z_0-9]+)` \|", text, re.M))
 
 
+def test_example_specs_check_clean():
+    from modelspec.check import check_text
+
+    blocks = re.findall(r"^```toml\n(.*?)^```", TEXT, re.M | re.S)
+    assert blocks
+    for text in blocks:
+        report = check_text(text, file="docs/spec-format.md")
+        assert report.ok and not report.diagnostics, [
+            d.render() for d in report.diagnostics]
+
+
 def test_generated_parts_are_current():
     assert render(TEXT) == TEXT, "run: python tests/spec_format_doc.py"
 
