@@ -53,6 +53,15 @@ SHAPE_RULES = {
     "cropping2d": "(h, w, c) -> (h - top - bottom, w - left - right, c), at least "
     "1x1 (MS222)",
     "upsampling2d": "(h, w, c) -> (h fh, w fw, c)",
+    "multiply": "as `add`",
+    "maximum": "as `add`",
+    "average": "as `add`",
+    "subtract": "as `add`, for exactly two inputs (the first minus the second)",
+    "rescaling": "unchanged; a `scale` or `offset` list has 1 or c entries (MS230)",
+    "normalization": "unchanged; the axes in range and distinct (MS214), a `mean` "
+    "list 1 or the last kept axis's size long (MS230)",
+    "layer_norm": "unchanged; the axes in range and distinct (MS214)",
+    "layer_scale": "unchanged",
 }
 
 
