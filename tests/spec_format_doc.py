@@ -151,7 +151,7 @@ def layer_sections() -> str:
 
 def sections() -> dict[str, str]:
     from modelspec.blocks.models import BlockDef, UseEntry
-    from modelspec.schema import TABLES
+    from modelspec.schema import LAYER_MODELS, TABLES
     from modelspec.schema.common import ActivationName, LeakyReLUActivation
     from modelspec.schema.layer_base import LayerBase, WeightedLayer
     from modelspec.schema.tables import Augment, EarlyStopping, Optimizer, Schedule
@@ -169,6 +169,9 @@ def sections() -> dict[str, str]:
     out["leaky_relu"] = key_table(LeakyReLUActivation)
     out["activations"] = ", ".join(f"`{a}`" for a in ActivationName.__args__)
     out["layers"] = layer_sections()
+    out["weighted-types"] = ", ".join(
+        f"`{kind}`" for kind, model in LAYER_MODELS.items()
+        if issubclass(model, WeightedLayer)) + "."
     return {k: v.rstrip("\n") + "\n" for k, v in out.items()}
 
 
