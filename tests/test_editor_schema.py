@@ -66,6 +66,13 @@ def test_taplo_names_typos_in_initializers_values_and_block_layers(tmp_path):
         1, ["Additional properties are not allowed ('stdev' was unexpected)"])
     value = variant(tmp_path, LENET, "filters = 32", 'filters = "sixteen"')
     assert taplo(value, cwd=tmp_path) == (1, ['"sixteen" is not of type "integer"'])
+    # an int-or-list key names both types; a name names its pattern
+    kernel = variant(tmp_path, LENET, "kernel = 5", 'kernel = "5"')
+    assert taplo(kernel, cwd=tmp_path) == (
+        1, ['"5" is not of types "array", "integer"'])
+    name = variant(tmp_path, LENET, 'name = "conv1"', 'name = "conv 1"')
+    assert taplo(name, cwd=tmp_path) == (
+        1, ['"conv 1" does not match "^[A-Za-z0-9_\\-]+$"'])
     kind = variant(tmp_path, LENET, 'type = "flatten"', 'type = "flaten"')
     code, errors = taplo(kind, cwd=tmp_path)
     assert code == 1 and len(errors) == 1

@@ -20,7 +20,8 @@ TEMPLATE = {
 LOCAL_NAME = {
     "type": "string",
     "pattern": r"^[A-Za-z0-9_\-]+$",
-    "description": "Inside a block: the local name, after the instance's prefix.",
+    "description": "A layer name; inside a block the local name, after the "
+    "instance's prefix (it may start with a digit: 0_conv).",
 }
 TEMPLATE_TEST = {"type": "string", "pattern": r"\$\{"}
 WHEN = {
@@ -73,11 +74,13 @@ def _templated(model: dict) -> None:
             continue
         inner = _items_templated({k: v for k, v in prop.items()
                                   if k not in ("description", "title", "default")})
-        if key == "name":  # in a block, a local suffix such as "0_conv"
-            new = {"anyOf": [inner, {"$ref": "#/$defs/Template"}, LOCAL_NAME]}
-        else:  # if/else rather than anyOf: an editor then names what is wrong
-            new = {"if": TEMPLATE_TEST, "then": {"$ref": "#/$defs/Template"},
-                   "else": _not_null(inner)}
+        if key == "name":
+            # LOCAL_NAME allows every top-level name too (the checker requires
+            # the leading letter there), so one pattern can report the mistake
+            inner = LOCAL_NAME
+        # if/else rather than anyOf: an editor then names what is wrong
+        new = {"if": TEMPLATE_TEST, "then": {"$ref": "#/$defs/Template"},
+               "else": _not_null(inner)}
         for k in ("description", "title", "default"):
             if k in prop:
                 new[k] = prop[k]
