@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .base import Issue, Out, ShapeError
 from .merge import RULES as _MERGE
+from .norm import RULES as _NORM  # vocab-merge
 from .spatial import RULES as _SPATIAL
 from .tensor import RULES as _TENSOR
 
@@ -18,6 +19,6 @@ from .resize import RULES as _RESIZE
 from .resize import dropout as _dropout
 
 RULES = {**_SPATIAL, **_TENSOR, **_MERGE, **_CONV_FAMILY, **_RESIZE,
-         "dropout": _dropout}
+         "dropout": _dropout, **_NORM}
 
 __all__ = ["Issue", "Out", "RULES", "ShapeError"]
