@@ -72,9 +72,16 @@ def _in_blocks(diags: list[Diagnostic], expanded) -> list[Diagnostic]:
     say once (with a count) what every instance of a block repeats."""
     out: list[Diagnostic] = []
     first: dict[tuple, Diagnostic] = {}
+    # A layer that failed to expand leaves the layers it would read unread:
+    # the failure is the diagnostic to read, not those dead layers.
+    broken = {expanded.origins[i][0].instance for i in expanded.failed
+              if i in expanded.origins}
     for d in diags:
         if d.index is not None and d.index in expanded.failed:
             continue  # its ${...} failed: that error is the one to read
+        frames = expanded.origins.get(d.index) if d.index is not None else None
+        if d.code == "MS205" and frames and frames[0].instance in broken:
+            continue
         frames = d.origin or (expanded.origins.get(d.index)
                               if d.index is not None else None)
         if frames:

@@ -298,7 +298,7 @@ def _is_number(v: Value) -> bool:
 
 
 def _check_power(a, b, source: str) -> None:
-    if abs(b) > MAX_EXPONENT or (isinstance(b, int) and abs(a) > MAX_INT):
+    if abs(b) > MAX_EXPONENT:
         raise ExprError(f"'**' takes an exponent of at most {MAX_EXPONENT} in "
                         f"size. Received: {a!r} ** {b!r} in ${{{source}}}")
 

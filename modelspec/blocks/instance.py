@@ -54,12 +54,24 @@ def _use_entry(x, entry, src, scope, where) -> Optional[UseEntry]:
     try:
         return UseEntry.model_validate(fixed)
     except ValidationError as e:
-        for err in e.errors():
-            key = str(err["loc"][0]) if err["loc"] else "use"
-            x.add("MS502", f"invalid '{key}' in a use entry: "
-                  f"{err['msg'][0].lower()}{err['msg'][1:]}. Received: {key} = "
-                  f"{fixed.get(key)!r}", src + (key,), scope, **where)
+        keys = dict.fromkeys(str(err["loc"][0]) if err["loc"] else "use"
+                             for err in e.errors())
+        for key in keys:  # one message per key, not one per union member
+            x.add("MS502", f"'{key}' of a use entry must be {_USE_RULES[key]}. "
+                  f"Received: {key} = {fixed.get(key)!r}", src + (key,), scope,
+                  **where)
         return None
+
+
+_USE_RULES = {
+    "use": "the name of a block (a string)",
+    "name": "a string",
+    "inputs": "a list of layer names or a ${...} string",
+    "repeat": "an int or a ${...} string",
+    "first": "a table of arguments",
+    "last": "a table of arguments",
+    "when": "true, false or a ${...} string",
+}
 
 
 def _block(x, u: UseEntry, src, scope, where) -> Optional[BlockDef]:

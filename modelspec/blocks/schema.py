@@ -17,6 +17,11 @@ TEMPLATE = {
     "pattern": r"\$\{",
     "description": "A ${...} expression, substituted before checking.",
 }
+LOCAL_NAME = {
+    "type": "string",
+    "pattern": r"^[A-Za-z0-9_\-]+$",
+    "description": "Inside a block: the local name, after the instance's prefix.",
+}
 WHEN = {
     "anyOf": [{"type": "boolean"}, {"$ref": "#/$defs/Template"}],
     "description": "The layer exists only when this is true.",
@@ -62,6 +67,8 @@ def _templated(model: dict) -> None:
         inner = {k: v for k, v in prop.items()
                  if k not in ("description", "title", "default")}
         new = {"anyOf": [inner, {"$ref": "#/$defs/Template"}]}
+        if key == "name":  # in a block, a local suffix such as "0_conv"
+            new["anyOf"].append(LOCAL_NAME)
         for k in ("description", "title", "default"):
             if k in prop:
                 new[k] = prop[k]
