@@ -19,7 +19,7 @@ Pos = tuple
 class Scope:
     """The top level, or the body of one block instance."""
 
-    prefix: str  # "" at the top level, "<instance>_" in a block
+    prefix: str  # "" at the top level, "<instance>_" (or its `prefix`) in a block
     frames: list[Origin]  # the instances around, innermost first
     env: dict[str, Any]  # names usable in ${...}
     path: tuple  # where the entries are: ("layers",) or ("blocks", b, "layers")
@@ -32,6 +32,7 @@ class Scope:
     counts: dict[str, int] = field(default_factory=dict)  # type -> n (names)
     uses: dict[str, int] = field(default_factory=dict)  # block -> unnamed uses
     previous: str = "input"  # global name of the previous present layer
+    instance: str = ""  # the instance's full name ("" at the top level)
 
     def layer_name(self, entry: dict, kind: str, n: int) -> Any:
         """The local name of a plain layer: its `name` (substituted), else
