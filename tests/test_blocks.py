@@ -461,9 +461,16 @@ def test_schema_accepts_specs_with_blocks_and_refuses_bad_block_tables():
     from modelspec.source import tomllib
 
     validator = jsonschema.Draft202012Validator(json_schema())
-    for path in sorted((ROOT / "specs").glob("*.toml")):
+    zoo = sorted((ROOT / "specs" / "zoo").glob("*.toml"))
+    for path in sorted((ROOT / "specs").glob("*.toml")) + zoo:
         data = tomllib.loads(path.read_text())
         assert list(validator.iter_errors(data)) == [], path.name
+    # ${...} inside a list is substituted, so the schema accepts it there too
+    data = tomllib.loads(EXAMPLE.read_text())
+    data["layers"].insert(0, {"type": "zero_pad2d", "padding": [["${1}", 1], [1, 1]]})
+    assert list(validator.iter_errors(data)) == []
+    data["layers"][0]["padding"] = [["one", 1], [1, 1]]
+    assert list(validator.iter_errors(data))
     data = tomllib.loads(EXAMPLE.read_text())
     data["blocks"]["basic"]["arg"] = []
     assert list(validator.iter_errors(data))
