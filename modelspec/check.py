@@ -1,6 +1,6 @@
 """The checker: a straight list of named passes over typed data.
 
-    parse -> overrides -> expand -> validate -> graph -> shapes -> lint
+    parse -> overrides -> expand -> validate -> wiring -> shapes -> lint
 
 `check_text` never raises for anything a spec says; every problem becomes a
 diagnostic in the returned Report. Only an unreadable file raises (UsageError).
@@ -17,13 +17,13 @@ from typing import Iterable
 from .blocks import expand
 from .diagnostics import Diagnostic
 from .errors import UsageError
-from .graph import build_graph
 from .infer import infer_shapes
 from .lint import LintContext, lint
 from .overrides import apply_overrides
 from .report import Report
 from .source import TomlSyntaxError, parse
 from .validate import validate
+from .wiring import build_graph
 
 
 def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -> Report:
@@ -36,10 +36,13 @@ def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -
                        column=e.column, hint=e.hint or _syntax_hint(text, e.line))
         )
         return _finish(report)
-    raw = apply_overrides(raw, overrides)
+    set_by: list[tuple[tuple, str]] = []
+    raw = apply_overrides(raw, overrides, set_by)
+    _point_at_command_line(positions, set_by)
     report.raw = raw
     expanded = expand(raw, positions)
-    if expanded.aborted:
+    if expanded.aborted or (expanded.diagnostics and not expanded.raw["layers"]):
+        # nothing (sensible) to check: the expansion's errors say why
         report.diagnostics += expanded.diagnostics
         return _finish(report)
     raw, positions = expanded.raw, expanded.positions
@@ -58,13 +61,24 @@ def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -
                       validated.tables, positions, raw)
     passes += lint(ctx)
     if expanded.used:
-        for li in infos:
-            li.block = expanded.block_path(li.index)
+        for item in [*infos, *report.nodes]:
+            item.block = expanded.block_path(item.index)
         passes = _in_blocks(expanded.diagnostics + passes, expanded)
     report.diagnostics += passes
     if report.ok:
         report.spec = validated.spec
-    return _finish(report)
+    return _finish(report, [item for _, item in set_by])
+
+
+def _point_at_command_line(positions, set_by: list[tuple[tuple, str]]) -> None:
+    """A key set with --set was not written in the file: its diagnostics point
+    at the option. Its position is stored as line -k for the k-th override
+    (positions are 1-based, so no file line is <= 0); `_finish` turns that into
+    the diagnostic's `source`."""
+    for k, (path, _) in enumerate(set_by, start=1):
+        for known in [p for p in positions.at if p[: len(path)] == path]:
+            del positions.at[known]  # the file's value there is gone
+        positions.at[path] = (-k, 0)
 
 
 def _in_blocks(diags: list[Diagnostic], expanded) -> list[Diagnostic]:
@@ -110,14 +124,17 @@ _ROOT_CAUSES = frozenset({"MS100", "MS101", "MS102", "MS103", "MS104",
                           "MS201", "MS202", "MS203"})
 
 
-def _finish(report: Report) -> Report:
+def _finish(report: Report, overrides: list[str] | None = None) -> Report:
     for d in report.diagnostics:
         d.file = report.file
+        if d.line is not None and d.line <= 0 and overrides:
+            d.source = f"--set {overrides[-d.line - 1]}"
+            d.line = d.column = None
     # Causes lead: a bad name or reference explains what follows it, so those
     # come first; then everything by position.
     report.diagnostics.sort(
-        key=lambda d: (d.code not in _ROOT_CAUSES, d.line is None, d.line or 0,
-                       d.column or 0, d.code)
+        key=lambda d: (d.code not in _ROOT_CAUSES, d.source is None,
+                       d.line is None, d.line or 0, d.column or 0, d.code)
     )
     return report
 
@@ -158,7 +175,7 @@ def read_spec_text(path: str | Path) -> str:
         with open(p, "rb") as f:
             data = f.read(limit + 1)
     except OSError as e:
-        raise UsageError(f"cannot read {p}: {e.strerror}") from None
+        raise UsageError(f"cannot read {p}: {e.strerror}") from e
     if len(data) > limit:
         raise UsageError(
             f"{p} is larger than {limit:,} bytes; a spec file is usually a few KiB",
@@ -167,7 +184,7 @@ def read_spec_text(path: str | Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise UsageError(f"{p} is not UTF-8 text (byte {e.start})") from None
+        raise UsageError(f"{p} is not UTF-8 text (byte {e.start})") from e
 
 
 def check_file(path: str | Path, overrides: Iterable[str] = ()) -> Report:

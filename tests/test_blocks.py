@@ -112,10 +112,22 @@ n = "${depth}"
 
 [[layers]]
 type = "conv2d"
-name = "head"
-inputs = ["conv3"]
-filters = "${base}"
+name = "tap"
+inputs = ["conv3_block2_a"]
+filters = 8
 kernel = 1
+
+[[layers]]
+type = "conv2d"
+name = "tap2"
+inputs = ["conv2_block1_proj"]
+filters = 8
+kernel = 1
+
+[[layers]]
+type = "add"
+name = "taps"
+inputs = ["tap", "tap2", "conv3"]
 """, blocks=blocks, extra="[vars]\nbase = 2\ndepth = 3\n\n"))
     clean(r)
     by = {li.name: li for li in r.layers}
@@ -131,8 +143,26 @@ kernel = 1
     assert by["conv3_block2_add"].block == ["conv3", "conv3_block2"]
     assert by["conv3_block1_a"].inputs == ["conv2_block3_add"]
     # reading the instance name reads its output (its last layer)
-    assert by["head"].inputs == ["conv3_block3_add"]
+    assert by["taps"].inputs == ["tap", "tap2", "conv3_block3_add"]
+    assert by["tap"].inputs == ["conv3_block2_a"]
+    assert by["tap2"].inputs == ["conv2_block1_proj"]
     assert r.blocks["conv2"] == "stage" and r.blocks["conv2_block2"] == "unit"
+
+
+def test_a_block_reads_layers_of_its_nested_instances_by_relative_name():
+    blocks = UNIT + """
+[blocks.stage]
+layers = [
+  { use = "unit", name = "block${i}", repeat = 2, filters = 4, first = { project = true } },
+  { type = "conv2d", name = "side", inputs = ["block1_a"], filters = 8, kernel = 1 },
+  { type = "add", name = "out", inputs = ["block2", "side"] },
+]
+"""
+    r = check_text(spec('[[layers]]\nuse = "stage"\nname = "s"\n', blocks=blocks))
+    clean(r)
+    assert r.layer("s_side").inputs == ["s_block1_a"]
+    assert r.layer("s_out").inputs == ["s_block2_add", "s_side"]
+    assert r.layer("s_side").block == ["s"]
 
 
 def test_multi_input_block_and_explicit_inputs_and_top_level_when():
@@ -170,6 +200,38 @@ inputs = ["a", "input"]
     assert by["m1_c"].inputs == ["a"] and by["m1_sum"].inputs == ["m1_c", "input"]
     # later instances chain the first input and keep the others
     assert by["m2_c"].inputs == ["m1_sum"] and by["m2_sum"].inputs == ["m2_c", "input"]
+
+
+def test_templated_inputs_are_evaluated_for_every_instance():
+    # NASNet-like cells: each reads the previous cell and the one before it
+    blocks = """\
+[blocks.cell]
+inputs = ["x", "p"]
+layers = [
+  { type = "conv2d", name = "c", inputs = ["x"], filters = 3, kernel = 1 },
+  { type = "add", name = "sum", inputs = ["c", "p"] },
+]
+"""
+    r = check_text(spec("""\
+[[layers]]
+type = "conv2d"
+name = "stem"
+filters = 3
+kernel = 1
+
+[[layers]]
+use = "cell"
+name = "cell${i}"
+repeat = 3
+inputs = ["${'stem' if i == 1 else 'cell' + str(i - 1)}", "${'stem' if i < 3 else 'cell' + str(i - 2)}"]
+""", blocks=blocks))
+    clean(r)
+    by = {li.name: li for li in r.layers}
+    assert by["cell1_c"].inputs == ["stem"] and by["cell1_sum"].inputs[1] == "stem"
+    assert by["cell2_c"].inputs == ["cell1_sum"]
+    assert by["cell2_sum"].inputs == ["cell2_c", "stem"]
+    assert by["cell3_c"].inputs == ["cell2_sum"]
+    assert by["cell3_sum"].inputs == ["cell3_c", "cell1_sum"]
 
 
 def test_prefix_replaces_the_instance_name_before_layer_names():
@@ -329,7 +391,7 @@ filters = 4
     text_out = d.render()
     assert f"s.toml:{define}:" in text_out
     assert f"in block 'unit' instance 'u1', used at s.toml:{use} (and 2 more " \
-           "instances)" in text_out
+           "like it)" in text_out
     assert d.to_json()["origin"] == [{"instance": "u1", "block": "unit", "line": use}]
     assert d.to_json()["also"] == 2
 
@@ -438,6 +500,16 @@ def test_vars_errors_and_names():
                    ("MS503", lines.index('b = "${a * c}"') + 1)]
 
 
+def test_nesting_depth_is_bounded():
+    # 200 distinct blocks, each using the next: no recursion, but too deep
+    blocks = "".join(f'[blocks.b{k}]\nlayers = [{{ use = "b{k + 1}" }}]\n\n'
+                     for k in range(200))
+    blocks += '[blocks.b200]\nlayers = [{ type = "flatten" }]\n'
+    r = check_text(spec('[[layers]]\nuse = "b0"\n', blocks=blocks))
+    assert [d.code for d in found(r)] == ["MS505"]
+    assert "nest more than 32 deep" in found(r)[0].message
+
+
 def test_expansion_is_bounded():
     blocks = """\
 [blocks.u]
@@ -477,3 +549,69 @@ def test_schema_accepts_specs_with_blocks_and_refuses_bad_block_tables():
     data = tomllib.loads(EXAMPLE.read_text())
     data["layers"][0]["filters"] = "sixteen"  # neither an int nor ${...}
     assert list(validator.iter_errors(data))
+
+
+# -- diff at the block level --------------------------------------------------------
+
+
+def test_diff_reports_block_instances_and_layers():
+    from modelspec.diffing import diff_reports
+
+    a = check_file(EXAMPLE)
+    b = check_file(EXAMPLE, ["layers.conv4.blocks=3", "vars.widths=[16, 48, 64]"])
+    c = check_text(EXAMPLE.read_text().replace(
+        '  { use = "stage", name = "conv2"', '  { use = "stage", name = "conv2x"'))
+    d = diff_reports(a, b)
+    rows = {x.name: x for x in d.blocks}
+    assert [x.name for x in d.blocks] == ["conv2", "conv3", "conv4"]
+    assert rows["conv2"].status == "unchanged"
+    assert rows["conv3"].status == "changed"
+    assert rows["conv3"].shape_a == (16, 16, 32) and rows["conv3"].shape_b == (
+        16, 16, 48)
+    assert (rows["conv4"].layers_a, rows["conv4"].layers_b) == (16, 23)
+    assert rows["conv4"].params_b == sum(
+        li.params for li in b.layers if li.block and li.block[0] == "conv4")
+    assert d.to_json()["blocks"][2]["layers_b"] == 23
+    # a renamed instance is one removed and one added, at its place
+    renamed = diff_reports(a, c).blocks
+    assert [(x.status, x.name) for x in renamed][:2] == [
+        ("removed", "conv2"), ("added", "conv2x")]
+    # layer level: the added block of conv4 is listed layer by layer
+    added = {x.name_b for x in d.layers if x.status == "added"}
+    assert "conv4_block3_2_conv" in added
+    plain = check_file(ROOT / "specs" / "mnist_lenet.toml")
+    assert diff_reports(plain, plain).blocks == []
+    assert "blocks" not in diff_reports(plain, plain).to_json()
+
+
+# -- graph: block instances as clusters ------------------------------------------
+
+
+def test_graph_draws_block_instances_as_nested_clusters():
+    import re
+
+    from modelspec.drawing import render
+
+    r = check_file(EXAMPLE)
+    mermaid = render(r, "mermaid")
+    opened = re.findall(r'^    subgraph (\w+)\["([^"]+)"\]$', mermaid, re.M)
+    assert [label for _, label in opened][:3] == [
+        "conv2 · stage", "conv2_block1 · basic", "conv2_block2 · basic"]
+    assert len(opened) == 3 + 6 == len(re.findall(r"^    end$", mermaid, re.M))
+    # every layer of conv3_block1 sits between its subgraph line and its end
+    body = mermaid.split('["conv3_block1 · basic"]', 1)[1].split("    end", 1)[0]
+    inside = set(re.findall(r"<b>([^<]+)</b>", body))
+    assert inside == {li.name for li in r.layers if li.block == ["conv3",
+                                                                 "conv3_block1"]}
+    svg = render(r, "svg")
+    frames = re.findall(r'<rect class="cluster" id="block-(\w+)"', svg)
+    assert frames[:3] == ["conv2", "conv2_block1", "conv2_block2"]
+    assert len(frames) == 9
+    html = render(r, "html")
+    assert "<h2>Blocks</h2>" in html
+    conv4 = sum(li.params for li in r.layers if li.block and li.block[0] == "conv4")
+    assert f"<b>conv4 · stage</b> → (8, 8, 64), {conv4:,} params, 16 layers" in html
+    plain = check_file(ROOT / "specs" / "cifar10_resnet.toml")
+    assert "subgraph" not in render(plain, "mermaid")
+    assert 'class="cluster"' not in render(plain, "svg")
+    assert "<h2>Blocks</h2>" not in render(plain, "html")

@@ -8,12 +8,12 @@ Keras is imported only inside functions.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from modelspec.errors import SpecInvalid, require
 from modelspec.schema import pair
 
+<<<<<<< HEAD
 from .lower_merge_norm import LOWERINGS as _MERGE_NORM  # vocab-merge
 from .lower_merge_norm import MERGE_KINDS as _MERGE_NORM_KINDS  # vocab-merge
 
@@ -81,6 +81,11 @@ def _weights(layer, ctx: _Context) -> dict:
             regs.L2(layer.activity_l2) if layer.activity_l2 else None
         ),
     }
+=======
+from .lower_base import _common, _Context, _weights
+from .lower_conv import LOWERINGS as _CONV_LOWERINGS
+from .lower_conv import keras_activation as _keras_activation
+>>>>>>> blocks
 
 
 def _conv2d(layer, name, ctx):
@@ -216,10 +221,6 @@ LOWERINGS: dict[str, Callable[[Any, str, _Context], Any]] = {
     **_MERGE_NORM,  # vocab-merge
 }
 
-# -- conv family and resizing (lower_conv.py). Imported here because it uses
-# _common and _weights above.
-from .lower_conv import LOWERINGS as _CONV_LOWERINGS  # noqa: E402
-from .lower_conv import keras_activation as _keras_activation  # noqa: E402
 
 LOWERINGS.update(_CONV_LOWERINGS)
 

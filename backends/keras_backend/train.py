@@ -1,4 +1,4 @@
-"""Train a checked spec into a run directory (see runs.py for the layout).
+"""Train a checked spec into a run directory (layout: modelspec/runs/rundir.py).
 
 `train(report)` starts a new run; `resume(run_dir)` continues an interrupted
 one from last.keras (optimizer state included) at the next epoch. The input
@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelspec import runs
 from modelspec.errors import RunError, SpecInvalid
 from modelspec.fsutil import atomic_write_text
+from modelspec.resources import require_training_memory
 
-from . import build, compat, finish, fit, pipeline, plan, runs
+from . import build, compat, finish, fit, pipeline, plan
 from . import callbacks as cb
 from .fit import TrainingInterrupted
 
@@ -54,6 +56,7 @@ def train(
     if not report.ok or report.spec is None:
         raise SpecInvalid(report)
     spec = report.spec
+    require_training_memory(report.total_params, spec.train.optimizer)
     strategy = _choose_strategy(spec)
     splits = splits if splits is not None else pipeline.load_splits(spec)
     if spec.transfer is not None:  # fail before a run directory exists
@@ -131,6 +134,7 @@ def resume(
     report = check_text(text, file=str(run_dir / runs.SPEC), overrides=overrides)
     if not report.ok or report.spec is None:
         raise SpecInvalid(report)
+    require_training_memory(report.total_params, report.spec.train.optimizer)
     strategy = _choose_strategy(report.spec)
     scratch = _scratch_dir(strategy[0])
     if extra_overrides and old and scratch is None:

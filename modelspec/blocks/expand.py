@@ -17,6 +17,7 @@ from ..diagnostics import Diagnostic, Origin
 from ..source import Positions
 from ..validate import default_names, did_you_mean
 from .expr import ExprError
+from .instance import instantiate
 from .models import BlockDef
 from .scope import Scope, check_blocks, check_vars, position_index
 from .template import has_template, substitute, whole_name
@@ -118,8 +119,6 @@ class _Expander:
                 self.add("MS103", f"a block's layers are tables. Received: {entry!r}",
                          src, scope)
         elif "use" in entry:
-            from .instance import instantiate
-
             instantiate(self, entry, src, scope)
         else:
             self.plain(entry, src, scope, n)

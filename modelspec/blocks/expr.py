@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import math
 import operator
 from typing import Any, Callable, Mapping
@@ -87,6 +88,12 @@ def _round(x, ndigits=None):
     return round(x) if ndigits is None else round(x, ndigits)
 
 
+def _str(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+        raise ExprError(f"str() takes a number or a string. Received: {v!r}")
+    return v if isinstance(v, str) else str(v)
+
+
 FUNCTIONS: dict[str, Callable] = {
     "min": _minmax("min", min),
     "max": _minmax("max", max),
@@ -97,6 +104,7 @@ FUNCTIONS: dict[str, Callable] = {
     "ceil": _numeric("ceil", math.ceil),
     "floor": _numeric("floor", math.floor),
     "letter": letter,
+    "str": _str,
     "make_divisible": make_divisible,
 }
 KEYWORDS = {"make_divisible": {"min_value", "divisor"}, "round": {"ndigits"}}
@@ -144,16 +152,22 @@ def evaluate(source: str, env: Mapping[str, Value]) -> Value:
     if len(source) > MAX_SOURCE:
         raise ExprError(f"an expression is at most {MAX_SOURCE} characters. "
                         f"Received: {len(source)} characters")
-    try:
-        tree = ast.parse(source.strip(), mode="eval")
-    except SyntaxError as e:
-        raise ExprError(f"not a valid expression ({e.msg}). Received: ${{{source}}}",
-                        hint="allowed: " + rule()) from None
+    tree = _parse(source)
     nodes = sum(1 for _ in ast.walk(tree))
     if nodes > MAX_NODES:
         raise ExprError(f"an expression has at most {MAX_NODES} parts. "
                         f"Received: {nodes}")
     return _Eval(env, source).visit(tree.body)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(source: str) -> ast.Expression:
+    # A block's expressions repeat in every instance: parse each text once.
+    try:
+        return ast.parse(source.strip(), mode="eval")
+    except SyntaxError as e:
+        raise ExprError(f"not a valid expression ({e.msg}). Received: ${{{source}}}",
+                        hint="allowed: " + rule()) from None
 
 
 class _Eval:

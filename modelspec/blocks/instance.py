@@ -11,9 +11,10 @@ from ..validate import did_you_mean
 from .expr import ExprError
 from .models import USE_KEYS, BlockDef, UseEntry
 from .scope import Scope
-from .template import substitute, whole_name
+from .template import has_template, substitute, whole_name
 
 MAX_REPEAT = 1_000
+MAX_DEPTH = 32  # blocks inside blocks; also keeps Python's recursion shallow
 
 
 def instantiate(x, entry: dict, src: tuple, scope: Scope) -> None:
@@ -84,6 +85,12 @@ def _block(x, u: UseEntry, src, scope, where) -> Optional[BlockDef]:
                   hint=did_you_mean(u.use, defined) or (
                       f"define it in a [blocks.{u.use}] table" if not defined else
                       "defined blocks: " + ", ".join(sorted(defined))), **where)
+        return None
+    if len(x.stack) >= MAX_DEPTH:
+        x.add("MS505", f"blocks nest more than {MAX_DEPTH} deep here "
+              f"({' -> '.join(x.stack[:3])} -> ... -> {u.use})", src + ("use",),
+              scope, hint="no architecture needs that depth: check the uses",
+              **where)
         return None
     if u.use in x.stack:
         chain = " -> ".join(x.stack + [u.use])
@@ -182,7 +189,7 @@ def _one(x, block: BlockDef, u: UseEntry, given: dict, kn: tuple[int, int], src,
     body = Scope(prefix=scope.prefix + prefix if u.prefix is not None else inst + "_",
                  frames=frames, env=body_env, path=("blocks", u.use, "layers"),
                  argpos=argpos, inputs=dict(zip(block.inputs, inputs)),
-                 previous=inputs[0], instance=inst)
+                 previous=inputs[0], parent=scope, instance=inst)
     if not _let(x, block, u.use, body):
         return None
     x.instances[inst] = u.use
@@ -266,8 +273,9 @@ def _arguments(x, block, u, given, kn, env, src, scope, where):
 
 def _inputs(x, block, u, env, k, src, scope, first_inputs, where):
     """The instance's inputs, as global names: `inputs` for the first instance,
-    the previous instance's output (plus the other inputs) for later ones."""
-    if k > 1 or u.inputs is None:
+    the previous instance's output (plus the other inputs) for later ones;
+    `inputs` holding ${...} are evaluated for every instance (with its i)."""
+    if u.inputs is None or (k > 1 and not has_template(u.inputs)):
         refs = [scope.previous] + (first_inputs[1:] if first_inputs else [])
     else:
         try:

@@ -112,7 +112,8 @@ class UseEntry(_Base):
         None,
         description="The layers the instance reads (one per block input); "
         "default the previous layer. With repeat, the first instance reads "
-        "them and each later one reads the previous instance.",
+        "them and each later one reads the previous instance, unless they "
+        "hold ${...}: then they are evaluated for every instance.",
     )
     repeat: Union[int, Template] = Field(
         1, description="How many instances, chained; i is 1, 2, ... in each."
