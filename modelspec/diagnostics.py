@@ -33,9 +33,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "MS221": ("error", "invalid output_padding for conv2d_transpose"),
     "MS222": ("error", "cropping removes the whole input"),
     "MS223": ("error", "dropout noise_shape does not broadcast to the input"),
-    # --- vocab-merge ---
+    # -- merges, rescaling and normalisation
     "MS230": ("error", "per-channel values do not match the input's axis"),
-    # --- end vocab-merge ---
     "MS301": ("warning", "non-linear activation on the output logits"),
     "MS302": ("error", "loss and output activation disagree"),
     "MS303": ("warning", "learning rate far outside the optimizer's usual range"),

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from modelspec import runs
-from modelspec.errors import RunError, require
+from modelspec.errors import require
 
 from . import compat, optim
 
@@ -62,10 +62,7 @@ def load_for_resume(path: Path, report, jit: bool):
     from . import load_model
 
     optim.custom_objects()  # registers the schedule and loss classes
-    try:
-        model = load_model(path)
-    except Exception as exc:  # corrupt file: name it rather than a traceback
-        raise RunError(f"cannot load {path} to resume: {exc}") from exc
+    model = load_model(path, purpose="to resume")
     model.compile(
         optimizer=model.optimizer,
         loss=optim.make_loss(report),
@@ -75,12 +72,9 @@ def load_for_resume(path: Path, report, jit: bool):
     return model
 
 
-def make_model(report, plan, state: dict, on_transfer=None, x_train=None):
+def make_model(report, plan, state: dict, on_transfer=None):
     """(compiled model, TransferReport or None) for `plan` (a plan.RunPlan);
-    `on_transfer(TransferReport)` is called once the weights are copied.
-    A new model's `normalization` layers adapt to `x_train` (adapt.py)."""
-    from .adapt import adapt_model
-
+    `on_transfer(TransferReport)` is called once the weights are copied."""
     keras = require("keras")
     t = report.spec.train
     if t.seed is not None:
@@ -95,8 +89,6 @@ def make_model(report, plan, state: dict, on_transfer=None, x_train=None):
                 report, plan.steps_per_epoch, plan.total_steps, plan.jit,
                 base=Path(report.file).parent,
             )
-            if x_train is not None:
-                adapt_model(model, report, x_train, transfer_report)
             if transfer_report is not None and on_transfer is not None:
                 on_transfer(transfer_report)
     compat.check_seed_states(model)

@@ -21,6 +21,16 @@ from .conv_layers import (  # the convolution family and resizing layers
     ZeroPad2D,
 )
 from .layer_base import LayerBase, Padding, WeightedLayer, pair
+from .merge_norm import (  # element-wise merges, rescaling and normalisation
+    Average,
+    LayerNorm,
+    LayerScale,
+    Maximum,
+    Multiply,
+    Normalization,
+    Rescaling,
+    Subtract,
+)
 
 
 class Conv2D(WeightedLayer):
@@ -164,20 +174,6 @@ class Concat(_Merge):
 
 
 
-# --- vocab-merge: element-wise merges, rescaling, normalisation --------------
-from .merge_norm import (  # after LayerBase and _Merge: merge_norm imports them
-    Average,
-    LayerNorm,
-    LayerScale,
-    Maximum,
-    Multiply,
-    Normalization,
-    Rescaling,
-    Subtract,
-)
-
-# --- end vocab-merge ------------------------------------------------------------
-
 Layer = Annotated[
     Union[
         Conv2D,
@@ -201,7 +197,7 @@ Layer = Annotated[
         ZeroPad2D,
         Cropping2D,
         UpSampling2D,
-        # --- vocab-merge ---
+        # merges, rescaling and normalisation (merge_norm.py)
         Multiply,
         Subtract,
         Maximum,
@@ -210,7 +206,6 @@ Layer = Annotated[
         Normalization,
         LayerNorm,
         LayerScale,
-        # --- end vocab-merge ---
     ],
     Field(discriminator="type"),
 ]
