@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import os
 
-import fuzz_merge_norm
 import pytest
-from blocks_fuzz import block_specs, check_blocks_against_keras
-from conv_cases import conv_family_layer, pool_or_dropout_layer
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+
+import fuzz_merge_norm
+from blocks_fuzz import block_specs, check_blocks_against_keras
+from conv_cases import conv_family_layer, pool_or_dropout_layer
 from keras_agreement import assert_agrees
 
 # Quiet TensorFlow's C++ logging; it is imported later, inside the tests.
