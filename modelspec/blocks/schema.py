@@ -35,8 +35,12 @@ def add_blocks(schema: dict) -> dict:
     defs = schema["$defs"]
     layers = schema["properties"]["layers"]
     union = layers["items"]
-    for ref in union["discriminator"]["mapping"].values():
-        _templated(defs[ref.rsplit("/", 1)[-1]])
+    kinds = [ref.rsplit("/", 1)[-1] for ref in union["discriminator"]["mapping"].values()]
+    # tables inside a layer (kernel_init = { ... }) are substituted too
+    for name in _reachable(defs, kinds) - set(kinds):
+        _templated(defs[name], when=False)
+    for name in kinds:
+        _templated(defs[name])
     defs["Template"] = TEMPLATE
     defs["UseEntry"] = _use_entry_schema()
     # `use` decides, so that a typo in a layer is reported against that layer
@@ -68,7 +72,29 @@ def add_blocks(schema: dict) -> dict:
     return schema
 
 
-def _templated(model: dict) -> None:
+def _reachable(defs: dict, roots: list[str]) -> set[str]:
+    """The $defs names that `roots` refer to, directly or not (roots too)."""
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in defs:
+            continue
+        seen.add(name)
+        todo.extend(_refs(defs[name]))
+    return seen
+
+
+def _refs(node) -> list[str]:
+    if isinstance(node, list):
+        return [r for n in node for r in _refs(n)]
+    if not isinstance(node, dict):
+        return []
+    own = [node["$ref"].rsplit("/", 1)[-1]] if isinstance(node.get("$ref"), str) else []
+    return own + [r for k, v in node.items() if k != "$ref" for r in _refs(v)]
+
+
+def _templated(model: dict, when: bool = True) -> None:
     for key, prop in model.get("properties", {}).items():
         if key == "type":
             continue
@@ -85,7 +111,8 @@ def _templated(model: dict) -> None:
             if k in prop:
                 new[k] = prop[k]
         model["properties"][key] = new
-    model["properties"]["when"] = copy.deepcopy(WHEN)
+    if when:
+        model["properties"]["when"] = copy.deepcopy(WHEN)
 
 
 def _not_null(node: dict) -> dict:
