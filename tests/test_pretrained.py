@@ -20,7 +20,7 @@ from modelspec.errors import RunError  # noqa: E402
 
 pytestmark = pytest.mark.framework
 
-FORMATS = ["model.keras", "model.weights.h5", "legacy.h5"]
+FORMATS = ["model.keras", "model.weights.h5", "legacy.h5", "full_legacy.h5"]
 VGG_BLOCKS = [(64, 2), (128, 2), (256, 3), (512, 3), (512, 3)]
 
 
@@ -81,12 +81,13 @@ def checked(text: str):
 
 def save(model, folder, fmt: str):
     """`model` saved in one of FORMATS; legacy.h5 is written the way the
-    ImageNet files of keras.applications were (layer_names / weight_names)."""
+    ImageNet files of keras.applications were (layer_names / weight_names);
+    full_legacy.h5 is a whole Keras 2 model file (weights under model_weights)."""
     import h5py
     from keras.src.legacy.saving import legacy_h5_format
 
     path = folder / fmt
-    if fmt == "model.keras":
+    if fmt in ("model.keras", "full_legacy.h5"):
         model.save(path)
     elif fmt == "model.weights.h5":
         model.save_weights(path)

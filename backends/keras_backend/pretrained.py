@@ -59,7 +59,7 @@ class StoredLayer:
     def get_weights(self) -> list:
         return list(self.weights)
 
-    def ordered_like(self, layer) -> "StoredLayer":
+    def ordered_like(self, layer) -> StoredLayer:
         """The arrays in `layer`'s variable order, matched by variable name
         (kernel, bias, gamma, moving_mean ...) when every name matches:
         legacy files store trainable variables first, which differs from
@@ -78,7 +78,7 @@ class StoredWeights:
         self.layers = layers
         self.source = source
 
-    def aligned_to(self, model) -> "StoredWeights":
+    def aligned_to(self, model) -> StoredWeights:
         targets = {layer.name: layer for layer in model.layers}
         return StoredWeights(
             [s.ordered_like(targets[s.name]) if s.name in targets else s

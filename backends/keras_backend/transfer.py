@@ -172,7 +172,6 @@ def apply_transfer(model, source_model, table, source: str = "") -> TransferRepo
 
 def load_and_apply(model, table, base: Path | None = None) -> TransferReport:
     from . import load_model
-
     from .pretrained import check_fit, is_weight_file, read_weights
 
     path = resolve_source(table.from_, base)
