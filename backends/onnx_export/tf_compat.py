@@ -1,0 +1,59 @@
+"""Two gaps between Keras 3's TensorFlow graphs and tf2onnx, bridged for export.
+
+- Grouped convolutions: Keras's TF backend runs them inside
+  `tf.function(jit_compile=True)` because TF's CPU kernels lack them, and
+  tf2onnx cannot inline an XLA-compiled function (tensorflow-onnx#2099: the
+  graph keeps a StatefulPartitionedCall). Export only traces the graph, never
+  runs it, so `plain_convolutions()` traces the plain `tf.nn.convolution`,
+  which tf2onnx turns into an ONNX Conv with `group` set.
+- Exact GELU: TF writes it with `Erfc`, which tf2onnx has no handler for;
+  `CUSTOM_OP_HANDLERS` maps it to 1 - Erf(x).
+
+TensorFlow and Keras are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+
+@contextmanager
+def plain_convolutions():
+    """While active, Keras's TF `conv` never wraps the op in an XLA function."""
+    from keras.src.backend.tensorflow import nn as tf_nn
+
+    original = tf_nn.conv
+
+    def conv(inputs, kernel, strides=1, padding="valid", data_format=None,
+             dilation_rate=1):
+        import tensorflow as tf
+        from keras.src import backend
+
+        data_format = backend.standardize_data_format(data_format)
+        return tf.nn.convolution(
+            inputs, kernel, strides, padding.upper(),
+            data_format=tf_nn._convert_data_format(data_format, len(inputs.shape)),
+            dilations=dilation_rate,
+        )
+
+    tf_nn.conv = conv
+    try:
+        yield
+    finally:
+        tf_nn.conv = original
+
+
+def _erfc(ctx, node, name, args):
+    """Rewrite TF's Erfc(x) node in place as Sub(1, Erf(x))."""
+    import numpy as np
+    from tf2onnx import utils
+
+    dtype = utils.map_onnx_to_numpy_type(ctx.get_dtype(node.input[0]))
+    one = ctx.make_const(utils.make_name(f"{name}_one"), np.array(1, dtype=dtype))
+    erf = ctx.make_node("Erf", [node.input[0]], op_name_scope=name)
+    node.type = "Sub"
+    node.domain = ""
+    ctx.replace_inputs(node, [one.output[0], erf.output[0]])
+
+
+CUSTOM_OP_HANDLERS = {"Erfc": (_erfc, [])}
