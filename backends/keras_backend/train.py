@@ -21,6 +21,7 @@ from modelspec.fsutil import atomic_write_text
 
 from . import callbacks as cb
 from . import optim, pipeline, runs
+from .adapt import adapt_model  # vocab-merge: normalization adapts before fit
 from .finish import finish_run
 from .setup import (
     build_compiled,
@@ -207,6 +208,7 @@ def _run(
             model, transfer_report = build_compiled(
                 report, spe, epochs * spe, jit, base=Path(report.file).parent
             )
+            adapt_model(model, report, splits.x_train, transfer_report)
             if transfer_report is not None and on_transfer is not None:
                 on_transfer(transfer_report)
     if not resuming:
