@@ -37,6 +37,9 @@ def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -
     raw = apply_overrides(raw, overrides)
     report.raw = raw
     expanded = expand(raw, positions)
+    if expanded.aborted:
+        report.diagnostics += expanded.diagnostics
+        return _finish(report)
     raw, positions = expanded.raw, expanded.positions
     report.blocks = expanded.instances
     passes: list[Diagnostic] = []
@@ -52,11 +55,10 @@ def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -
     ctx = LintContext(report.nodes, {li.name: li for li in infos}, validated.model,
                       validated.tables, positions, raw)
     passes += lint(ctx)
-    report.diagnostics += expanded.diagnostics
     if expanded.used:
         for li in infos:
             li.block = expanded.block_path(li.index)
-        passes = _in_blocks(passes, expanded)
+        passes = _in_blocks(expanded.diagnostics + passes, expanded)
     report.diagnostics += passes
     if report.ok:
         report.spec = validated.spec
@@ -68,10 +70,18 @@ def _in_blocks(diags: list[Diagnostic], expanded) -> list[Diagnostic]:
     say once (with a count) what every instance of a block repeats."""
     out: list[Diagnostic] = []
     first: dict[tuple, Diagnostic] = {}
+    # A layer that failed to expand leaves the layers it would read unread:
+    # the failure is the diagnostic to read, not those dead layers.
+    broken = {expanded.origins[i][0].instance for i in expanded.failed
+              if i in expanded.origins}
     for d in diags:
         if d.index is not None and d.index in expanded.failed:
             continue  # its ${...} failed: that error is the one to read
         frames = expanded.origins.get(d.index) if d.index is not None else None
+        if d.code == "MS205" and frames and frames[0].instance in broken:
+            continue
+        frames = d.origin or (expanded.origins.get(d.index)
+                              if d.index is not None else None)
         if frames:
             d = replace(d, origin=list(frames))
             key = (d.code, d.line, d.column, frames[0].block)

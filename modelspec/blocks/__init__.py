@@ -7,7 +7,8 @@ instances for the summary table. Framework-free, like all of `modelspec/`.
 
 from .collapse import Row, summary_rows
 from .expand import Expanded, expand, uses_blocks
-from .expr import ExprError, evaluate, substitute
+from .expr import ExprError, evaluate
+from .template import substitute
 
 __all__ = ["ExprError", "Expanded", "Row", "evaluate", "expand", "substitute",
            "summary_rows", "uses_blocks"]

@@ -16,9 +16,10 @@ from typing import Any, Optional
 from ..diagnostics import Diagnostic, Origin
 from ..source import Positions
 from ..validate import default_names, did_you_mean
-from .expr import ExprError, has_template, substitute, whole_name
+from .expr import ExprError
 from .models import BlockDef
 from .scope import Scope, check_blocks, check_vars, position_index
+from .template import has_template, substitute, whole_name
 
 MAX_LAYERS = 10_000  # expanded layers; NASNetLarge has ~1,000
 MAX_INSTANCES = 10_000
@@ -41,6 +42,7 @@ class Expanded:
     failed: set[int] = field(default_factory=set)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     used: bool = False
+    aborted: bool = False  # too large: the later passes do not run
 
     def block_path(self, index: int) -> Optional[list[str]]:
         frames = self.origins.get(index)
@@ -64,7 +66,9 @@ def expand(raw: dict, positions: Positions) -> Expanded:
     try:
         x.run()
     except _TooLarge:
-        x.out_layers = x.out_layers[:MAX_LAYERS]
+        # a half-expanded model would only add errors that are not the point
+        return Expanded(raw, positions, diagnostics=x.diags, used=True,
+                        aborted=True)
     out = dict(raw)
     out["layers"] = x.out_layers
     return Expanded(out, x.out_pos, x.origins, x.instances, x.failed, x.diags, True)
@@ -146,7 +150,7 @@ class _Expander:
             if arg in scope.argpos:
                 keypos[key] = scope.argpos[arg]
         layer["name"] = name
-        self.wire(layer, src, scope, name, kind)
+        ok = self.wire(layer, src, scope, name, kind) and ok
         self.emit(layer, src, keypos, scope, local, ok)
 
     def present(self, entry, src, scope, name, kind) -> bool:
@@ -161,21 +165,26 @@ class _Expander:
             return False
         if not isinstance(when, bool):
             self.add("MS503", f"'when' must be true or false. Received: when = "
-                     f"{when!r}", src + ("when",), scope, layer=name, kind=kind)
+                     f"{when!r}", src + ("when",), scope, layer=name, kind=kind,
+                     at=scope.argpos.get(whole_name(entry["when"])))
             return False
         return when
 
-    def wire(self, layer: dict, src, scope: Scope, name, kind) -> None:
+    def wire(self, layer: dict, src, scope: Scope, name, kind) -> bool:
         """Resolve `inputs` to global names; a block layer without `inputs`
-        reads the previous present layer of its block."""
+        reads the previous present layer of its block. False: a bad name."""
         refs = layer.get("inputs")
         if isinstance(refs, list) and all(isinstance(r, str) for r in refs):
-            layer["inputs"] = [self.resolve(r, src, scope, name, kind) for r in refs]
-        elif "inputs" not in layer and (not scope.top or scope.previous !=
-                                        self.last_name()):
+            found = [self.resolve(r, src, scope, name, kind) for r in refs]
+            layer["inputs"] = [f or r for f, r in zip(found, refs)]
+            return all(found)
+        if "inputs" not in layer and (not scope.top or scope.previous !=
+                                      self.last_name()):
             layer["inputs"] = [scope.previous]
+        return True
 
-    def resolve(self, ref: str, src, scope: Scope, name, kind) -> str:
+    def resolve(self, ref: str, src, scope: Scope, name, kind) -> Optional[str]:
+        """The global name `ref` reads, or None (reported) when it names nothing."""
         found = scope.lookup(ref)
         if found is not None:
             return found
@@ -193,7 +202,7 @@ class _Expander:
             hint = did_you_mean(ref, list(scope.inputs) + list(scope.local))
         self.add("MS202", msg, src + ("inputs",), scope, hint=hint, layer=name,
                  kind=kind)
-        return scope.prefix + ref
+        return None
 
     def last_name(self) -> str:
         if not self.out_layers:
@@ -206,8 +215,9 @@ class _Expander:
         i = len(self.out_layers)
         if i >= MAX_LAYERS:
             self.add("MS505", f"the blocks expand to more than {MAX_LAYERS:,} "
-                     "layers", src, scope, hint="check repeat counts; a block "
-                     "repeated inside a repeated block multiplies")
+                     "layers", src, scope, hint="check repeat counts; a repeat "
+                     "inside a repeated block multiplies", layer=scope.prefix
+                     .rstrip("_") or None)
             raise _TooLarge()
         self.out_layers.append(layer)
         self.out_pos.at[("layers", i)] = self.pos.find(src)
@@ -222,9 +232,10 @@ class _Expander:
         if isinstance(layer, dict) and isinstance(layer.get("name"), str):
             scope.record(local, layer["name"])
 
-    def tick(self, src: tuple, scope: Scope) -> None:
+    def tick(self, src: tuple, scope: Scope, **where) -> None:
         self.count += 1
         if self.count > MAX_INSTANCES:
             self.add("MS505", f"the blocks make more than {MAX_INSTANCES:,} "
-                     "instances", src, scope)
+                     "instances", src, scope, hint="check repeat counts; a "
+                     "repeat inside a repeated block multiplies", **where)
             raise _TooLarge()

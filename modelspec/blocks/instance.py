@@ -8,17 +8,20 @@ from pydantic import ValidationError
 
 from ..diagnostics import Origin
 from ..validate import did_you_mean
-from .expr import ExprError, substitute, whole_name
+from .expr import ExprError
 from .models import USE_KEYS, BlockDef, UseEntry
 from .scope import Scope
+from .template import substitute, whole_name
 
 MAX_REPEAT = 1_000
 
 
 def instantiate(x, entry: dict, src: tuple, scope: Scope) -> None:
-    label = entry.get("name") if isinstance(entry.get("name"), str) else None
-    where = dict(layer=scope.prefix + (label or str(entry.get("use"))),
-                 kind=f"block {entry.get('use')}")
+    label = entry.get("name")
+    if not isinstance(label, str) or "${" in label:
+        label = None  # not known before the instance is made
+    where = dict(layer=scope.prefix + label if label else
+                 (scope.prefix.rstrip("_") or None), kind=f"use {entry.get('use')}")
     u = _use_entry(x, entry, src, scope, where)
     if u is None:
         return
@@ -32,7 +35,7 @@ def instantiate(x, entry: dict, src: tuple, scope: Scope) -> None:
     first_inputs: Optional[list[str]] = None
     names: set[str] = set()
     for k in range(1, n + 1):
-        x.tick(src, scope)
+        x.tick(src, scope, layer=where["layer"], kind=where["kind"])
         got = _one(x, block, u, given, (k, n), src, scope, first_inputs, where)
         if got is None:
             return
@@ -51,12 +54,24 @@ def _use_entry(x, entry, src, scope, where) -> Optional[UseEntry]:
     try:
         return UseEntry.model_validate(fixed)
     except ValidationError as e:
-        for err in e.errors():
-            key = str(err["loc"][0]) if err["loc"] else "use"
-            x.add("MS502", f"invalid '{key}' in a use entry: "
-                  f"{err['msg'][0].lower()}{err['msg'][1:]}. Received: {key} = "
-                  f"{fixed.get(key)!r}", src + (key,), scope, **where)
+        keys = dict.fromkeys(str(err["loc"][0]) if err["loc"] else "use"
+                             for err in e.errors())
+        for key in keys:  # one message per key, not one per union member
+            x.add("MS502", f"'{key}' of a use entry must be {_USE_RULES[key]}. "
+                  f"Received: {key} = {fixed.get(key)!r}", src + (key,), scope,
+                  **where)
         return None
+
+
+_USE_RULES = {
+    "use": "the name of a block (a string)",
+    "name": "a string",
+    "inputs": "a list of layer names or a ${...} string",
+    "repeat": "an int or a ${...} string",
+    "first": "a table of arguments",
+    "last": "a table of arguments",
+    "when": "true, false or a ${...} string",
+}
 
 
 def _block(x, u: UseEntry, src, scope, where) -> Optional[BlockDef]:
@@ -87,7 +102,8 @@ def _when(x, u: UseEntry, src, scope, where) -> bool:
         return False
     if not isinstance(when, bool):
         x.add("MS503", f"'when' must be true or false. Received: when = {when!r}",
-              src + ("when",), scope, **where)
+              src + ("when",), scope, at=scope.argpos.get(whole_name(u.when)),
+              **where)
         return False
     return when
 
@@ -100,8 +116,10 @@ def _repeat(x, u: UseEntry, src, scope, where) -> Optional[int]:
               hint=e.hint, **where)
         return None
     if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_REPEAT:
+        arg = whole_name(u.repeat)  # a value passed whole: point at the argument
         x.add("MS502", f"'repeat' must be an int from 0 to {MAX_REPEAT}. "
-              f"Received: repeat = {n!r}", src + ("repeat",), scope, **where)
+              f"Received: repeat = {n!r}", src + ("repeat",), scope,
+              at=scope.argpos.get(arg), **where)
         return None
     if n > 1 and (u.name is None or "${" not in u.name):
         x.add("MS502", f"with repeat = {n}, each instance needs its own name: "
@@ -132,7 +150,8 @@ def _arguments_ok(x, block: BlockDef, u: UseEntry, given, n, src, scope,
         ):
             continue
         ok = False
-        x.add("MS502", f"missing argument '{arg}' of block '{u.use}'", src, scope,
+        x.add("MS502", f"missing argument '{arg}' of block '{u.use}'",
+              src + ("use",), scope,
               hint=f"add `{arg} = ...`; its args: " + ", ".join(block.args),
               **where)
     return ok
@@ -241,6 +260,8 @@ def _inputs(x, block, u, env, k, src, scope, first_inputs, where):
             return None
         refs = [x.resolve(r, src, scope, where["layer"], where["kind"])
                 for r in given]
+        if not all(refs):
+            return None
     if len(refs) != len(block.inputs):
         x.add("MS502", f"block '{u.use}' takes {len(block.inputs)} input"
               f"{'s' * (len(block.inputs) != 1)} ({', '.join(block.inputs)}); "

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
 # Names an expression may not rebind: the repeat index and the functions.

@@ -8,8 +8,9 @@ from typing import Any, Optional
 
 from ..diagnostics import Origin
 from ..source import Positions
-from .expr import ExprError, substitute
+from .expr import ExprError
 from .models import NAME, RESERVED, BlockDef
+from .template import substitute
 
 Pos = tuple
 
