@@ -152,7 +152,7 @@ ACTIVATIONS = ["relu6", "hard_sigmoid", "hard_silu", "hard_swish", "silu", "swis
 
 _small = st.integers(1, 4)
 _pairs = st.one_of(_small, st.tuples(_small, _small).map(list))
-_margin = st.integers(0, 3)
+_margin = st.integers(0, 2)
 _margins = st.one_of(
     _margin, st.tuples(_margin, _margin).map(list),
     st.tuples(st.tuples(_margin, _margin).map(list),

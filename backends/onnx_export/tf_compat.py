@@ -1,4 +1,4 @@
-"""Two gaps between Keras 3's TensorFlow graphs and tf2onnx, bridged for export.
+"""Three gaps between Keras 3's TensorFlow graphs and tf2onnx, bridged for export.
 
 - Grouped convolutions: Keras's TF backend runs them inside
   `tf.function(jit_compile=True)` because TF's CPU kernels lack them, and
@@ -6,6 +6,10 @@
   graph keeps a StatefulPartitionedCall). Export only traces the graph, never
   runs it, so `plain_convolutions()` traces the plain `tf.nn.convolution`,
   which tf2onnx turns into an ONNX Conv with `group` set.
+- Depthwise/separable convolutions with both strides and dilation > 1: Keras
+  pads for 'same' with sizes computed from `tf.shape` at run time, so the ONNX
+  graph loses its static output shape; `plain_convolutions()` also computes
+  that padding from the static spatial size (the same numbers).
 - Exact GELU: TF writes it with `Erfc`, which tf2onnx has no handler for;
   `CUSTOM_OP_HANDLERS` maps it to 1 - Erf(x).
 
@@ -22,7 +26,7 @@ def plain_convolutions():
     """While active, Keras's TF `conv` never wraps the op in an XLA function."""
     from keras.src.backend.tensorflow import nn as tf_nn
 
-    original = tf_nn.conv
+    original, original_pad = tf_nn.conv, tf_nn._pad_same_spatial_channels_last
 
     def conv(inputs, kernel, strides=1, padding="valid", data_format=None,
              dilation_rate=1):
@@ -36,11 +40,24 @@ def plain_convolutions():
             dilations=dilation_rate,
         )
 
-    tf_nn.conv = conv
+    def pad_same(inputs, kernel_size, strides, dilation_rate):
+        import tensorflow as tf
+
+        spatial = tuple(inputs.shape[1:-1])
+        if any(n is None for n in spatial):
+            return original_pad(inputs, kernel_size, strides, dilation_rate)
+        paddings = [[0, 0]]
+        for n, k, s, d in zip(spatial, kernel_size, strides, dilation_rate):
+            # Keras's arithmetic: TF 'same', the odd row after.
+            total = max(((n + s - 1) // s - 1) * s + (k - 1) * d + 1 - n, 0)
+            paddings.append([total // 2, total - total // 2])
+        return tf.pad(inputs, paddings + [[0, 0]])
+
+    tf_nn.conv, tf_nn._pad_same_spatial_channels_last = conv, pad_same
     try:
         yield
     finally:
-        tf_nn.conv = original
+        tf_nn.conv, tf_nn._pad_same_spatial_channels_last = original, original_pad
 
 
 def _erfc(ctx, node, name, args):
