@@ -10,7 +10,6 @@ import os
 
 import numpy as np
 import pytest
-
 from helpers import spec_text
 from keras_agreement import assert_agrees
 
@@ -192,7 +191,9 @@ def test_mistakes_keras_rejects_are_errors(layer, code):
 
     report = check_text(spec_text([layer], input=(4, 4, 3)))
     assert [d.code for d in report.errors] == [code]
-    with pytest.raises(Exception):
+    import tensorflow as tf
+
+    with pytest.raises((ValueError, tf.errors.InvalidArgumentError)):
         model = lower_nodes(report.nodes, (4, 4, 3))
         model(np.ones((1, 4, 4, 3), "float32"))
 
@@ -225,6 +226,7 @@ def test_saved_model_with_new_kinds_reloads(tmp_path):
     layers = [
         {"type": "rescaling", "scale": [0.5, 1.0], "offset": 1.0},
         {"type": "normalization"},
+        {"type": "normalization", "mean": 1.0, "variance": 2.0},
         {"type": "conv2d", "name": "a", "filters": 2, "kernel": 1},
         {"type": "layer_scale", "init_value": 0.3},
         {"type": "layer_norm", "axis": [0, 1]},
@@ -237,3 +239,34 @@ def test_saved_model_with_new_kinds_reloads(tmp_path):
     again = load_model(path)
     np.testing.assert_allclose(np.asarray(again(x)), np.asarray(model(x)), rtol=1e-6)
     assert type(again.get_layer("layer_scale_1")).__name__ == "LayerScale"
+    adapted, fixed = (again.get_layer(f"normalization_{i}") for i in (1, 2))
+    assert type(adapted) is not type(fixed)  # ours, and Keras's own
+    assert fixed.get_config()["mean"] == 1.0
+
+
+def test_adapted_normalization_computes_from_its_current_weights(tmp_path):
+    """Keras's own Normalization ignores set_weights until it is re-finalised
+    (shown first); ours follows its weights, and loads Keras's weight files."""
+    import keras
+
+    from backends.keras_backend import build_model
+
+    mean = np.array([1.0, 2.0, 3.0], "float32")
+    variance = np.array([4.0, 16.0, 0.25], "float32")
+    x = np.random.default_rng(4).normal(size=(2, 2, 2, 3)).astype("float32")
+    want = (x - mean) / np.sqrt(variance)
+
+    inp = keras.Input((2, 2, 3))
+    theirs = keras.Model(inp, keras.layers.Normalization(name="stem_norm")(inp))
+    theirs.get_layer("stem_norm").set_weights([mean, variance, np.array(9)])
+    np.testing.assert_allclose(np.asarray(theirs(x)), x, rtol=1e-6)  # stale
+    path = tmp_path / "norm.weights.h5"
+    theirs.save_weights(path)
+
+    report = _checked((2, 2, 3), [{"type": "normalization", "name": "stem_norm"}])
+    ours = build_model(report)
+    ours.get_layer("stem_norm").set_weights([mean, variance, np.array(9)])
+    np.testing.assert_allclose(np.asarray(ours(x)), want, rtol=1e-5)
+    again = build_model(report)
+    again.load_weights(path)
+    np.testing.assert_allclose(np.asarray(again(x)), want, rtol=1e-5)

@@ -8,7 +8,6 @@ import os
 
 import numpy as np
 import pytest
-
 from helpers import spec_text
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -50,7 +49,7 @@ def test_training_adapts_to_the_training_split(tmp_path):
     model = load_model(result.run_dir / "last.keras")
     x = splits.x_train
     assert len(x) == 400 and len(splits.x_val) > 0  # limit = 400 training images
-    mean, variance, count = model.get_layer("pixels").get_weights()
+    mean, variance, _count = model.get_layer("pixels").get_weights()
     np.testing.assert_allclose(mean, x.mean(axis=(0, 3)), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(variance, x.var(axis=(0, 3)), rtol=1e-5, atol=1e-6)
     assert mean.shape == (8, 8)

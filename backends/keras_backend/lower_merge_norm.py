@@ -43,12 +43,16 @@ def _rescaling(layer, name, ctx):
 def _normalization(layer, name, ctx):
     # A list axis becomes a tuple: Keras stores it as one either way.
     axis = _keras_axes(layer.axis)
-    return ctx.keras.layers.Normalization(
-        axis=tuple(axis) if isinstance(axis, list) else axis,
-        mean=layer.mean,
-        variance=layer.variance,
-        **_common(layer, name),
-    )
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    if layer.mean is not None:
+        return ctx.keras.layers.Normalization(
+            axis=axis, mean=layer.mean, variance=layer.variance,
+            **_common(layer, name),
+        )
+    # Weights to adapt or load: a Normalization that reads them at every call.
+    from .normalization import AdaptedNormalization
+
+    return AdaptedNormalization(axis=axis, **_common(layer, name))
 
 
 def _layer_norm(layer, name, ctx):

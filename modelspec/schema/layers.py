@@ -206,7 +206,7 @@ from .conv_layers import (  # noqa: E402
 )
 
 # --- vocab-merge: element-wise merges, rescaling, normalisation --------------
-from .merge_norm import (  # noqa: E402  (needs LayerBase and _Merge above)
+from .merge_norm import (  # after LayerBase and _Merge: merge_norm imports them
     Average,
     LayerNorm,
     LayerScale,
