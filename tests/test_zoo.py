@@ -45,8 +45,8 @@ BATCH = 2
 # Models whose heavy tests (outputs, ONNX, training step) are too slow for the
 # default run; per-model times are in README "The zoo".
 SLOW: set[str] = set()
-# tf2onnx holds about 40 copies of the weights while converting (a 98 MB dense
-# layer peaks at 5 GB), so VGG's 528-575 MB need more memory than CI has.
+# Converting VGG's 528-548 MB of weights took more than 10 GB of memory in
+# tf2onnx (TensorFlow's graph optimisation of the frozen graph), more than CI has.
 SLOW_ONNX = {"VGG16", "VGG19"} | SLOW
 
 
