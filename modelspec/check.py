@@ -1,6 +1,6 @@
 """The checker: a straight list of named passes over typed data.
 
-    parse -> overrides -> expand -> validate -> graph -> shapes -> lint
+    parse -> overrides -> expand -> validate -> wiring -> shapes -> lint
 
 `check_text` never raises for anything a spec says; every problem becomes a
 diagnostic in the returned Report. Only an unreadable file raises (UsageError).
@@ -8,6 +8,8 @@ diagnostic in the returned Report. Only an unreadable file raises (UsageError).
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
@@ -15,13 +17,13 @@ from typing import Iterable
 from .blocks import expand
 from .diagnostics import Diagnostic
 from .errors import UsageError
-from .graph import build_graph
 from .infer import infer_shapes
 from .lint import LintContext, lint
 from .overrides import apply_overrides
 from .report import Report
 from .source import TomlSyntaxError, parse
 from .validate import validate
+from .wiring import build_graph
 
 
 def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -> Report:
@@ -31,13 +33,16 @@ def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -
     except TomlSyntaxError as e:
         report.diagnostics.append(
             Diagnostic("MS100", f"TOML syntax: {e.message}", line=e.line,
-                       column=e.column, hint=_syntax_hint(text, e.line))
+                       column=e.column, hint=e.hint or _syntax_hint(text, e.line))
         )
         return _finish(report)
-    raw = apply_overrides(raw, overrides)
+    set_by: list[tuple[tuple, str]] = []
+    raw = apply_overrides(raw, overrides, set_by)
+    _point_at_command_line(positions, set_by)
     report.raw = raw
     expanded = expand(raw, positions)
-    if expanded.aborted:
+    if expanded.aborted or (expanded.diagnostics and not expanded.raw["layers"]):
+        # nothing (sensible) to check: the expansion's errors say why
         report.diagnostics += expanded.diagnostics
         return _finish(report)
     raw, positions = expanded.raw, expanded.positions
@@ -56,13 +61,24 @@ def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -
                       validated.tables, positions, raw)
     passes += lint(ctx)
     if expanded.used:
-        for li in infos:
-            li.block = expanded.block_path(li.index)
+        for item in [*infos, *report.nodes]:
+            item.block = expanded.block_path(item.index)
         passes = _in_blocks(expanded.diagnostics + passes, expanded)
     report.diagnostics += passes
     if report.ok:
         report.spec = validated.spec
-    return _finish(report)
+    return _finish(report, [item for _, item in set_by])
+
+
+def _point_at_command_line(positions, set_by: list[tuple[tuple, str]]) -> None:
+    """A key set with --set was not written in the file: its diagnostics point
+    at the option. Its position is stored as line -k for the k-th override
+    (positions are 1-based, so no file line is <= 0); `_finish` turns that into
+    the diagnostic's `source`."""
+    for k, (path, _) in enumerate(set_by, start=1):
+        for known in [p for p in positions.at if p[: len(path)] == path]:
+            del positions.at[known]  # the file's value there is gone
+        positions.at[path] = (-k, 0)
 
 
 def _in_blocks(diags: list[Diagnostic], expanded) -> list[Diagnostic]:
@@ -104,13 +120,43 @@ def _syntax_hint(text: str, line: int | None) -> str:
     return "TOML syntax: key = value, strings in quotes, [table], [[layers]]"
 
 
-def _finish(report: Report) -> Report:
+_ROOT_CAUSES = frozenset({"MS100", "MS101", "MS102", "MS103", "MS104",
+                          "MS201", "MS202", "MS203"})
+
+
+def _finish(report: Report, overrides: list[str] | None = None) -> Report:
     for d in report.diagnostics:
         d.file = report.file
+        if d.line is not None and d.line <= 0 and overrides:
+            d.source = f"--set {overrides[-d.line - 1]}"
+            d.line = d.column = None
+    # Causes lead: a bad name or reference explains what follows it, so those
+    # come first; then everything by position.
     report.diagnostics.sort(
-        key=lambda d: (d.line is None, d.line or 0, d.column or 0, d.code)
+        key=lambda d: (d.code not in _ROOT_CAUSES, d.source is None,
+                       d.line is None, d.line or 0, d.column or 0, d.code)
     )
     return report
+
+
+# Specs are a few KiB; a generated thousand-layer one is ~200 KiB. The limit keeps
+# `check /dev/zero`-like mistakes from exhausting memory before anything is said.
+MAX_SPEC_BYTES = 4 << 20
+MAX_SPEC_ENV = "MODELSPEC_MAX_SPEC_BYTES"
+
+
+def max_spec_bytes() -> int:
+    value = os.environ.get(MAX_SPEC_ENV, "").strip()
+    if not value:
+        return MAX_SPEC_BYTES
+    try:
+        limit = int(value)
+    except ValueError:
+        raise UsageError(f"{MAX_SPEC_ENV} must be a number of bytes. "
+                         f"Received: {MAX_SPEC_ENV}={value!r}") from None
+    if limit <= 0:
+        raise UsageError(f"{MAX_SPEC_ENV} must be positive. Received: {limit}")
+    return limit
 
 
 def read_spec_text(path: str | Path) -> str:
@@ -120,11 +166,25 @@ def read_spec_text(path: str | Path) -> str:
     if p.is_dir():
         raise UsageError(f"{p} is a folder, not a spec file")
     try:
-        return p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"{p} is not UTF-8 text") from None
+        # Refuse devices and FIFOs before opening: /dev/zero never ends and a FIFO
+        # blocks until someone writes to it.
+        if not stat.S_ISREG(p.stat().st_mode):
+            raise UsageError(f"{p} is not a regular file (a device, FIFO or socket)",
+                             hint="give the path of a .toml spec file")
+        limit = max_spec_bytes()
+        with open(p, "rb") as f:
+            data = f.read(limit + 1)
     except OSError as e:
-        raise UsageError(f"cannot read {p}: {e.strerror}") from None
+        raise UsageError(f"cannot read {p}: {e.strerror}") from e
+    if len(data) > limit:
+        raise UsageError(
+            f"{p} is larger than {limit:,} bytes; a spec file is usually a few KiB",
+            hint=f"if it really is a spec, raise the limit: {MAX_SPEC_ENV}=<bytes>",
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{p} is not UTF-8 text (byte {e.start})") from e
 
 
 def check_file(path: str | Path, overrides: Iterable[str] = ()) -> Report:

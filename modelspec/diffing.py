@@ -1,5 +1,9 @@
 """Compare two checked specs layer by layer: `diff_reports(a, b) -> SpecDiff`.
 
+Every other table ([model], [data], [train], [transfer], [export], ...) is compared
+key by key on its effective values (defaults filled in where the table is valid),
+so a batch size or optimizer change is a difference, and `identical` means equal.
+
 Alignment: layers with the same name are matched first; those matches that keep
 their order become anchors, and between two anchors the remaining layers are
 matched by a longest common subsequence on their type (a renamed or unnamed
@@ -98,6 +102,7 @@ class SpecDiff:
     output_b: Optional[tuple] = None
     errors_a: int = 0
     errors_b: int = 0
+    settings: list[Change] = field(default_factory=list)  # outside [[layers]]
     # top-level block instances (modelspec/blocks/diffing.py); [] without blocks
     blocks: list = field(default_factory=list)
 
@@ -110,7 +115,8 @@ class SpecDiff:
 
     @property
     def identical(self) -> bool:
-        return all(d.status == "unchanged" for d in self.layers)
+        return not self.settings and all(d.status == "unchanged"
+                                         for d in self.layers)
 
     def to_json(self) -> dict:
         return {
@@ -120,6 +126,7 @@ class SpecDiff:
             "counts": {s: self.count(s)
                        for s in ("unchanged", "changed", "added", "removed")},
             "layers": [d.to_json() for d in self.layers],
+            "settings": [c.to_json() for c in self.settings],
             "totals": {"params_a": self.params_a, "params_b": self.params_b,
                        "delta": self.params_delta},
             "output_shape_a": list(self.output_a) if self.output_a else None,
@@ -223,6 +230,10 @@ def _changes(la: _Layer, lb: _Layer, rename: dict[str, str]) -> list[Change]:
         out.append(Change("type", la.type, lb.type))
     for key in sorted(set(la.settings) | set(lb.settings)):
         va, vb = la.settings.get(key), lb.settings.get(key)
+        # Written in neither file: both are defaults, equal for the same type; a
+        # layer that failed validation just has no defaults to compare.
+        if key not in la.written and key not in lb.written:
+            continue
         if va != vb:
             out.append(Change(key, la.written.get(key), lb.written.get(key)))
     mapped = [rename.get(x, x) for x in la.inputs]
@@ -272,5 +283,51 @@ def diff_reports(a: Report, b: Report) -> SpecDiff:
         params_a=a.total_params, params_b=b.total_params,
         output_a=a.output_shape, output_b=b.output_shape,
         errors_a=len(a.errors), errors_b=len(b.errors),
+        settings=diff_tables(a.raw, b.raw),
         blocks=diff_instances(a, b),
     )
+
+
+def diff_tables(raw_a: dict, raw_b: dict) -> list[Change]:
+    """Key-by-key differences of every table but [[layers]], as dotted keys."""
+    flat_a, flat_b = _flat_tables(raw_a), _flat_tables(raw_b)
+    out = []
+    for key in sorted(set(flat_a) | set(flat_b)):
+        va, vb = flat_a.get(key, _ABSENT), flat_b.get(key, _ABSENT)
+        if va != vb:
+            out.append(Change(key, None if va is _ABSENT else va,
+                              None if vb is _ABSENT else vb))
+    return out
+
+
+_ABSENT = object()
+
+
+def _flat_tables(raw: dict) -> dict[str, Any]:
+    from .schema import TABLES
+
+    out: dict[str, Any] = {}
+    for name in sorted(set(raw) | {"train", "export"}):
+        if name == "layers":
+            continue
+        value = raw.get(name)
+        model = TABLES.get(name)
+        if model is not None and (isinstance(value, dict) or value is None):
+            try:  # effective values: `batch_size = 32` equals leaving the default
+                value = model.model_validate(value or {}).model_dump(
+                    mode="json", by_alias=True, exclude_none=True)
+            except Exception:  # an invalid table is compared as written
+                if value is None:
+                    continue
+        if value is None:
+            continue
+        _flatten(name, value, out)
+    return out
+
+
+def _flatten(prefix: str, value: Any, out: dict) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}", v, out)
+    else:
+        out[prefix] = value

@@ -7,8 +7,7 @@ reported again, so one mistake gives one diagnostic, not a cascade.
 from __future__ import annotations
 
 from .diagnostics import Diagnostic
-from .graph import INPUT
-from .report import LayerInfo, Node
+from .report import INPUT_INDEX, LayerInfo, Node
 from .shapes import RULES, ShapeError
 from .shapes.base import fmt
 from .source import Positions
@@ -20,7 +19,8 @@ def infer_shapes(
     diags: list[Diagnostic] = []
     if model is None:
         return [], diags
-    shapes: dict[str, tuple[int, ...]] = {INPUT: tuple(model.input)}
+    # By position, not by name: a duplicated name must not change what is read.
+    shapes: dict[int, tuple[int, ...]] = {INPUT_INDEX: tuple(model.input)}
     infos: list[LayerInfo] = []
 
     def add(node: Node, code, msg, key=None, hint=None):
@@ -29,14 +29,10 @@ def infer_shapes(
         diags.append(Diagnostic(code, msg, line=line, column=col, layer=node.name,
                                 index=node.index, layer_type=node.type, hint=hint))
 
-    seen: set[str] = set()
     for node in nodes:
-        if node.layer is None or node.name in seen:
+        if node.layer is None or any(j not in shapes for j in node.sources):
             continue
-        seen.add(node.name)
-        if any(ref not in shapes for ref in node.inputs):
-            continue
-        inputs = [shapes[ref] for ref in node.inputs]
+        inputs = [shapes[j] for j in node.sources]
         try:
             out = RULES[node.type](node.layer, inputs)
         except ShapeError as e:
@@ -50,7 +46,7 @@ def infer_shapes(
                 f"expect_shape = {node.layer.expect_shape}, but the output is "
                 f"{fmt(out.shape)}", "expect_shape",
                 hint=_expect_hint(node, inputs, out.shape))
-        shapes[node.name] = out.shape
+        shapes[node.index] = out.shape
         trainable = out.params - out.non_trainable if node.layer.trainable else 0
         infos.append(LayerInfo(node.index, node.name, node.type, list(node.inputs),
                                out.shape, out.params, trainable,

@@ -16,6 +16,7 @@ class Node:
     is the model input), `layer` is the validated Pydantic model, or None when
     the layer itself failed validation (its raw TOML table is then in `raw`)."""
 
+
     index: int
     name: str
     type: str
@@ -23,6 +24,15 @@ class Node:
     layer: Any = None
     raw: dict = field(default_factory=dict)
     line: Optional[int] = None
+    # What `inputs` resolved to, by position: a layer index, INPUT_INDEX for the
+    # model input, or None when the name is unknown or ambiguous (a duplicate).
+    # Names alone cannot wire a graph that has a duplicate name.
+    sources: list[Optional[int]] = field(default_factory=list)
+    # The block instances the layer is in, outermost first; None outside blocks.
+    block: Optional[list[str]] = None
+
+
+INPUT_INDEX = -1
 
 
 @dataclass

@@ -120,7 +120,8 @@ MARGINS = [0, 1, [2, 0], [[1, 2], [0, 3]], [[0, 4], [1, 1]], 3]
 def pad_crop_cases() -> list[tuple[list, dict]]:
     shapes = [[7, 9, 3], [5, 5, 1], [2, 6, 2]]
     pads = [(s, {"type": "zero_pad2d", "padding": m}) for s in shapes for m in MARGINS]
-    crops = [(s, {"type": "cropping2d", "cropping": m}) for s in shapes for m in MARGINS]
+    crops = [(s, {"type": "cropping2d", "cropping": m})
+             for s in shapes for m in MARGINS]
     return pads + crops
 
 
@@ -169,7 +170,8 @@ def _window(draw) -> dict:
     strides = draw(st.sampled_from([1, 1, 2, 3, [1, 2], [2, 1]]))
     dilation = 1 if strides != 1 else draw(st.sampled_from([1, 1, 2, [1, 2]]))
     return {
-        "kernel": draw(st.one_of(st.integers(1, 5), st.tuples(_small, _small).map(list))),
+        "kernel": draw(st.one_of(st.integers(1, 5),
+                                 st.tuples(_small, _small).map(list))),
         "strides": strides,
         "padding": draw(st.sampled_from(["valid", "same"])),
         "dilation": dilation,

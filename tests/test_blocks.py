@@ -112,10 +112,22 @@ n = "${depth}"
 
 [[layers]]
 type = "conv2d"
-name = "head"
-inputs = ["conv3"]
-filters = "${base}"
+name = "tap"
+inputs = ["conv3_block2_a"]
+filters = 8
 kernel = 1
+
+[[layers]]
+type = "conv2d"
+name = "tap2"
+inputs = ["conv2_block1_proj"]
+filters = 8
+kernel = 1
+
+[[layers]]
+type = "add"
+name = "taps"
+inputs = ["tap", "tap2", "conv3"]
 """, blocks=blocks, extra="[vars]\nbase = 2\ndepth = 3\n\n"))
     clean(r)
     by = {li.name: li for li in r.layers}
@@ -131,8 +143,26 @@ kernel = 1
     assert by["conv3_block2_add"].block == ["conv3", "conv3_block2"]
     assert by["conv3_block1_a"].inputs == ["conv2_block3_add"]
     # reading the instance name reads its output (its last layer)
-    assert by["head"].inputs == ["conv3_block3_add"]
+    assert by["taps"].inputs == ["tap", "tap2", "conv3_block3_add"]
+    assert by["tap"].inputs == ["conv3_block2_a"]
+    assert by["tap2"].inputs == ["conv2_block1_proj"]
     assert r.blocks["conv2"] == "stage" and r.blocks["conv2_block2"] == "unit"
+
+
+def test_a_block_reads_layers_of_its_nested_instances_by_relative_name():
+    blocks = UNIT + """
+[blocks.stage]
+layers = [
+  { use = "unit", name = "block${i}", repeat = 2, filters = 4, first = { project = true } },
+  { type = "conv2d", name = "side", inputs = ["block1_a"], filters = 8, kernel = 1 },
+  { type = "add", name = "out", inputs = ["block2", "side"] },
+]
+"""
+    r = check_text(spec('[[layers]]\nuse = "stage"\nname = "s"\n', blocks=blocks))
+    clean(r)
+    assert r.layer("s_side").inputs == ["s_block1_a"]
+    assert r.layer("s_out").inputs == ["s_block2_add", "s_side"]
+    assert r.layer("s_side").block == ["s"]
 
 
 def test_multi_input_block_and_explicit_inputs_and_top_level_when():
@@ -170,6 +200,99 @@ inputs = ["a", "input"]
     assert by["m1_c"].inputs == ["a"] and by["m1_sum"].inputs == ["m1_c", "input"]
     # later instances chain the first input and keep the others
     assert by["m2_c"].inputs == ["m1_sum"] and by["m2_sum"].inputs == ["m2_c", "input"]
+
+
+def test_templated_inputs_are_evaluated_for_every_instance():
+    # NASNet-like cells: each reads the previous cell and the one before it
+    blocks = """\
+[blocks.cell]
+inputs = ["x", "p"]
+layers = [
+  { type = "conv2d", name = "c", inputs = ["x"], filters = 3, kernel = 1 },
+  { type = "add", name = "sum", inputs = ["c", "p"] },
+]
+"""
+    r = check_text(spec("""\
+[[layers]]
+type = "conv2d"
+name = "stem"
+filters = 3
+kernel = 1
+
+[[layers]]
+use = "cell"
+name = "cell${i}"
+repeat = 3
+inputs = ["${'stem' if i == 1 else 'cell' + str(i - 1)}", "${'stem' if i < 3 else 'cell' + str(i - 2)}"]
+""", blocks=blocks))
+    clean(r)
+    by = {li.name: li for li in r.layers}
+    assert by["cell1_c"].inputs == ["stem"] and by["cell1_sum"].inputs[1] == "stem"
+    assert by["cell2_c"].inputs == ["cell1_sum"]
+    assert by["cell2_sum"].inputs == ["cell2_c", "stem"]
+    assert by["cell3_c"].inputs == ["cell2_sum"]
+    assert by["cell3_sum"].inputs == ["cell3_c", "cell1_sum"]
+
+
+def test_prefix_replaces_the_instance_name_before_layer_names():
+    # Keras names whose number comes last (MobileNet's conv_dw_1, conv_pw_1):
+    # the instance keeps its own name (collapsed rows, block paths) while its
+    # layers are named prefix + local name
+    blocks = """\
+[blocks.dwpw]
+args = ["id"]
+layers = [
+  { type = "depthwise_conv2d", name = "dw_${id}", kernel = 1 },
+  { type = "conv2d", name = "pw_${id}", filters = 2, kernel = 1 },
+]
+
+[blocks.pair]
+layers = [
+  { use = "dwpw", name = "inner${i}", prefix = "c${i}_", repeat = 2, id = "${i}" },
+]
+"""
+    r = check_text(spec("""\
+[[layers]]
+use = "dwpw"
+name = "sep${i}"
+prefix = "conv_"
+repeat = 2
+id = "${i}"
+
+[[layers]]
+use = "pair"
+name = "p"
+prefix = ""
+
+[[layers]]
+use = "dwpw"
+name = "plain"
+id = 9
+""", blocks=blocks))
+    clean(r)
+    by = {li.name: li for li in r.layers}
+    assert names(r) == ["conv_dw_1", "conv_pw_1", "conv_dw_2", "conv_pw_2",
+                        "c1_dw_1", "c1_pw_1", "c2_dw_2", "c2_pw_2",
+                        "plain_dw_9", "plain_pw_9"]
+    assert by["conv_dw_2"].inputs == ["conv_pw_1"]
+    assert by["conv_pw_2"].block == ["sep2"]
+    # nested: the enclosing prefix ("") comes first, instance names stay
+    assert by["c2_pw_2"].block == ["p", "inner2"]
+    assert [row.label for row in summary_rows(r.layers, r.blocks)][:3] == [
+        "sep1 (block dwpw)", "sep2 (block dwpw)", "p (block pair)"]
+
+
+def test_bad_prefix_is_an_error_at_the_use_site():
+    first = '[[layers]]\ntype = "conv2d"\nname = "a"\nfilters = 2\nkernel = 1\n\n'
+    text = spec(f"""{first}[[layers]]
+use = "unit"
+name = "u"
+prefix = "${{1 + 1}}"
+filters = 2
+""")
+    d = _only(check_text(text))
+    assert (d.code, d.layer) == ("MS502", "u")
+    assert "a prefix is text. Received: prefix = 2" in d.message
 
 
 def test_spec_without_blocks_is_untouched():
@@ -268,7 +391,7 @@ filters = 4
     text_out = d.render()
     assert f"s.toml:{define}:" in text_out
     assert f"in block 'unit' instance 'u1', used at s.toml:{use} (and 2 more " \
-           "instances)" in text_out
+           "like it)" in text_out
     assert d.to_json()["origin"] == [{"instance": "u1", "block": "unit", "line": use}]
     assert d.to_json()["also"] == 2
 
@@ -377,6 +500,16 @@ def test_vars_errors_and_names():
                    ("MS503", lines.index('b = "${a * c}"') + 1)]
 
 
+def test_nesting_depth_is_bounded():
+    # 200 distinct blocks, each using the next: no recursion, but too deep
+    blocks = "".join(f'[blocks.b{k}]\nlayers = [{{ use = "b{k + 1}" }}]\n\n'
+                     for k in range(200))
+    blocks += '[blocks.b200]\nlayers = [{ type = "flatten" }]\n'
+    r = check_text(spec('[[layers]]\nuse = "b0"\n', blocks=blocks))
+    assert [d.code for d in found(r)] == ["MS505"]
+    assert "nest more than 32 deep" in found(r)[0].message
+
+
 def test_expansion_is_bounded():
     blocks = """\
 [blocks.u]
@@ -400,9 +533,16 @@ def test_schema_accepts_specs_with_blocks_and_refuses_bad_block_tables():
     from modelspec.source import tomllib
 
     validator = jsonschema.Draft202012Validator(json_schema())
-    for path in sorted((ROOT / "specs").glob("*.toml")):
+    zoo = sorted((ROOT / "specs" / "zoo").glob("*.toml"))
+    for path in sorted((ROOT / "specs").glob("*.toml")) + zoo:
         data = tomllib.loads(path.read_text())
         assert list(validator.iter_errors(data)) == [], path.name
+    # ${...} inside a list is substituted, so the schema accepts it there too
+    data = tomllib.loads(EXAMPLE.read_text())
+    data["layers"].insert(0, {"type": "zero_pad2d", "padding": [["${1}", 1], [1, 1]]})
+    assert list(validator.iter_errors(data)) == []
+    data["layers"][0]["padding"] = [["one", 1], [1, 1]]
+    assert list(validator.iter_errors(data))
     data = tomllib.loads(EXAMPLE.read_text())
     data["blocks"]["basic"]["arg"] = []
     assert list(validator.iter_errors(data))
@@ -442,3 +582,36 @@ def test_diff_reports_block_instances_and_layers():
     plain = check_file(ROOT / "specs" / "mnist_lenet.toml")
     assert diff_reports(plain, plain).blocks == []
     assert "blocks" not in diff_reports(plain, plain).to_json()
+
+
+# -- graph: block instances as clusters ------------------------------------------
+
+
+def test_graph_draws_block_instances_as_nested_clusters():
+    import re
+
+    from modelspec.drawing import render
+
+    r = check_file(EXAMPLE)
+    mermaid = render(r, "mermaid")
+    opened = re.findall(r'^    subgraph (\w+)\["([^"]+)"\]$', mermaid, re.M)
+    assert [label for _, label in opened][:3] == [
+        "conv2 · stage", "conv2_block1 · basic", "conv2_block2 · basic"]
+    assert len(opened) == 3 + 6 == len(re.findall(r"^    end$", mermaid, re.M))
+    # every layer of conv3_block1 sits between its subgraph line and its end
+    body = mermaid.split('["conv3_block1 · basic"]', 1)[1].split("    end", 1)[0]
+    inside = set(re.findall(r"<b>([^<]+)</b>", body))
+    assert inside == {li.name for li in r.layers if li.block == ["conv3",
+                                                                 "conv3_block1"]}
+    svg = render(r, "svg")
+    frames = re.findall(r'<rect class="cluster" id="block-(\w+)"', svg)
+    assert frames[:3] == ["conv2", "conv2_block1", "conv2_block2"]
+    assert len(frames) == 9
+    html = render(r, "html")
+    assert "<h2>Blocks</h2>" in html
+    conv4 = sum(li.params for li in r.layers if li.block and li.block[0] == "conv4")
+    assert f"<b>conv4 · stage</b> → (8, 8, 64), {conv4:,} params, 16 layers" in html
+    plain = check_file(ROOT / "specs" / "cifar10_resnet.toml")
+    assert "subgraph" not in render(plain, "mermaid")
+    assert 'class="cluster"' not in render(plain, "svg")
+    assert "<h2>Blocks</h2>" not in render(plain, "html")

@@ -28,6 +28,7 @@ ENV = {"a": 7, "b": 2, "x": 2.5, "s": "ab", "flag": True, "ws": [16, 32, 64]}
     ("make_divisible(32 * 1.4, 8)", 48), ("make_divisible(16, divisor=8)", 16),
     ("make_divisible(3, 8, min_value=4)", 4), ("1.001e-5", 1.001e-5),
     ("True", True), ("'0_bn' if flag else 'in'", "0_bn"),
+    ("'cell' + str(a - 1)", "cell6"), ("str(x)", "2.5"), ("str(s)", "ab"),
 ])
 def test_allowed_expressions_compute_what_python_computes(source, expected):
     got = evaluate(source, ENV)
@@ -93,6 +94,7 @@ def test_constructs_outside_the_whitelist_are_refused(source, words):
     ("letter(27)", "letter(n) needs an int from 1 to 26"),
     ("min()", "at least one value"),
     ("int(s)", "int() takes numbers"),
+    ("str(ws)", "str() takes a number or a string"),
     ("make_divisible(8, 0)", "divisor > 0"),
     ("round(x, 99)", "ndigits"),
     ("round(x, nd=1)", "keyword argument nd="),

@@ -6,8 +6,11 @@ read activations. test_keras_agreement_conv.py checks the same against Keras."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from modelspec.check import check_text
+from modelspec.diagnostics import CODES
 from modelspec.schema.common import LeakyReLUActivation, activation_name
 from modelspec.shapes.conv_family import transpose_length
 from tests.helpers import codes, spec_text
@@ -173,3 +176,35 @@ def test_softmax_on_a_new_kind_is_the_output_activation(kind):
     text += "\n[train]\nfrom_logits = true\n"
     report = check_text(text)
     assert "MS302" in codes(report)  # the loss would apply softmax twice
+
+
+# -- no input makes the checker crash ------------------------------------------
+
+NEW_KINDS = ["depthwise_conv2d", "separable_conv2d", "conv2d_transpose",
+             "zero_pad2d", "cropping2d", "upsampling2d"]
+_ints = st.integers(-2, 9)
+_values = st.one_of(
+    _ints, st.booleans(), st.floats(-1, 2, allow_nan=False),
+    st.sampled_from(["same", "valid", "nearest", "bilinear", "relu6", "x"]),
+    st.lists(_ints, max_size=4), st.lists(st.lists(_ints, max_size=3), max_size=3),
+    st.fixed_dictionaries({"type": st.just("leaky_relu"),
+                           "negative_slope": st.floats(-1, 1, allow_nan=False)}),
+)
+_keys = st.sampled_from(
+    ["filters", "kernel", "strides", "padding", "dilation", "depth_multiplier",
+     "output_padding", "cropping", "size", "interpolation", "groups", "keepdims",
+     "noise_shape", "activation", "use_bias", "in_channels"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(NEW_KINDS + [
+    "conv2d", "dropout", "global_avg_pool2d"]), st.dictionaries(_keys, _values,
+                                                               max_size=5)),
+    min_size=1, max_size=4),
+       st.lists(st.integers(1, 9), min_size=1, max_size=4))
+def test_random_new_layers_never_crash_the_checker(layers, shape):
+    tables = [dict(keys, type=kind) for kind, keys in layers]
+    report = check_text(spec_text(tables, input=shape))
+    for d in report.diagnostics:
+        assert d.code in CODES and d.message
+    report.to_json()

@@ -8,6 +8,7 @@ Processing, npz and image folders: tests/test_data_processing.py.
 from __future__ import annotations
 
 import gzip
+import zlib
 import os
 import pickle
 from pathlib import Path
@@ -82,6 +83,28 @@ def test_idx_bad_magic_and_truncated(tmp_path):
     (folder / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip at all")
     e = error(load_data, table(dataset="mnist", path=str(folder)), MNIST)
     assert "cannot read the IDX file" in e.message
+
+
+def test_idx_gzip_bomb_is_refused_without_inflating_it(tmp_path):
+    import tracemalloc
+
+    folder = F.write_idx_set(tmp_path / "m", n_train=5, n_test=5)
+    # A valid header for 5 images of 28x28, then 512 MiB of zeros: about 0.5 MB
+    # packed. Inflating it whole would need the 512 MiB.
+    header = bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (5, 28, 28))
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = bytes(1 << 20)
+    bomb = z.compress(header) + b"".join(z.compress(chunk) for _ in range(512))
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(bomb + z.flush())
+    tracemalloc.start()
+    try:
+        e = error(load_data, table(dataset="mnist", path=str(folder)), MNIST)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "larger than its IDX header claims" in e.message
+    assert "(5, 28, 28)" in e.message
+    assert peak < 64 << 20, f"peak {peak / 2**20:.0f} MiB while refusing the file"
 
 
 def test_keras_cache_mnist_npz_and_fashion_folder(tmp_path):

@@ -126,3 +126,30 @@ def test_grouped_conv_still_runs_in_keras_after_an_export(tmp_path):
     assert (tf_nn.conv, tf_nn._pad_same_spatial_channels_last) == before
     x = np.ones((2, 6, 6, 4), np.float32)
     assert np.asarray(model(x)).shape == (2, 64)
+
+
+def test_the_private_keras_functions_are_still_there():
+    """The export replaces two private Keras functions while tracing; with
+    the Keras this project pins, both exist with the parameters it expects."""
+    from keras.src.backend.tensorflow import nn as tf_nn
+
+    from backends.onnx_export.tf_compat import patchable
+
+    assert patchable(tf_nn) == {"conv": True, "_pad_same_spatial_channels_last": True}
+
+
+def test_a_changed_keras_function_is_left_alone(monkeypatch):
+    from keras.src.backend.tensorflow import nn as tf_nn
+
+    from backends.onnx_export.tf_compat import patchable, plain_convolutions
+
+    def conv(x, w):  # a future signature
+        return x
+
+    monkeypatch.setattr(tf_nn, "conv", conv)
+    monkeypatch.delattr(tf_nn, "_pad_same_spatial_channels_last")
+    assert patchable(tf_nn) == {"conv": False,
+                                "_pad_same_spatial_channels_last": False}
+    with plain_convolutions():
+        assert tf_nn.conv is conv
+    assert tf_nn.conv is conv

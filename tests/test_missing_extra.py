@@ -48,7 +48,8 @@ def test_missing_framework_names_the_extra(args, tmp_path):
     p = run_blocked(*args)
     assert p.returncode == 2, p.stderr
     assert "Traceback" not in p.stderr
-    assert "pip install 'modelspec[cpu]'" in p.stderr, p.stderr
+    assert "pip install 'modelspec-cnn[cpu]'" in p.stderr, p.stderr
+    assert "pip install -e '.[cpu]'" in p.stderr, p.stderr
     assert not any(tmp_path.iterdir())  # nothing half-written
 
 
@@ -62,3 +63,19 @@ def test_missing_framework_names_the_extra(args, tmp_path):
 def test_core_commands_work_without_the_framework(args, tmp_path):
     p = run_blocked(*[a.format(tmp=tmp_path) for a in args])
     assert p.returncode == 0, p.stderr
+
+
+def test_hint_names_the_distribution_that_pyproject_builds():
+    import sys as _sys
+
+    from modelspec import DISTRIBUTION
+    from modelspec.errors import MissingExtra
+
+    if _sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml")
+                            .read_text())["project"]
+    assert project["name"] == DISTRIBUTION != "modelspec"
+    assert f"'{DISTRIBUTION}[cpu]'" in MissingExtra("tensorflow").hint

@@ -20,7 +20,7 @@ SPECS = sorted((ROOT / "specs").glob("*.toml"))
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
 def test_spec_compiles_and_takes_a_training_step(path):
-    from backends.keras_backend.setup import build_compiled
+    from backends.keras_backend.build import build_compiled
 
     report = check_file(path)
     assert report.ok

@@ -180,7 +180,7 @@ def test_mixed_bfloat16_trains_with_float32_output(tmp_path):
 
 
 def test_multi_worker_without_tf_config_is_a_clear_error(monkeypatch):
-    from backends.keras_backend.setup import choose_strategy
+    from backends.keras_backend.plan import choose_strategy
     from modelspec.errors import RunError
 
     monkeypatch.delenv("TF_CONFIG", raising=False)

@@ -1,5 +1,6 @@
-"""Keras callbacks for a run: atomic checkpoints + resume state, throughput,
-progress reporting (the CLI draws it) and a testing hook that interrupts.
+"""Stage 4 of a run, callbacks: atomic checkpoints + resume state,
+throughput, TensorBoard, early stopping, progress reporting (the CLI draws
+it) and a testing hook that interrupts.
 
 Keras is imported inside `make_*` functions; the classes are built there.
 """
@@ -16,10 +17,12 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from modelspec import runs
 from modelspec.errors import require
 from modelspec.fsutil import atomic_path, atomic_write_text
 
-from . import runs
+from . import compat
+from .plan import tensorboard_available
 
 
 def save_atomic(model, target: Path) -> None:
@@ -49,27 +52,6 @@ def _better(monitor: str, value: float, best) -> bool:
     if best is None or (isinstance(best, float) and math.isnan(best)):
         return True
     return value < best if monitor.endswith("loss") else value > best
-
-
-def seed_states(model) -> dict:
-    """The counters of every layer's SeedGenerator (dropout masks). Keras does
-    not save them in .keras files, so a resumed run would replay epoch 1's
-    masks; state.json carries them instead."""
-    out = {}
-    for layer in model._flatten_layers(include_self=False):
-        gens = getattr(layer, "_seed_generators", None) or []
-        if gens:
-            out[layer.name] = [[int(v) for v in g.state.numpy()] for g in gens]
-    return out
-
-
-def restore_seed_states(model, states: dict) -> None:
-    for layer in model._flatten_layers(include_self=False):
-        saved = states.get(layer.name)
-        gens = getattr(layer, "_seed_generators", None) or []
-        if saved and len(saved) == len(gens):
-            for gen, value in zip(gens, saved):
-                gen.state.assign(value)
 
 
 def append_history(path: Path, epoch: int, logs: dict) -> None:
@@ -129,7 +111,7 @@ def make_checkpoint(run_dir: Path, monitor: str, state: dict):
             state["epochs_done"] = epoch + 1
             state["interrupted"] = False
             state["last_logs"] = {k: float(v) for k, v in logs.items()}
-            state["rng"] = seed_states(self.model)
+            state["rng"] = compat.seed_states(self.model)
             # state.json last: it promises that last.keras holds this epoch.
             runs.write_json(run_dir / runs.STATE, state)
 
@@ -203,3 +185,45 @@ def make_stop_after(epochs: int):
                 raise KeyboardInterrupt
 
     return StopAfter()
+
+
+def make_callbacks(
+    spec, plan, state: dict, n_train: int, *, reporter=None,
+    stop_after_epochs: int | None = None,
+):
+    """(callbacks for fit, the throughput callback). `plan` is a
+    plan.RunPlan; `state` is the resume state the checkpoint updates."""
+    keras = require("keras")
+    t = spec.train
+    run_dir = plan.run_dir
+    if plan.resuming:
+        truncate_history(run_dir / runs.HISTORY, plan.first_epoch)
+    throughput = make_throughput(n_train)
+    callbacks = [throughput, make_checkpoint(run_dir, plan.monitor, state)]
+    if tensorboard_available():
+        callbacks.append(
+            keras.callbacks.TensorBoard(
+                log_dir=str(run_dir / runs.TB),
+                update_freq=t.log_every or "epoch",
+                write_graph=False,
+            )
+        )
+    if t.early_stopping is not None:
+        es = t.early_stopping
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=plan.monitor, patience=es.patience, min_delta=es.min_delta,
+                restore_best_weights=es.restore_best,
+                mode="min" if plan.monitor.endswith("loss") else "max",
+            )
+        )
+    if reporter is not None:
+        callbacks.append(
+            make_progress(
+                reporter, epochs=plan.epochs, steps=plan.steps_per_epoch,
+                batch_size=t.batch_size,
+            )
+        )
+    if stop_after_epochs is not None:
+        callbacks.append(make_stop_after(stop_after_epochs))
+    return callbacks, throughput

@@ -1,16 +1,20 @@
-"""After fit: reload best.keras, evaluate it on every split, write
-metrics.json and the plots. Also `evaluate` and `predict` on a finished run."""
+"""Stage 6 of a run, finish: reload best.keras, evaluate it on every split,
+write metrics.json and the plots. Also `evaluate` and `predict` on a
+finished run."""
 
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 
+from modelspec import runs
 from modelspec.errors import RunError, require
 
-from . import optim, pipeline, plots, runs
+from . import optim, pipeline, plots
+from .build import dtype_policy
 
 SPLITS = ("train", "val", "test")
 
@@ -26,10 +30,7 @@ def load_best(run_dir: Path, report, compile_: bool = True):
             break
     else:
         raise RunError(f"{run_dir} holds no {runs.BEST} or {runs.LAST}")
-    try:
-        model = load_model(path, compile=False)
-    except Exception as exc:  # corrupt or foreign file
-        raise RunError(f"cannot load {path}: {exc}") from None
+    model = load_model(path, compile=False)
     if compile_:
         model.compile(
             loss=optim.make_loss(report),
@@ -66,6 +67,30 @@ def probabilities(model, x, from_logits: bool, batch_size: int = 256) -> np.ndar
     return out
 
 
+def finish(report, splits, plan, state: dict, train_examples_per_s) -> dict:
+    """metrics.json for `plan` (a plan.RunPlan) after fit; on a multi-worker
+    non-chief only the state's summary (the chief evaluates and writes)."""
+    t = report.spec.train
+    if not plan.chief:
+        return {
+            "monitor": t.monitor,
+            "best_epoch": state.get("best_epoch"),
+            "epochs_done": state.get("epochs_done"),
+            "wall_time_s": state["fit_seconds"],
+        }
+    # Multi-worker: the chief alone evaluates best.keras, outside the
+    # strategy, so nothing waits for workers that have finished.
+    scope = nullcontext() if plan.multi_worker else plan.strategy.scope()
+    with dtype_policy(t.precision), scope:
+        return finish_run(
+            report, splits, plan.run_dir, state,
+            fit_seconds=state["fit_seconds"],
+            train_examples_per_s=train_examples_per_s,
+            epochs_planned=plan.epochs,
+            resumed_from=plan.first_epoch if plan.resuming else None,
+        )
+
+
 def finish_run(
     report, splits, run_dir: Path, state: dict, *, fit_seconds: float,
     train_examples_per_s, epochs_planned: int, resumed_from,
@@ -92,21 +117,21 @@ def finish_run(
 
 
 def _plots(model, report, splits, run_dir: Path) -> None:
-    plots.curves(plots.read_history(run_dir / runs.HISTORY), run_dir / "curves.png")
+    plots.curves(plots.read_history(run_dir / runs.HISTORY), run_dir / runs.CURVES)
     if len(splits.x_test) == 0:
         return
     probs = probabilities(model, splits.x_test, optim.resolve_from_logits(report))
     pred = probs.argmax(axis=-1)
     names = list(splits.class_names)
-    plots.samples(splits.x_test, splits.y_test, pred, names, run_dir / "samples.png")
-    plots.confusion(splits.y_test, pred, names, run_dir / "confusion.png")
+    plots.samples(splits.x_test, splits.y_test, pred, names, run_dir / runs.SAMPLES)
+    plots.confusion(splits.y_test, pred, names, run_dir / runs.CONFUSION)
 
 
 def evaluate_run(run_dir, splits=None):
     """(metrics per split, checkpoint path) of a run's best.keras on its data."""
     from modelspec.check import check_text
 
-    from .setup import load_splits
+    from .pipeline import load_splits
 
     run_dir = runs.resolve_run(run_dir)
     report = _run_report(run_dir, check_text)

@@ -17,6 +17,10 @@ def _classes():
     """Define the serializable custom objects once, on first use (keras is
     imported lazily, so the classes cannot be defined at module level)."""
     keras = require("keras")
+    return _schedule_class(keras), _loss_class(keras)
+
+
+def _schedule_class(keras):  # ~60 lines: one class body, built lazily
     ops = keras.ops
 
     @keras.saving.register_keras_serializable(package="modelspec")
@@ -78,6 +82,12 @@ def _classes():
                 "total_steps": self.total_steps,
             }
 
+    return WarmupSchedule
+
+
+def _loss_class(keras):
+    ops = keras.ops
+
     @keras.saving.register_keras_serializable(package="modelspec")
     class SmoothedSparseCrossentropy(keras.losses.Loss):
         """Sparse categorical cross-entropy with label smoothing (Keras's
@@ -113,7 +123,7 @@ def _classes():
             )
             return config
 
-    return WarmupSchedule, SmoothedSparseCrossentropy
+    return SmoothedSparseCrossentropy
 
 
 def custom_objects() -> dict:

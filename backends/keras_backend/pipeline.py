@@ -1,4 +1,5 @@
-"""tf.data input pipelines from in-memory numpy arrays.
+"""Stage 2 of a run, data: the spec's splits (modelspec.data, numpy) and the
+tf.data pipelines over them.
 
 The training pipeline is deterministic per epoch: epoch e's shuffle order and
 augmentation depend only on (seed, e), never on how many epochs this process
@@ -12,7 +13,23 @@ import math
 
 import numpy as np
 
-from modelspec.errors import require
+from modelspec.errors import RunError, require
+
+
+def load_splits(spec):
+    if spec.data is None:
+        raise RunError(
+            f"spec {spec.model.name!r} has no [data] table; training needs one",
+            hint='add [data] with dataset = "digits" (or mnist, cifar10, npz, ...)',
+        )
+    from modelspec.data import load_data
+
+    return load_data(
+        spec.data,
+        tuple(spec.model.input),
+        seed=spec.train.seed,
+        classes=spec.model.classes,
+    )
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:
@@ -93,3 +110,34 @@ def eval_dataset(x: np.ndarray, y: np.ndarray, *, batch_size: int, cache=True):
     if cache:
         ds = ds.cache()
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def shard_by_data(ds):
+    """Every worker builds the same in-memory dataset in the same order; each
+    takes its part of every global batch (there are no files to shard by)."""
+    tf = require("tensorflow")
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA
+    )
+    return ds.with_options(options)
+
+
+def make_datasets(spec, splits, plan):
+    """(train, validation or None) for fit, from plan.first_epoch on.
+    `plan` is a plan.RunPlan."""
+    t = spec.train
+    train_ds = train_dataset(
+        splits.x_train, splits.y_train, batch_size=t.batch_size, seed=t.seed,
+        first_epoch=plan.first_epoch, last_epoch=plan.epochs,
+        augment=spec.data.augment,
+    )
+    val_ds = None
+    if plan.has_val:
+        val_ds = eval_dataset(
+            splits.x_val, splits.y_val, batch_size=t.batch_size, cache=t.cache
+        )
+    # batch_size is the global batch: each of N replicas computes 1/N of it.
+    train_ds = shard_by_data(train_ds)
+    val_ds = shard_by_data(val_ds) if plan.has_val else None
+    return train_ds, val_ds

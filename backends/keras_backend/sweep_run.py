@@ -1,6 +1,6 @@
 """Run a sweep's variants one after another, each as a normal run directory.
 
-The plan and its state file are modelspec/sweep.py's; this module trains.
+The plan and its state file are modelspec/runs/sweep.py's; this module trains.
 After every variant `sweep.json` is rewritten (atomically), so an interrupted
 sweep knows which runs are finished, which one was cut short (resumed from
 its last finished epoch with `train.resume`) and which never started.
@@ -12,10 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modelspec import sweep as sw
+from modelspec import runs
 from modelspec.errors import MissingExtra, ModelspecError, RunError, SpecInvalid
-
-from . import runs
+from modelspec.runs import sweep as sw
 
 
 class SweepInterrupted(RunError):
@@ -97,18 +96,7 @@ def run_sweep(
             if action == "start":
                 v.run_dir = None
             sw.save_state(sweep_dir, state)
-            if action == "resume":
-                result = trainer.resume(
-                    sw.run_path(sweep_dir, v), reporter=reporter
-                )
-            else:
-                report = reports[v.index]
-                if not report.ok:
-                    raise SpecInvalid(report)
-                result = trainer.train(
-                    report, overrides=v.overrides, out=sw.runs_root(sweep_dir),
-                    reporter=reporter,
-                )
+            result = _train_variant(sweep_dir, v, action, reports, reporter)
             v.status = sw.DONE
             sw.set_run_path(sweep_dir, v, result.run_dir)
             sw.save_state(sweep_dir, state)
@@ -117,7 +105,7 @@ def run_sweep(
         except trainer.TrainingInterrupted as e:
             v.status = sw.INTERRUPTED
             sw.set_run_path(sweep_dir, v, e.run_dir)
-            raise _interrupted(sweep_dir, state, v) from None
+            raise _interrupted(sweep_dir, state, v) from e
         except KeyboardInterrupt:
             if v.status != sw.DONE:
                 v.status = sw.INTERRUPTED
@@ -132,6 +120,20 @@ def run_sweep(
             sw.save_state(sweep_dir, state)
     rows = finish_sweep(sweep_dir, state)
     return SweepOutcome(sweep_dir=sweep_dir, state=state, rows=rows)
+
+
+def _train_variant(sweep_dir: Path, v: sw.Variant, action: str, reports, reporter):
+    from . import train as trainer
+
+    if action == "resume":
+        return trainer.resume(sw.run_path(sweep_dir, v), reporter=reporter)
+    report = reports[v.index]
+    if not report.ok:
+        raise SpecInvalid(report)
+    return trainer.train(
+        report, overrides=v.overrides, out=sw.runs_root(sweep_dir),
+        reporter=reporter,
+    )
 
 
 def _interrupted(sweep_dir: Path, state: sw.SweepState, v: sw.Variant):

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import modelspec
-from modelspec import onnx_meta
 from modelspec.errors import ExportError, OutputExists, require
 from modelspec.fsutil import atomic_path
+from modelspec.onnx_file import metadata as onnx_meta
 
 from .verify import Verification, random_inputs, verify
 
@@ -151,7 +151,7 @@ def convert(model, input_shape, opset: int):
             f"tf2onnx could not convert the model at opset {opset}: "
             f"{type(e).__name__}: {e}",
             hint="try another --opset (13-18 are the best supported)",
-        ) from None
+        ) from e
     return proto
 
 
@@ -173,69 +173,102 @@ def export_onnx(
     range. `metadata`: entries that override or add to the defaults computed
     from the spec (e.g. `class_names`, `preprocessing` from the training run).
     """
-    np = require("numpy")
     out_path = Path(out_path)
-    if out_path.exists() and not force:
-        raise OutputExists(
-            f"{out_path} already exists", hint="pass --force to overwrite it"
-        )
-    if out_path.is_dir():
-        raise OutputExists(f"{out_path} is a directory, not a file name")
+    _check_target(out_path, force)
     spec, checked_shape, _ = _spec_and_hashes(report_or_spec)
     original, model = model, as_float32(model)
     input_shape = tuple(spec.model.input)
-    expected_output = checked_shape or tuple(model.output_shape[1:])
-
-    if data is not None and len(data) and tuple(np.shape(data)[1:]) != input_shape:
-        raise ExportError(
-            f"check data has shape {tuple(np.shape(data)[1:])} per example, the "
-            f"model input is {input_shape}"
-        )
+    _check_data(data, input_shape)
     start = time.perf_counter()
     proto = convert(model, input_shape, opset)
     seconds = time.perf_counter() - start
-    output_name = proto.graph.output[0].name
-    meta = build_metadata(report_or_spec, opset=opset, output_name=output_name,
-                          extra=metadata)
-    encoded = onnx_meta.encode(meta)
-    del proto.metadata_props[:]
-    for key, value in encoded.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-    proto.doc_string = f"modelspec export of spec {spec.model.name!r}"
-
-    if data is None or len(data) == 0:
-        x = random_inputs(input_shape, n_random, meta["preprocessing"])
-        source = "random"
-    else:
-        x, source = np.asarray(data, dtype=np.float32), "test"
-    try:
-        blob = proto.SerializeToString()
-    except ValueError as e:  # protobuf's 2 GB limit
-        raise ExportError(f"the ONNX model is too large to serialize: {e}") from None
-    with atomic_path(out_path, suffix=".onnx") as tmp:
-        tmp.write_bytes(blob)
-        result = verify(
-            model, tmp, expected_output=expected_output, input_shape=input_shape,
-            x=x, data_source=source, tolerance=tolerance,
-        )
-        if out_path.exists() and not force:  # appeared while we converted
-            raise OutputExists(
-                f"{out_path} already exists", hint="pass --force to overwrite it"
-            )
-        size = tmp.stat().st_size
-        _readable(tmp)
+    meta, encoded = stamp_metadata(
+        proto, report_or_spec, opset, spec.model.name, metadata
+    )
+    x, source = _parity_inputs(data, input_shape, n_random, meta["preprocessing"])
+    result, size = _write_verified(
+        _serialize(proto), out_path, force, model,
+        expected_output=checked_shape or tuple(model.output_shape[1:]),
+        input_shape=input_shape, x=x, data_source=source, tolerance=tolerance,
+    )
     if model is not original:
         policy = original.layers[-1].dtype_policy.name
         result.notes.append(
             f"the {policy} model was exported as a float32 copy with the same "
             "weights; the parity check compares against that copy"
         )
+    return ExportReport(
+        path=out_path, opset=opset, input_name=proto.graph.input[0].name,
+        output_name=meta["output_name"], verification=result, metadata=encoded,
+        tolerance=tolerance, file_size=size, convert_seconds=seconds,
+        ops=_op_counts(proto),
+    )
+
+
+def _check_target(out_path: Path, force: bool) -> None:
+    if out_path.exists() and not force:
+        raise OutputExists(
+            f"{out_path} already exists", hint="pass --force to overwrite it"
+        )
+    if out_path.is_dir():
+        raise OutputExists(f"{out_path} is a directory, not a file name")
+
+
+def _check_data(data, input_shape: tuple) -> None:
+    np = require("numpy")
+    if data is not None and len(data) and tuple(np.shape(data)[1:]) != input_shape:
+        raise ExportError(
+            f"check data has shape {tuple(np.shape(data)[1:])} per example, the "
+            f"model input is {input_shape}"
+        )
+
+
+def stamp_metadata(proto, report_or_spec, opset: int, spec_name: str, extra):
+    """Replace the proto's metadata with modelspec's: (metadata, encoded)."""
+    output_name = proto.graph.output[0].name
+    meta = build_metadata(report_or_spec, opset=opset, output_name=output_name,
+                          extra=extra)
+    encoded = onnx_meta.encode(meta)
+    del proto.metadata_props[:]
+    for key, value in encoded.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    proto.doc_string = f"modelspec export of spec {spec_name!r}"
+    return meta, encoded
+
+
+def _parity_inputs(data, input_shape: tuple, n_random: int, preprocessing):
+    """(inputs, "test" or "random") for the Keras/ONNX parity check."""
+    np = require("numpy")
+    if data is None or len(data) == 0:
+        return random_inputs(input_shape, n_random, preprocessing), "random"
+    return np.asarray(data, dtype=np.float32), "test"
+
+
+def _serialize(proto) -> bytes:
+    try:
+        return proto.SerializeToString()
+    except ValueError as e:  # protobuf's 2 GB limit
+        raise ExportError(f"the ONNX model is too large to serialize: {e}") from e
+
+
+def _write_verified(blob: bytes, out_path: Path, force: bool, model, **check):
+    """(Verification, file size): write beside the target, verify there, then
+    rename into place; a failure leaves no file behind."""
+    with atomic_path(out_path, suffix=".onnx") as tmp:
+        tmp.write_bytes(blob)
+        result = verify(model, tmp, **check)
+        if out_path.exists() and not force:  # appeared while we converted
+            raise OutputExists(
+                f"{out_path} already exists", hint="pass --force to overwrite it"
+            )
+        size = tmp.stat().st_size
+        _readable(tmp)
+    return result, size
+
+
+def _op_counts(proto) -> dict[str, int]:
     ops: dict[str, int] = {}
     for node in proto.graph.node:
         ops[node.op_type] = ops.get(node.op_type, 0) + 1
-    return ExportReport(
-        path=out_path, opset=opset, input_name=proto.graph.input[0].name,
-        output_name=output_name, verification=result, metadata=encoded,
-        tolerance=tolerance, file_size=size, convert_seconds=seconds, ops=ops,
-    )
+    return ops

@@ -21,13 +21,36 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 
-@contextmanager
-def plain_convolutions():
-    """While active, Keras's TF `conv` never wraps the op in an XLA function."""
-    from keras.src.backend.tensorflow import nn as tf_nn
+# The private Keras 3.15.1 functions replaced while tracing, with the
+# parameters the replacements take. When a Keras release renames or reshapes
+# one, it is left alone: the export then runs unchanged, and its parity check
+# against the Keras model still refuses a wrong file.
+_PATCHED = {
+    "conv": ("inputs", "kernel", "strides", "padding", "data_format",
+             "dilation_rate"),
+    "_pad_same_spatial_channels_last": ("inputs", "kernel_size", "strides",
+                                        "dilation_rate"),
+}
 
-    original, original_pad = tf_nn.conv, tf_nn._pad_same_spatial_channels_last
 
+def patchable(tf_nn) -> dict[str, bool]:
+    """Which of the functions in _PATCHED exist with the expected parameters."""
+    import inspect
+
+    found = {}
+    for name, params in _PATCHED.items():
+        fn = getattr(tf_nn, name, None)
+        try:
+            found[name] = callable(fn) and tuple(
+                inspect.signature(fn).parameters) == params
+        except (TypeError, ValueError):  # no signature to read
+            found[name] = False
+    found["conv"] = found["conv"] and callable(
+        getattr(tf_nn, "_convert_data_format", None))
+    return found
+
+
+def _conv(tf_nn):
     def conv(inputs, kernel, strides=1, padding="valid", data_format=None,
              dilation_rate=1):
         import tensorflow as tf
@@ -40,12 +63,16 @@ def plain_convolutions():
             dilations=dilation_rate,
         )
 
+    return conv
+
+
+def _pad_same(original):
     def pad_same(inputs, kernel_size, strides, dilation_rate):
         import tensorflow as tf
 
         spatial = tuple(inputs.shape[1:-1])
         if any(n is None for n in spatial):
-            return original_pad(inputs, kernel_size, strides, dilation_rate)
+            return original(inputs, kernel_size, strides, dilation_rate)
         paddings = [[0, 0]]
         for n, k, s, d in zip(spatial, kernel_size, strides, dilation_rate):
             # Keras's arithmetic: TF 'same', the odd row after.
@@ -53,11 +80,27 @@ def plain_convolutions():
             paddings.append([total // 2, total - total // 2])
         return tf.pad(inputs, paddings + [[0, 0]])
 
-    tf_nn.conv, tf_nn._pad_same_spatial_channels_last = conv, pad_same
+    return pad_same
+
+
+@contextmanager
+def plain_convolutions():
+    """While active, Keras's TF `conv` never wraps the op in an XLA function
+    and 'same' padding of strided, dilated depthwise convolutions is static."""
+    from keras.src.backend.tensorflow import nn as tf_nn
+
+    ok = patchable(tf_nn)
+    saved = {name: getattr(tf_nn, name) for name in _PATCHED if ok[name]}
+    if ok["conv"]:
+        tf_nn.conv = _conv(tf_nn)
+    if ok["_pad_same_spatial_channels_last"]:
+        tf_nn._pad_same_spatial_channels_last = _pad_same(
+            saved["_pad_same_spatial_channels_last"])
     try:
         yield
     finally:
-        tf_nn.conv, tf_nn._pad_same_spatial_channels_last = original, original_pad
+        for name, fn in saved.items():
+            setattr(tf_nn, name, fn)
 
 
 def _erfc(ctx, node, name, args):

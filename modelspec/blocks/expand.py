@@ -17,6 +17,7 @@ from ..diagnostics import Diagnostic, Origin
 from ..source import Positions
 from ..validate import default_names, did_you_mean
 from .expr import ExprError
+from .instance import instantiate
 from .models import BlockDef
 from .scope import Scope, check_blocks, check_vars, position_index
 from .template import has_template, substitute, whole_name
@@ -118,8 +119,6 @@ class _Expander:
                 self.add("MS103", f"a block's layers are tables. Received: {entry!r}",
                          src, scope)
         elif "use" in entry:
-            from .instance import instantiate
-
             instantiate(self, entry, src, scope)
         else:
             self.plain(entry, src, scope, n)
@@ -216,8 +215,8 @@ class _Expander:
         if i >= MAX_LAYERS:
             self.add("MS505", f"the blocks expand to more than {MAX_LAYERS:,} "
                      "layers", src, scope, hint="check repeat counts; a repeat "
-                     "inside a repeated block multiplies", layer=scope.prefix
-                     .rstrip("_") or None)
+                     "inside a repeated block multiplies", layer=scope.instance
+                     or None)
             raise _TooLarge()
         self.out_layers.append(layer)
         self.out_pos.at[("layers", i)] = self.pos.find(src)

@@ -88,6 +88,12 @@ def _round(x, ndigits=None):
     return round(x) if ndigits is None else round(x, ndigits)
 
 
+def _str(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+        raise ExprError(f"str() takes a number or a string. Received: {v!r}")
+    return v if isinstance(v, str) else str(v)
+
+
 FUNCTIONS: dict[str, Callable] = {
     "min": _minmax("min", min),
     "max": _minmax("max", max),
@@ -98,6 +104,7 @@ FUNCTIONS: dict[str, Callable] = {
     "ceil": _numeric("ceil", math.ceil),
     "floor": _numeric("floor", math.floor),
     "letter": letter,
+    "str": _str,
     "make_divisible": make_divisible,
 }
 KEYWORDS = {"make_divisible": {"min_value", "divisor"}, "round": {"ndigits"}}

@@ -11,17 +11,18 @@ from ..validate import did_you_mean
 from .expr import ExprError
 from .models import USE_KEYS, BlockDef, UseEntry
 from .scope import Scope
-from .template import substitute, whole_name
+from .template import has_template, substitute, whole_name
 
 MAX_REPEAT = 1_000
+MAX_DEPTH = 32  # blocks inside blocks; also keeps Python's recursion shallow
 
 
 def instantiate(x, entry: dict, src: tuple, scope: Scope) -> None:
     label = entry.get("name")
     if not isinstance(label, str) or "${" in label:
         label = None  # not known before the instance is made
-    where = dict(layer=scope.prefix + label if label else
-                 (scope.prefix.rstrip("_") or None), kind=f"use {entry.get('use')}")
+    where = dict(layer=scope.prefix + label if label else (scope.instance or None),
+                 kind=f"use {entry.get('use')}")
     u = _use_entry(x, entry, src, scope, where)
     if u is None:
         return
@@ -66,6 +67,7 @@ def _use_entry(x, entry, src, scope, where) -> Optional[UseEntry]:
 _USE_RULES = {
     "use": "the name of a block (a string)",
     "name": "a string",
+    "prefix": "a string",
     "inputs": "a list of layer names or a ${...} string",
     "repeat": "an int or a ${...} string",
     "first": "a table of arguments",
@@ -83,6 +85,12 @@ def _block(x, u: UseEntry, src, scope, where) -> Optional[BlockDef]:
                   hint=did_you_mean(u.use, defined) or (
                       f"define it in a [blocks.{u.use}] table" if not defined else
                       "defined blocks: " + ", ".join(sorted(defined))), **where)
+        return None
+    if len(x.stack) >= MAX_DEPTH:
+        x.add("MS505", f"blocks nest more than {MAX_DEPTH} deep here "
+              f"({' -> '.join(x.stack[:3])} -> ... -> {u.use})", src + ("use",),
+              scope, hint="no architecture needs that depth: check the uses",
+              **where)
         return None
     if u.use in x.stack:
         chain = " -> ".join(x.stack + [u.use])
@@ -171,13 +179,17 @@ def _one(x, block: BlockDef, u: UseEntry, given: dict, kn: tuple[int, int], src,
     inputs = _inputs(x, block, u, env, k, src, scope, first_inputs, where)
     if args is None or inputs is None:
         return None
+    prefix = _prefix(x, u, env, src, scope, where)
+    if prefix is None:
+        return None
     values, argpos = args
     body_env = dict(x.vars, **values, i=k)
     line = x.pos.find(src)[0]
     frames = [Origin(inst, u.use, line)] + scope.frames
-    body = Scope(prefix=inst + "_", frames=frames, env=body_env,
-                 path=("blocks", u.use, "layers"), argpos=argpos,
-                 inputs=dict(zip(block.inputs, inputs)), previous=inputs[0])
+    body = Scope(prefix=scope.prefix + prefix if u.prefix is not None else inst + "_",
+                 frames=frames, env=body_env, path=("blocks", u.use, "layers"),
+                 argpos=argpos, inputs=dict(zip(block.inputs, inputs)),
+                 previous=inputs[0], parent=scope, instance=inst)
     if not _let(x, block, u.use, body):
         return None
     x.instances[inst] = u.use
@@ -206,6 +218,23 @@ def _instance_name(x, u: UseEntry, env, src, scope, where) -> Optional[str]:
               f"Received: name = {name!r}", src + ("name",), scope, **where)
         return None
     return name
+
+
+def _prefix(x, u: UseEntry, env, src, scope, where) -> Optional[str]:
+    """The use entry's `prefix` substituted ("" when not given: unused)."""
+    if u.prefix is None:
+        return ""
+    try:
+        prefix = substitute(u.prefix, env)
+    except ExprError as e:
+        x.add("MS503", f"'prefix': {e.message}", src + ("prefix",), scope,
+              hint=e.hint, **where)
+        return None
+    if not isinstance(prefix, str):
+        x.add("MS502", f"a prefix is text. Received: prefix = {prefix!r}",
+              src + ("prefix",), scope, **where)
+        return None
+    return prefix
 
 
 def _arguments(x, block, u, given, kn, env, src, scope, where):
@@ -244,8 +273,9 @@ def _arguments(x, block, u, given, kn, env, src, scope, where):
 
 def _inputs(x, block, u, env, k, src, scope, first_inputs, where):
     """The instance's inputs, as global names: `inputs` for the first instance,
-    the previous instance's output (plus the other inputs) for later ones."""
-    if k > 1 or u.inputs is None:
+    the previous instance's output (plus the other inputs) for later ones;
+    `inputs` holding ${...} are evaluated for every instance (with its i)."""
+    if u.inputs is None or (k > 1 and not has_template(u.inputs)):
         refs = [scope.previous] + (first_inputs[1:] if first_inputs else [])
     else:
         try:
@@ -279,7 +309,7 @@ def _let(x, block: BlockDef, name: str, body: Scope) -> bool:
             body.env[key] = substitute(value, body.env)
         except ExprError as e:
             x.add("MS503", f"let '{key}': {e.message}", path, body, hint=e.hint,
-                  layer=body.prefix.rstrip("_"), kind=f"block {name}")
+                  layer=body.instance, kind=f"block {name}")
             return False
         arg = whole_name(value)
         if arg in body.argpos:

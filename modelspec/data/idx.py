@@ -31,13 +31,31 @@ STEMS = {
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """One IDX file as a numpy array (uint8 data only, as MNIST uses)."""
+    """One IDX file as a numpy array (uint8 data only, as MNIST uses).
+
+    A `.gz` file is inflated in bounded steps: the header first, then exactly the
+    bytes it declares, so a small file that inflates to gigabytes (a gzip bomb, or
+    a corrupt size) fails before it takes the machine's memory.
+    """
     try:
         data = path.read_bytes()
-        if path.suffix == ".gz":  # one-shot zlib: 4x faster than gzip.open().read()
-            data = gzip.decompress(data)
+        if path.suffix == ".gz":
+            data = _inflate_idx(path, data)
     except (OSError, EOFError, zlib.error) as e:
-        raise DataError(f"{path}: cannot read the IDX file ({e})") from None
+        raise DataError(f"{path}: cannot read the IDX file ({e})") from e
+    dims, header = _idx_header(path, data)
+    expected = int(np.prod(dims)) if dims else 0
+    if len(data) - header != expected:
+        raise DataError(
+            f"{path}: IDX header says {dims} ({expected} bytes) but the file holds "
+            f"{len(data) - header} bytes after it (truncated download?)",
+            hint="fetch the file again",
+        )
+    return np.frombuffer(data, np.uint8, offset=header).reshape(dims)
+
+
+def _idx_header(path: Path, data: bytes) -> tuple[tuple[int, ...], int]:
+    """(dims, header length) of IDX bytes; raises DataError on a bad header."""
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
         raise DataError(f"{path}: not an IDX file (bad magic number)",
                         hint="expected the files from the MNIST/Fashion-MNIST sites")
@@ -45,16 +63,32 @@ def read_idx(path: Path) -> np.ndarray:
         raise DataError(f"{path}: IDX element type 0x{data[2]:02x} is not uint8")
     ndim = data[3]
     header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataError(f"{path}: IDX header is cut off ({len(data)} bytes)")
     dims = tuple(
         int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
     )
-    expected = int(np.prod(dims)) if dims else 0
-    if len(data) - header != expected:
+    return dims, header
+
+
+def _inflate_idx(path: Path, packed: bytes) -> bytes:
+    """Inflate a gzipped IDX file to at most the size its own header declares."""
+    z = zlib.decompressobj(wbits=31)  # gzip container
+    head = z.decompress(packed, 4)
+    if len(head) == 4 and head[0] == 0 and head[1] == 0:
+        head += z.decompress(z.unconsumed_tail, 4 * head[3])
+    dims, header = _idx_header(path, head)
+    declared = header + (int(np.prod(dims)) if dims else 0)
+    # One byte more than declared is enough to know the file is too large.
+    body = z.decompress(z.unconsumed_tail, declared + 1 - len(head))
+    data = head + body
+    if len(data) > declared:
         raise DataError(
-            f"{path}: IDX header says {dims} ({expected} bytes) but the file holds "
-            f"{len(data) - header} bytes after it (truncated download?)"
+            f"{path}: the file is larger than its IDX header claims: the header "
+            f"says {dims} ({declared - header} bytes of data) but it inflates to more",
+            hint="a damaged or hostile file: fetch it again from the dataset's site",
         )
-    return np.frombuffer(data, np.uint8, offset=header).reshape(dims)
+    return data
 
 
 def _idx_file(folder: Path, stem: str) -> Path | None:
@@ -94,7 +128,7 @@ def load_mnist_npz(path: Path, name: str = "mnist") -> RawData:
     except DataError:
         raise
     except Exception as e:
-        raise DataError(f"{path}: cannot read the .npz file ({e})") from None
+        raise DataError(f"{path}: cannot read the .npz file ({e})") from e
     return RawData(name=name, **arrays, class_names=CLASS_NAMES[name],
                    raw_max=255.0, source=str(path))
 
@@ -142,4 +176,4 @@ def load_builtin(name: str, path: str | None) -> RawData:
             wanted = f"the IDX files {idx_names} (in a fashion-mnist/ folder)"
             hint = (f"put the four files ({KERAS_URL}<name>) in {cache}/fashion-mnist/"
                     ", or run: apt-get install dataset-fashion-mnist")
-        raise locate.not_found(name, wanted, searched, str(e), hint) from None
+        raise locate.not_found(name, wanted, searched, str(e), hint) from e

@@ -20,8 +20,8 @@ def conv2d(layer, inputs) -> Out:
             f"in_channels = {layer.in_channels}, but the input {fmt(shape)} has "
             f"{c} channels",
             key="in_channels",
-            hint=f"a kernel here is [{k[0]}, {k[1]}, {c}, {layer.filters}] "
-            "as [kh, kw, in, out]",
+            hint=f"a kernel here is [{k[0]}, {k[1]}, {_per_group(c, layer)}, "
+            f"{layer.filters}] as [kh, kw, in, out]",
         ))
     spans = [dd * (kk - 1) + 1 for kk, dd in zip(k, d)]
     window = _window_issue(shape, k, spans, s, layer.padding)
@@ -34,6 +34,12 @@ def conv2d(layer, inputs) -> Out:
     kernel = k[0] * k[1] * (c // layer.groups) * layer.filters
     params = kernel + (layer.filters if layer.use_bias else 0)
     return Out((out[0], out[1], layer.filters), params)
+
+
+def _per_group(channels: int, layer) -> int:
+    """Input channels one kernel sees: all of them unless grouped."""
+    g = layer.groups
+    return channels // g if channels % g == 0 else channels
 
 
 def groups_issue(layer, channels: int) -> Issue | None:

@@ -1,4 +1,5 @@
-"""Lint pass: model-level assertions and what a careful reviewer would flag.
+"""Lint rules over the model alone: its assertions (`expect_params`,
+`classes`) and what a careful reviewer would flag in the architecture.
 
 Each rule is a small function over `LintContext` yielding diagnostics; `RULES`
 lists them in the order they run. The rules only read; they never change the
@@ -7,45 +8,13 @@ spec.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional
 
-from .data.info import DATASETS
-from .diagnostics import Diagnostic
-from .report import LayerInfo, Node
-from .schema.common import IDENTITY_ACTIVATIONS, PROBABILITY_ACTIVATIONS
-from .shapes.base import fmt
-from .source import Positions
-from .train_rules import LR_RANGES, output_activation
-
-
-@dataclass
-class LintContext:
-    nodes: list[Node]
-    infos: dict[str, LayerInfo]
-    model: Any  # ModelTable or None
-    tables: dict[str, Any]
-    positions: Positions
-    raw: dict = field(default_factory=dict)
-
-    def diag(self, code, msg, path: tuple, *, node: Optional[Node] = None,
-             severity="error", hint=None) -> Diagnostic:
-        line, col = self.positions.find(path)
-        return Diagnostic(
-            code, msg, severity=severity, line=line, column=col, hint=hint,
-            layer=node.name if node else None, index=node.index if node else None,
-            layer_type=node.type if node else None,
-        )
-
-    def warn(self, code, msg, path, **kw) -> Diagnostic:
-        return self.diag(code, msg, path, severity="warning", **kw)
-
-    @property
-    def output(self) -> Optional[Node]:
-        return self.nodes[-1] if self.nodes else None
-
-    def by_name(self, name: str) -> Optional[Node]:
-        return next((n for n in self.nodes if n.name == name), None)
+from ..diagnostics import Diagnostic
+from ..report import Node
+from ..schema.common import IDENTITY_ACTIVATIONS, PROBABILITY_ACTIVATIONS
+from ..shapes.base import fmt
+from .context import LintContext, output_activation
 
 
 def _layer_path(node: Node, key: Optional[str] = None) -> tuple:
@@ -198,6 +167,26 @@ def reshape_batch_axis(c: LintContext) -> Iterable[Diagnostic]:
             )
 
 
+def weights_fit_in_memory(c: LintContext) -> Iterable[Diagnostic]:
+    from ..resources import gib, machine_memory, weight_bytes
+
+    total = sum(li.params for li in c.infos.values())
+    memory = machine_memory()
+    if memory is None or weight_bytes(total) <= memory:
+        return
+    biggest = max(c.infos.values(), key=lambda li: li.params)
+    yield c.warn(
+        "MS312",
+        f"the model has {total:,} parameters: its float32 weights alone need "
+        f"{gib(weight_bytes(total))}, more than this machine's {gib(memory)} of "
+        "memory",
+        ("model",),
+        hint=f"the largest layer is '{biggest.name}' with {biggest.params:,} "
+        "parameters; training needs about four times the weights (gradients and "
+        "optimizer state)",
+    )
+
+
 RULES: list[Callable[[LintContext], Iterable[Diagnostic]]] = [
     expect_params,
     classes_match,
@@ -207,16 +196,6 @@ RULES: list[Callable[[LintContext], Iterable[Diagnostic]]] = [
     linear_stack,
     dropout_rates,
     reshape_batch_axis,
+    weights_fit_in_memory,
 ]
 
-
-def lint(c: LintContext) -> list[Diagnostic]:
-    from .train_rules import RULES as TRAIN_RULES
-
-    out: list[Diagnostic] = []
-    for rule in RULES + TRAIN_RULES:
-        out.extend(rule(c))
-    return out
-
-
-__all__ = ["DATASETS", "LR_RANGES", "LintContext", "RULES", "lint"]

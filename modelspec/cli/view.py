@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from .errors import ModelspecError, UsageError
+from ..errors import ModelspecError, UsageError
+from .output import console, fail, print_diagnostics
+from .params import Command, FormatOption, PictureFormat, SetOption, TextOrJson
 
 SUFFIXES = {".svg": "svg", ".png": "png", ".html": "html", ".htm": "html",
             ".mmd": "mermaid", ".md": "mermaid"}
@@ -23,23 +25,10 @@ STATUS = {"unchanged": ("=", "dim"), "changed": ("~", "yellow"),
           "added": ("+", "green"), "removed": ("-", "red")}
 
 
-def _fail(e: ModelspecError) -> typer.Exit:
-    print(f"error: {e.message}", file=sys.stderr)
-    if e.hint:
-        print(f"  hint: {e.hint}", file=sys.stderr)
-    return typer.Exit(e.exit_code)
-
-
-def pick_format(fmt: Optional[str], output: Optional[Path]) -> str:
+def pick_format(fmt: Optional[PictureFormat], output: Optional[Path]) -> str:
     """--format wins; else the output's suffix; else SVG."""
-    from .drawing import FORMATS
-
     if fmt is not None:
-        fmt = fmt.lower()
-        if fmt not in FORMATS:
-            raise UsageError(f"--format must be one of {', '.join(FORMATS)}. "
-                             f"Received: {fmt}")
-        return fmt
+        return fmt.value
     if output is None or str(output) == "-":
         return "svg"
     suffix = output.suffix.lower()
@@ -52,35 +41,31 @@ def pick_format(fmt: Optional[str], output: Optional[Path]) -> str:
 
 
 def graph(
-    spec: Path = typer.Argument(..., help="The spec file to draw."),
-    output: Optional[Path] = typer.Option(
-        None, "-o", "--output",
+    spec: Annotated[Path, typer.Argument(
+        metavar="SPEC", help="The spec file to draw.")],
+    output: Annotated[Optional[Path], typer.Option(
+        "-o", "--output", metavar="FILE",
         help="Write here ('-' for stdout). Default: <spec name>.svg/.png/.html in "
-        "the current folder; mermaid goes to stdout.",
-    ),
-    format: Optional[str] = typer.Option(
-        None, "--format", "-f", help="svg, png, html or mermaid (default: from -o, "
-        "else svg)."
-    ),
-    set_: Optional[List[str]] = typer.Option(
-        None, "--set", help="Override a spec value: KEY.PATH=VALUE (repeatable)."
-    ),
+        "the current folder; mermaid goes to stdout.")] = None,
+    format: Annotated[Optional[PictureFormat], typer.Option(
+        "--format", "-f", case_sensitive=False,
+        help="Picture format (default: from -o, else svg).")] = None,
+    set_: SetOption = None,
 ) -> None:
     """Draw the layer graph with shapes and parameter counts (no graphviz).
 
     A spec with errors is still drawn, the broken layers in red; the command
     then prints the diagnostics and exits 1."""
-    from .check import check_file
-    from .drawing import render
-    from .fsutil import atomic_write_bytes
-    from .render import print_diagnostics
+    from ..check import check_file
+    from ..drawing import render
+    from ..fsutil import atomic_write_bytes
 
     try:
         fmt = pick_format(format, output)
         report = check_file(spec, set_ or ())
         data = render(report, fmt)
     except ModelspecError as e:
-        raise _fail(e) from None
+        raise fail(e) from None
     if output is None and fmt != "mermaid":
         output = Path(spec.stem + EXTENSION[fmt])
     raw = data.encode("utf-8") if isinstance(data, str) else data
@@ -92,7 +77,7 @@ def graph(
         try:
             atomic_write_bytes(output, raw)
         except OSError as e:
-            raise _fail(UsageError(f"cannot write {output}: {e.strerror}")) from None
+            raise fail(UsageError(f"cannot write {output}: {e.strerror}")) from None
         n = len(report.nodes)
         print(f"wrote {output} ({fmt}, {n} layer{'s' * (n != 1)}, "
               f"{report.total_params:,} params)")
@@ -117,7 +102,7 @@ def _value(v: Any) -> str:
 
 
 def _shape(s) -> str:
-    from .shapes.base import fmt
+    from ..shapes.base import fmt
 
     return "?" if s is None else fmt(s)
 
@@ -138,6 +123,28 @@ def _signed(n: int) -> str:
     return f"{n:+,}" if n else "0"
 
 
+def block_table(diffs):
+    """The diff of top-level block instances (modelspec/blocks/diffing.py)."""
+    from rich import box
+    from rich.table import Table
+
+    marks = {"added": "+", "removed": "-", "changed": "~", "unchanged": "="}
+    table = Table(title="block instances", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("", "instance", "block", "output shape", "params", "layers"):
+        table.add_column(column, no_wrap=True, justify="right"
+                         if column in ("params", "layers") else "left")
+    for d in diffs:
+        table.add_row(
+            marks[d.status], d.name,
+            _arrow(d.block_a or "", d.block_b or "", d.status),
+            _arrow(_shape(d.shape_a), _shape(d.shape_b), d.status),
+            _arrow(_params(d.params_a), _params(d.params_b), d.status),
+            _arrow(_params(d.layers_a), _params(d.layers_b), d.status),
+        )
+    return table
+
+
 def _change_text(c) -> str:
     text = f"{c.key} {_value(c.a)} → {_value(c.b)}"
     if len(text) > 30:  # initializers: their kind is what a reader scans for
@@ -147,7 +154,13 @@ def _change_text(c) -> str:
     return text
 
 
-def diff_table(d):
+# Narrower than this, the changed settings leave the table for a list below it:
+# the six fixed columns take ~75 characters, and a squeezed column would cut
+# words such as truncated_normal in two.
+WIDE_DIFF = 110
+
+
+def diff_table(d, settings_column: bool = True):
     """A Rich table of the SpecDiff: one row per aligned layer."""
     from rich import box
     from rich.table import Table
@@ -161,7 +174,8 @@ def diff_table(d):
     table.add_column("output shape", no_wrap=True)
     table.add_column("params", justify="right", no_wrap=True)
     table.add_column("Δ params", justify="right", no_wrap=True)
-    table.add_column("changed settings")
+    if settings_column:
+        table.add_column("changed settings")
     for row in d.layers:
         mark, style = STATUS[row.status]
         delta = row.params_delta
@@ -177,9 +191,42 @@ def diff_table(d):
             _arrow(_shape(row.shape_a), _shape(row.shape_b), row.status),
             _arrow(_params(row.params_a), _params(row.params_b), row.status),
             _signed(delta) if delta else "",
-            changes,
+            *([changes] if settings_column else []),
         )
     return table
+
+
+def changes_list(d):
+    """The changed settings of each layer, one paragraph per layer, for
+    terminals too narrow to hold them in the table."""
+    from rich.text import Text
+
+    out = Text()
+    for row in d.layers:
+        changes = [_change_text(c) for c in row.changes if c.key != "name"]
+        if changes:
+            out.append(f"{row.name_b or row.name_a}: ", style="bold")
+            out.append("; ".join(changes) + "\n")
+    return out
+
+
+def settings_table(d):
+    """The differences outside [[layers]]: one row per dotted key."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title="settings", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    table.add_column("key", no_wrap=True)
+    table.add_column(d.file_a)
+    table.add_column(d.file_b)
+    for c in d.settings:
+        table.add_row(c.key, _setting(c.a), _setting(c.b))
+    return table
+
+
+def _setting(value) -> str:
+    return "(not set)" if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def totals_text(d) -> str:
@@ -190,28 +237,29 @@ def totals_text(d) -> str:
                        ("added", "removed", "changed", "unchanged"))
     text = (f"params {d.params_a:,} → {d.params_b:,} "
             f"({_signed(d.params_delta)}{ratio});  layers: {counts}")
+    if d.settings:
+        text += f"\nsettings: {len(d.settings)} changed"
     if d.output_a != d.output_b:
         text += f"\noutput {_shape(d.output_a)} → {_shape(d.output_b)}"
     return text
 
 
 def diff(
-    a: Path = typer.Argument(..., help="The first spec (the 'before')."),
-    b: Path = typer.Argument(..., help="The second spec (the 'after')."),
-    format: str = typer.Option("text", "--format", "-f", help="text or json."),
+    a: Annotated[Path, typer.Argument(
+        metavar="A", help="The first spec (the 'before').")],
+    b: Annotated[Path, typer.Argument(
+        metavar="B", help="The second spec (the 'after').")],
+    format: FormatOption = TextOrJson.text,
 ) -> None:
     """Compare two specs layer by layer: added, removed and changed layers with
     their shapes and parameter counts. Exits 0 even when they differ."""
-    from .check import check_file
-    from .diffing import diff_reports
-    from .render import console
+    from ..check import check_file
+    from ..diffing import diff_reports
 
-    if format not in ("text", "json"):
-        raise _fail(UsageError(f"--format must be text or json. Received: {format}"))
     try:
         ra, rb = check_file(a), check_file(b)
     except ModelspecError as e:
-        raise _fail(e) from None
+        raise fail(e) from None
     d = diff_reports(ra, rb)
     for r in (ra, rb):
         if not r.ok:
@@ -219,18 +267,23 @@ def diff(
             print(f"note: {r.file} has {n} error{'s' * (n != 1)} (see modelspec "
                   "check); layers whose shape could not be inferred show ?",
                   file=sys.stderr)
-    if format == "json":
+    if format is TextOrJson.json:
         print(json.dumps(d.to_json(), indent=2, ensure_ascii=False))
         return
     c = console()
     if d.blocks:
-        from .blocks.diffing import block_table
-
         c.print(block_table(d.blocks))
-    c.print(diff_table(d))
+    wide = c.width >= WIDE_DIFF
+    c.print(diff_table(d, settings_column=wide))
+    if not wide:
+        c.print(changes_list(d))
+    if d.settings:
+        c.print(settings_table(d))
     c.print(totals_text(d))
 
 
 def register(app: typer.Typer) -> None:
-    app.command("graph")(graph)
-    app.command("diff")(diff)
+    app.command("graph", cls=Command,
+                short_help="Draw the layer graph (SVG, PNG, HTML, Mermaid).")(graph)
+    app.command("diff", cls=Command,
+                short_help="Compare two specs layer by layer and key by key.")(diff)

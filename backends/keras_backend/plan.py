@@ -1,32 +1,25 @@
-"""What a training needs before fit: data, strategy, dtype policy, the
-compiled model (with transferred weights) and the resolved config."""
+"""Stage 1 of a run, plan: the distribution strategy, the epochs and steps,
+where this process reads and writes, and the resolved config that records
+all of it (resolved.json)."""
 
 from __future__ import annotations
 
+import math
 import os
 import platform
-from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from modelspec import DISTRIBUTION
 from modelspec.errors import RunError, require
 
-from . import optim
+from . import optim, pipeline
 
-
-def load_splits(spec):
-    if spec.data is None:
-        raise RunError(
-            f"spec {spec.model.name!r} has no [data] table; training needs one",
-            hint='add [data] with dataset = "digits" (or mnist, cifar10, npz, ...)',
-        )
-    from modelspec.data import load_data
-
-    return load_data(
-        spec.data,
-        tuple(spec.model.input),
-        seed=spec.train.seed,
-        classes=spec.model.classes,
-    )
+_TF_CONFIG_HINT = (
+    'set TF_CONFIG to {"cluster": {"worker": [...]}, "task": '
+    '{"type": "worker", "index": N}} on every worker'
+)
 
 
 def choose_strategy(setting: str):
@@ -54,15 +47,9 @@ def choose_strategy(setting: str):
     try:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     except (ValueError, KeyError) as exc:  # TF_CONFIG is not valid JSON/cluster
-        raise RunError(f"cannot read TF_CONFIG: {exc}", hint=_TF_CONFIG_HINT) from None
+        raise RunError(f"cannot read TF_CONFIG: {exc}", hint=_TF_CONFIG_HINT) from exc
     workers = describe_strategy(strategy)["workers"]
     return strategy, f"multi_worker ({workers} workers)"
-
-
-_TF_CONFIG_HINT = (
-    'set TF_CONFIG to {"cluster": {"worker": [...]}, "task": '
-    '{"type": "worker", "index": N}} on every worker'
-)
 
 
 def describe_strategy(strategy) -> dict:
@@ -95,91 +82,83 @@ def is_chief(strategy) -> bool:
     return bool(strategy.extended.should_checkpoint)
 
 
-def shard_by_data(ds):
-    """Every worker builds the same in-memory dataset in the same order; each
-    takes its part of every global batch (there are no files to shard by)."""
-    tf = require("tensorflow")
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = (
-        tf.data.experimental.AutoShardPolicy.DATA
-    )
-    return ds.with_options(options)
+def plan_epochs(train, n_train: int) -> tuple[int, int]:
+    """(epochs, steps_per_epoch); `steps` rounds up to whole epochs."""
+    spe = pipeline.steps_per_epoch(n_train, train.batch_size)
+    if train.steps is not None:
+        return max(1, math.ceil(train.steps / spe)), spe
+    return train.epochs, spe
 
 
-def patch_for_multi_worker(model, strategy, element_spec) -> None:
-    """Work around two Keras 3 bugs under MultiWorkerMirroredStrategy
-    (keras-team/keras#20585). 1: before fit/evaluate Keras averages the first
-    distributed batch across replicas to build metric state, which fails:
-    build from the batch's shapes instead, the same on every worker. 2: each
-    step's logs are averaged with reduce(MEAN, axis=0), which fails on
-    scalars: hand them over as shape [1]. The epoch's logs are read from the
-    metric variables, aggregated over all replicas, as without the patch."""
-    tf = require("tensorflow")
-    with strategy.scope():
-        model._symbolic_build(data_batch=element_spec)
-    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
-
-    def rank1(step):
-        def wrapped(data):
-            return tf.nest.map_structure(
-                lambda v: tf.reshape(v, [1]) if v.shape.rank == 0 else v,
-                step(data),
-            )
-
-        return wrapped
-
-    model.train_step = rank1(model.train_step)
-    model.test_step = rank1(model.test_step)
+def resolve_jit(setting) -> bool:
+    if setting == "auto":
+        tf = require("tensorflow")
+        return bool(tf.config.list_physical_devices("GPU"))
+    return bool(setting)
 
 
-@contextmanager
-def dtype_policy(name: str):
-    """Set the global Keras dtype policy for building, restore it after."""
-    keras = require("keras")
-    previous = keras.mixed_precision.dtype_policy().name
-    keras.mixed_precision.set_dtype_policy(name)
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_dtype_policy(previous)
+def tensorboard_available() -> bool:
+    """tf.summary needs the `tensorboard` package; without it a run simply
+    has no tb/ folder (resolved.json says so) rather than failing."""
+    import importlib.util
+
+    return importlib.util.find_spec("tensorboard") is not None
 
 
-def _float32_output(model):
-    """Under a mixed policy the logits must leave the model as float32, or the
-    loss and softmax lose precision: add a float32 cast as the last layer."""
-    keras = require("keras")
-    if model.outputs[0].dtype == "float32":
-        return model
-    out = keras.layers.Activation("linear", dtype="float32", name="output_float32")(
-        model.outputs[0]
-    )
-    return keras.Model(model.inputs, out, name=model.name)
+@dataclass
+class RunPlan:
+    strategy: Any
+    strategy_name: str
+    epochs: int
+    steps_per_epoch: int
+    first_epoch: int  # 0, or the epoch a resume continues at
+    jit: bool
+    monitor: str  # train.monitor, without "val_" when there is no val split
+    has_val: bool
+    read_dir: Path  # the run directory (last.keras for a resume)
+    run_dir: Path  # where this process writes: a scratch folder on a non-chief
+    resuming: bool
+    chief: bool  # False: a multi-worker non-chief, which keeps no files
+
+    @property
+    def multi_worker(self) -> bool:
+        return is_multi_worker(self.strategy)
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
 
 
-def build_compiled(report, steps_per_epoch: int, total_steps: int, jit: bool, base):
-    """(compiled model, TransferReport or None); call inside strategy.scope()."""
-    from . import build_model
-    from .transfer import load_and_apply
-
+def make_plan(
+    report, splits, state: dict, strategy, *, run_dir: Path,
+    scratch: Path | None, resuming: bool,
+) -> RunPlan:
+    """`strategy` is choose_strategy's (strategy, name); raises when a resume
+    has nothing left to train."""
     t = report.spec.train
-    model = _float32_output(build_model(report, seed=t.seed))
-    transfer_report = None
-    if report.spec.transfer is not None:
-        transfer_report = load_and_apply(model, report.spec.transfer, base=base)
-    model.compile(
-        optimizer=optim.make_optimizer(t, steps_per_epoch, total_steps),
-        loss=optim.make_loss(report),
-        metrics=optim.make_metrics(t),
-        jit_compile=jit,
+    epochs, spe = plan_epochs(t, len(splits.x_train))
+    first = int(state["epochs_done"]) if resuming else 0
+    write_dir = scratch or run_dir
+    if first >= epochs:
+        raise RunError(
+            f"{write_dir} already trained {first} of {epochs} epochs",
+            hint="pass --epochs with a larger number to train further",
+        )
+    has_val = len(splits.x_val) > 0
+    return RunPlan(
+        strategy=strategy[0], strategy_name=strategy[1], epochs=epochs,
+        steps_per_epoch=spe, first_epoch=first, jit=resolve_jit(t.jit_compile),
+        monitor=t.monitor if has_val else t.monitor.removeprefix("val_"),
+        has_val=has_val, read_dir=run_dir, run_dir=write_dir, resuming=resuming,
+        chief=scratch is None,
     )
-    return model, transfer_report
 
 
 def versions() -> dict:
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
-    for dist in ("modelspec", "tensorflow-cpu", "tensorflow", "keras", "numpy"):
+    for dist in (DISTRIBUTION, "tensorflow-cpu", "tensorflow", "keras", "numpy"):
         try:
             out[dist] = md.version(dist)
         except md.PackageNotFoundError:
@@ -224,3 +203,14 @@ def resolved_config(report, overrides, splits, **derived) -> dict:
         "preprocessing": jsonable(dict(getattr(splits, "preprocessing", {}) or {})),
         "versions": versions(),
     }
+
+
+def plan_config(report, overrides, splits, plan: RunPlan, transfer_report) -> dict:
+    """resolved.json of a new run: the spec, the data and what was derived."""
+    return resolved_config(
+        report, overrides, splits, epochs=plan.epochs,
+        steps_per_epoch=plan.steps_per_epoch, strategy=plan.strategy_name,
+        distribution=describe_strategy(plan.strategy), jit_compile=plan.jit,
+        tensorboard=tensorboard_available(),
+        transfer=transfer_report.to_json() if transfer_report else None,
+    )

@@ -1,0 +1,116 @@
+"""Where a run leans on Keras beyond its documented behaviour, and the guards
+that fail loudly (a RunError naming the attribute and the Keras version
+tested) instead of training wrongly when a Keras release changes it.
+
+- Multi-worker training patches two private `keras.Model` methods
+  (`_symbolic_build`, `_maybe_symbolic_build`) around keras-team/keras#20585.
+- Dropout's RNG counters are not saved in .keras files; a resume restores
+  them from state.json. They are found through the public `layer.variables`
+  (documented to add the SeedGenerator states to `layer.weights`).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from modelspec.errors import RunError, require
+
+KERAS_TESTED = "3.15.1"  # keep equal to README "Versions tested"
+_PRIVATE_METHODS = (
+    # (keras.Model attribute, keyword argument modelspec passes to it)
+    ("_symbolic_build", "data_batch"),
+    ("_maybe_symbolic_build", None),
+)
+
+
+def _unsupported(what: str) -> RunError:
+    keras = require("keras")
+    return RunError(
+        f"this Keras ({keras.__version__}) changed {what}, which modelspec "
+        f"relies on (tested with Keras {KERAS_TESTED})",
+        hint=f"pip install 'keras=={KERAS_TESTED}' (the range in pyproject.toml)",
+    )
+
+
+def check_multi_worker_api() -> None:
+    """The private methods patch_for_multi_worker replaces or calls exist,
+    and `_symbolic_build` still takes the batch as `data_batch=`."""
+    keras = require("keras")
+    for name, keyword in _PRIVATE_METHODS:
+        method = getattr(keras.Model, name, None)
+        if not callable(method):
+            raise _unsupported(f"the private method keras.Model.{name}")
+        if keyword is not None:
+            params = inspect.signature(method).parameters
+            if keyword not in params:
+                raise _unsupported(
+                    f"the signature of keras.Model.{name} (no {keyword}=)"
+                )
+
+
+def patch_for_multi_worker(model, strategy, element_spec) -> None:
+    """Work around two Keras 3 bugs under MultiWorkerMirroredStrategy
+    (keras-team/keras#20585). 1: before fit/evaluate Keras averages the first
+    distributed batch across replicas to build metric state, which fails:
+    build from the batch's shapes instead, the same on every worker. 2: each
+    step's logs are averaged with reduce(MEAN, axis=0), which fails on
+    scalars: hand them over as shape [1]. The epoch's logs are read from the
+    metric variables, aggregated over all replicas, as without the patch."""
+    tf = require("tensorflow")
+    check_multi_worker_api()
+    with strategy.scope():
+        model._symbolic_build(data_batch=element_spec)
+    # Any arguments: the model is built, so every later call is a no-op.
+    model._maybe_symbolic_build = lambda *args, **kwargs: None
+
+    def rank1(step):
+        def wrapped(data):
+            return tf.nest.map_structure(
+                lambda v: tf.reshape(v, [1]) if v.shape.rank == 0 else v,
+                step(data),
+            )
+
+        return wrapped
+
+    model.train_step = rank1(model.train_step)
+    model.test_step = rank1(model.test_step)
+
+
+def seed_variables(layer) -> list:
+    """The layer's SeedGenerator states: `variables` minus `weights` (Keras
+    documents the difference as the random seeds; metrics are in neither)."""
+    weights = {id(w) for w in layer.weights}
+    return [v for v in layer.variables if id(v) not in weights]
+
+
+def check_seed_states(model) -> None:
+    """Every Dropout layer must show its RNG state, or a resume would
+    silently replay the first epoch's dropout masks."""
+    keras = require("keras")
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dropout) and not seed_variables(layer):
+            raise _unsupported(
+                f"where layer {layer.name!r} (Dropout) keeps its SeedGenerator "
+                "state (not in layer.variables)"
+            )
+
+
+def seed_states(model) -> dict:
+    """The counters of every layer's SeedGenerator (dropout masks). Keras does
+    not save them in .keras files, so a resumed run would replay epoch 1's
+    masks; state.json carries them instead."""
+    out = {}
+    for layer in model.layers:
+        gens = seed_variables(layer)
+        if gens:
+            out[layer.name] = [[int(v) for v in g.numpy()] for g in gens]
+    return out
+
+
+def restore_seed_states(model, states: dict) -> None:
+    for layer in model.layers:
+        saved = states.get(layer.name)
+        gens = seed_variables(layer)
+        if saved and len(saved) == len(gens):
+            for gen, value in zip(gens, saved):
+                gen.assign(value)
