@@ -15,8 +15,8 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from modelspec.check import check_text  # noqa: E402
-from modelspec.errors import RunError  # noqa: E402
+from modelspec.check import check_text
+from modelspec.errors import RunError
 
 pytestmark = pytest.mark.framework
 
@@ -109,7 +109,7 @@ def load(report, path, seed=2):
 
 def assert_same(a, b):
     assert len(a) == len(b)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
 
 

@@ -35,7 +35,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MODELSPEC_OFFLINE", "1")
 
-from modelspec.check import check_file  # noqa: E402
+from modelspec.check import check_file
 
 ROOT = Path(__file__).resolve().parents[1]
 ZOO = sorted((ROOT / "specs" / "zoo").glob("*.toml"))
@@ -273,7 +273,7 @@ def test_zoo_takes_a_training_step(case):
         logs = model.train_on_batch(case.images, y, return_dict=True)
         assert np.isfinite(logs["loss"]), logs
         changed = [not np.array_equal(a, b)
-                   for a, b in zip(saved, model.get_weights())]
+                   for a, b in zip(saved, model.get_weights(), strict=True)]
         assert any(changed), f"{case.name}: a training step changed no weight"
     finally:  # the other tests compare this model with Keras's weights
         model.set_weights(saved)

@@ -20,7 +20,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MODELSPEC_OFFLINE", "1")
 
-from modelspec.check import check_file  # noqa: E402
+from modelspec.check import check_file
 
 ROOT = Path(__file__).resolve().parents[1]
 ZOO = sorted((ROOT / "specs" / "zoo").glob("*.toml"))

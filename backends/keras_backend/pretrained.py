@@ -67,7 +67,7 @@ class StoredLayer:
         ours = [v.name.split("/")[-1] for v in layer.weights]
         if self.var_names is None or sorted(ours) != sorted(self.var_names):
             return self
-        by_name = dict(zip(self.var_names, self.weights))
+        by_name = dict(zip(self.var_names, self.weights, strict=True))
         return StoredLayer(self.name, [by_name[n] for n in ours], ours)
 
 
@@ -134,7 +134,7 @@ def read_weights(path) -> StoredWeights:
     path = Path(path)
     try:
         with h5py.File(path, "r") as f:
-            group = f["model_weights"] if "model_weights" in f else f
+            group = f.get("model_weights", f)
             if "layer_names" in group.attrs:
                 layers = _legacy_layers(group)
             elif "layers" in group:
