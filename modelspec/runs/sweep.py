@@ -10,8 +10,8 @@ A sweep is identified by the sha256 of the spec text plus the grid, the repeat
 count and the fixed overrides (`sweep_key`): re-running the same command finds
 the unfinished sweep with that key under `<out>/sweeps/` and continues it, as
 `--resume SWEEP_DIR` does. Finished variants are skipped; one cut short after
-a finished epoch is resumed in its own run folder; any other is trained again
-in a new run folder (`next_action`).
+a finished epoch (or after its last, while it was evaluated) is resumed in its
+own run folder; any other is trained again in a new run folder (`next_action`).
 """
 
 from __future__ import annotations
