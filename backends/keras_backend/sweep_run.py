@@ -106,6 +106,9 @@ def run_sweep(
             if action != "skip":
                 _run_variant(sweep_dir, state, v, action, reports, reporter,
                              after_variant)
+            elif v.status != sw.DONE:
+                v.status = sw.DONE
+                sw.save_state(sweep_dir, state)
         rows = finish_sweep(sweep_dir, state)
     return SweepOutcome(sweep_dir=sweep_dir, state=state, rows=rows)
 

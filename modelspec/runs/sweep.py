@@ -279,8 +279,8 @@ def next_action(variant: Variant, run_state: dict, has_metrics: bool) -> str:
     state.json ({} when there is none)."""
     if variant.run_dir is None:
         return "start"
-    if variant.status == DONE and has_metrics:
-        return "skip"
+    if has_metrics and variant.status in (DONE, RUNNING, INTERRUPTED):
+        return "skip"  # killed after its metrics.json, before sweep.json said so
     done = int(run_state.get("epochs_done") or 0)
     if variant.status in (RUNNING, INTERRUPTED) and done > 0 and not has_metrics:
         return "resume"
