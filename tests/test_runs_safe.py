@@ -201,3 +201,15 @@ def test_wrong_shape_files_are_errors_naming_the_file(tmp_path):
         assert r.exit_code == 1, (argv, r.output)
         assert "internal error" not in r.output
         assert f"cannot read {run / runs.RESOLVED}: expected a JSON object" in r.stderr
+
+
+def test_a_sweep_row_of_a_wrong_shape_metrics_file_shows_dashes():
+    from modelspec.runs import sweep as sw
+
+    v = sw.Variant(1, "lr=0.1", ["train.optimizer.learning_rate=0.1"], {})
+    row = sw.comparison_row(v, {"val": [0.5], "test": {"accuracy": 0.75},
+                                "epochs_done": "two", "wall_time_s": True})
+    assert row["val_accuracy"] is None and row["test_accuracy"] == 0.75
+    assert row["epochs_done"] is None and row["wall_time_s"] is None
+    md = sw.comparison_markdown([row], "t")
+    assert "| lr=0.1 | pending | - | 0.7500 |" in md

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from modelspec import runs
 from modelspec.errors import MissingExtra, ModelspecError, RunError, SpecInvalid
+from modelspec.fsutil import remove_stale_temps
 from modelspec.runs import sweep as sw
 
 
@@ -99,6 +100,7 @@ def run_sweep(
     sweep folder's lock: two processes never run one sweep."""
     sweep_dir = Path(sweep_dir)
     with runs.locked(sweep_dir):
+        remove_stale_temps(sweep_dir)  # of a sweep process that was killed
         for v in state.variants:
             action = action_for(sweep_dir, v)
             if on_variant is not None:
@@ -179,7 +181,10 @@ def comparison_rows(sweep_dir: Path, state: sw.SweepState) -> list[dict]:
     for v in state.variants:
         run_dir, metrics = sw.run_path(sweep_dir, v), {}
         if v.status == sw.DONE and run_dir is not None:
-            metrics = runs.read_json(run_dir / runs.METRICS)
+            try:
+                metrics = runs.read_json(run_dir / runs.METRICS)
+            except RunError:  # damaged since: its row shows '-'
+                metrics = {}
         rows.append(sw.comparison_row(v, metrics, run_dir))
     return rows
 

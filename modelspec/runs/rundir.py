@@ -153,7 +153,7 @@ class RunInfo:
     error: str | None = None  # why the run is unreadable: names the file
 
 
-def _at(data: dict, *keys, kind=(int, float)):
+def value_at(data: dict, *keys, kind=(int, float)):
     """data[k1][k2]... when every level is an object and the value has the
     right type, else None (a `runs` table shows '-')."""
     for key in keys:
@@ -175,7 +175,7 @@ def run_info(run_dir: Path) -> RunInfo:
     except RunError as exc:
         return RunInfo(path=run_dir, name=run_dir.parent.name, stamp=run_dir.name,
                        status="unreadable", error=exc.message)
-    name = _at(resolved, "spec", "model", "name", kind=str) or run_dir.parent.name
+    name = value_at(resolved, "spec", "model", "name", kind=str) or run_dir.parent.name
     if metrics:
         status = "done"
     elif state.get("interrupted"):
@@ -194,10 +194,10 @@ def run_info(run_dir: Path) -> RunInfo:
         status=status,
         epochs=state.get("epochs_done"),
         best_epoch=state.get("best_epoch"),
-        val_accuracy=_at(metrics, "val", "accuracy"),
-        test_accuracy=_at(metrics, "test", "accuracy"),
-        wall_time=_at(metrics, "wall_time_s"),
-        examples_per_s=_at(metrics, "train_examples_per_s"),
+        val_accuracy=value_at(metrics, "val", "accuracy"),
+        test_accuracy=value_at(metrics, "test", "accuracy"),
+        wall_time=value_at(metrics, "wall_time_s"),
+        examples_per_s=value_at(metrics, "train_examples_per_s"),
         extra={"overrides": [str(o) for o in overrides]},
     )
 
