@@ -44,12 +44,28 @@ CODES: dict[str, tuple[Severity, str]] = {
     "MS309": ("warning", "output is not a vector"),
     "MS310": ("warning", "dropout right before the output"),
     "MS311": ("warning", "reshape's -1 is not the batch axis"),
+    "MS312": ("warning", "the weights alone exceed this machine's memory"),
     "MS401": ("error", "model input does not match the dataset"),
     "MS402": ("error", "classes do not match the dataset"),
     "MS403": ("error", "data classes subset out of range"),
     "MS404": ("warning", "validation split is empty or too large"),
     "MS405": ("error", "transfer settings invalid"),
+    "MS501": ("error", "unknown block"),
+    "MS502": ("error", "bad block argument or use entry"),
+    "MS503": ("error", "invalid ${...} expression"),
+    "MS504": ("error", "block uses itself (recursion)"),
+    "MS505": ("error", "block expansion too large"),
 }
+
+
+@dataclass
+class Origin:
+    """One block instance around an expanded layer: its name, its block and
+    the line of the use entry that made it."""
+
+    instance: str
+    block: str
+    line: Optional[int] = None
 
 
 @dataclass
@@ -64,6 +80,13 @@ class Diagnostic:
     layer_type: Optional[str] = None
     hint: Optional[str] = None
     file: Optional[str] = field(default=None, repr=False)
+    # Where the problem was written when it is not the file: `--set k=v`.
+    source: Optional[str] = None
+    # The block instances the layer came from, innermost first (None: no block).
+    origin: Optional[list[Origin]] = None
+    # How many more diagnostics of this code at this place (other instances or
+    # layers of the same block) were folded into this one.
+    also: int = 0
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
@@ -74,7 +97,10 @@ class Diagnostic:
         return self.severity == "error"
 
     def where(self) -> str:
-        """`file:line:col`, omitting what is unknown."""
+        """`file:line:col`, omitting what is unknown; or the command-line option
+        (`--set train.batchsize=8`) that wrote the value."""
+        if self.source:
+            return self.source
         parts = [self.file or "<spec>"]
         if self.line is not None:
             parts.append(str(self.line))
@@ -99,6 +125,13 @@ class Diagnostic:
         text = f"{head} {subject}: {self.message}" if subject else (
             f"{head}: {self.message}"
         )
+        for n, o in enumerate(self.origin or ()):
+            line = f":{o.line}" if o.line is not None else ""
+            text += (f"\n  in block '{o.block}' instance '{o.instance}', used at "
+                     f"{self.file or '<spec>'}{line}")
+            if n == 0 and self.also:
+                # the same slip in other instances (or layers) of the block
+                text += f" (and {self.also} more like it)"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
@@ -106,4 +139,11 @@ class Diagnostic:
     def to_json(self) -> dict:
         d = asdict(self)
         d.pop("file")
+        if d["source"] is None:  # only diagnostics about a --set carry it
+            d.pop("source")
+        # Keys only blocks bring, so that reports without blocks stay as they were.
+        if d["origin"] is None:
+            d.pop("origin")
+        if not d["also"]:
+            d.pop("also")
         return d

@@ -18,6 +18,7 @@ from typing import Any
 from modelspec import runs
 from modelspec.errors import RunError, SpecInvalid
 from modelspec.fsutil import atomic_write_text
+from modelspec.resources import require_training_memory
 
 from . import build, compat, finish, fit, pipeline, plan, recover
 from . import callbacks as cb
@@ -58,6 +59,7 @@ def train(
     if not report.ok or report.spec is None:
         raise SpecInvalid(report)
     spec = report.spec
+    require_training_memory(report.total_params, spec.train.optimizer)
     strategy = _choose_strategy(spec)
     splits = splits if splits is not None else pipeline.load_splits(spec)
     if spec.transfer is not None:  # fail before a run directory exists
@@ -135,6 +137,7 @@ def resume(
     old = runs.read_json(run_dir / runs.RESOLVED)
     overrides = _old_overrides(run_dir, old) + list(extra_overrides)
     report = _resume_report(run_dir, overrides)
+    require_training_memory(report.total_params, report.spec.train.optimizer)
     strategy = _choose_strategy(report.spec)
     scratch = _scratch_dir(strategy[0])
     with _lock(None if scratch else run_dir):

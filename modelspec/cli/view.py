@@ -123,6 +123,28 @@ def _signed(n: int) -> str:
     return f"{n:+,}" if n else "0"
 
 
+def block_table(diffs):
+    """The diff of top-level block instances (modelspec/blocks/diffing.py)."""
+    from rich import box
+    from rich.table import Table
+
+    marks = {"added": "+", "removed": "-", "changed": "~", "unchanged": "="}
+    table = Table(title="block instances", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("", "instance", "block", "output shape", "params", "layers"):
+        table.add_column(column, no_wrap=True, justify="right"
+                         if column in ("params", "layers") else "left")
+    for d in diffs:
+        table.add_row(
+            marks[d.status], d.name,
+            _arrow(d.block_a or "", d.block_b or "", d.status),
+            _arrow(_shape(d.shape_a), _shape(d.shape_b), d.status),
+            _arrow(_params(d.params_a), _params(d.params_b), d.status),
+            _arrow(_params(d.layers_a), _params(d.layers_b), d.status),
+        )
+    return table
+
+
 def _change_text(c) -> str:
     text = f"{c.key} {_value(c.a)} → {_value(c.b)}"
     if len(text) > 30:  # initializers: their kind is what a reader scans for
@@ -132,7 +154,13 @@ def _change_text(c) -> str:
     return text
 
 
-def diff_table(d):
+# Narrower than this, the changed settings leave the table for a list below it:
+# the six fixed columns take ~75 characters, and a squeezed column would cut
+# words such as truncated_normal in two.
+WIDE_DIFF = 110
+
+
+def diff_table(d, settings_column: bool = True):
     """A Rich table of the SpecDiff: one row per aligned layer."""
     from rich import box
     from rich.table import Table
@@ -146,7 +174,8 @@ def diff_table(d):
     table.add_column("output shape", no_wrap=True)
     table.add_column("params", justify="right", no_wrap=True)
     table.add_column("Δ params", justify="right", no_wrap=True)
-    table.add_column("changed settings")
+    if settings_column:
+        table.add_column("changed settings")
     for row in d.layers:
         mark, style = STATUS[row.status]
         delta = row.params_delta
@@ -162,9 +191,23 @@ def diff_table(d):
             _arrow(_shape(row.shape_a), _shape(row.shape_b), row.status),
             _arrow(_params(row.params_a), _params(row.params_b), row.status),
             _signed(delta) if delta else "",
-            changes,
+            *([changes] if settings_column else []),
         )
     return table
+
+
+def changes_list(d):
+    """The changed settings of each layer, one paragraph per layer, for
+    terminals too narrow to hold them in the table."""
+    from rich.text import Text
+
+    out = Text()
+    for row in d.layers:
+        changes = [_change_text(c) for c in row.changes if c.key != "name"]
+        if changes:
+            out.append(f"{row.name_b or row.name_a}: ", style="bold")
+            out.append("; ".join(changes) + "\n")
+    return out
 
 
 def settings_table(d):
@@ -228,12 +271,19 @@ def diff(
         print(json.dumps(d.to_json(), indent=2, ensure_ascii=False))
         return
     c = console()
-    c.print(diff_table(d))
+    if d.blocks:
+        c.print(block_table(d.blocks))
+    wide = c.width >= WIDE_DIFF
+    c.print(diff_table(d, settings_column=wide))
+    if not wide:
+        c.print(changes_list(d))
     if d.settings:
         c.print(settings_table(d))
     c.print(totals_text(d))
 
 
 def register(app: typer.Typer) -> None:
-    app.command("graph", cls=Command)(graph)
-    app.command("diff", cls=Command)(diff)
+    app.command("graph", cls=Command,
+                short_help="Draw the layer graph (SVG, PNG, HTML, Mermaid).")(graph)
+    app.command("diff", cls=Command,
+                short_help="Compare two specs layer by layer and key by key.")(diff)
