@@ -139,8 +139,8 @@ def resume(
     report = _resume_report(run_dir, overrides)
     require_training_memory(report.total_params, report.spec.train.optimizer)
     strategy = _choose_strategy(report.spec)
-    scratch = _scratch_dir(strategy[0])
-    with _lock(None if scratch else run_dir):
+    chief = plan.is_chief(strategy[0])
+    with _lock(run_dir if chief else None):
         # Read after taking the lock: what the last process wrote, finished.
         state = runs.read_state(run_dir)
         if not state.get("epochs_done") or not (run_dir / runs.LAST).exists():
@@ -148,13 +148,14 @@ def resume(
                 f"{run_dir} has no finished epoch to resume from",
                 hint="start the training again with modelspec train SPEC",
             )
-        if scratch is None:
+        if chief:
             recover.repair_run(run_dir, state)
             if extra_overrides and old:
                 # e.g. --epochs on resume: later resumes and `runs` see it too.
                 old["overrides"] = overrides
                 runs.write_json(run_dir / runs.RESOLVED, old)
         splits = splits if splits is not None else pipeline.load_splits(report.spec)
+        scratch = _scratch_dir(strategy[0])
         return _run_and_clean(
             run_dir, report, splits, run_dir, state, overrides, reporter, None,
             stop_after_epochs, resuming=True, strategy=strategy, scratch=scratch,
