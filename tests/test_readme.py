@@ -2,7 +2,8 @@
 
 - every ```toml block: a whole spec (it has [model]) must check clean, unless an
   HTML comment `<!-- readme-test: expect MSxxx ... -->` right before it names the
-  codes it shows; a fragment (one or more tables) must validate table by table;
+  codes it shows; a fragment with `layers` is checked as a spec on 32x32x3 input;
+  any other fragment (one or more tables) must validate table by table;
 - every `$ modelspec ...` line in a fenced block is run, and what it prints must
   be the lines that follow it in the README, up to the next `$` line or the end
   of the block (trailing spaces aside);
@@ -70,6 +71,11 @@ def _ids(blocks):
 def test_toml_snippet(block):
     _, line, text, before = block
     data = tomllib.loads(text)  # a README snippet must at least be TOML
+    if "layers" in data and "model" not in data:
+        # A layers-and-blocks fragment: checked as a whole spec on CIFAR-sized
+        # input (the [model] goes last: an inline `layers` must precede tables).
+        text += '\n[model]\nname = "readme"\ninput = [32, 32, 3]\n'
+        data = tomllib.loads(text)
     if "model" in data:
         report = check_text(text, file=f"README.md:{line}")
         got = sorted({d.code for d in report.diagnostics})
