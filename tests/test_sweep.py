@@ -177,6 +177,8 @@ def test_next_action_decides_skip_resume_start():
     assert sw.next_action(v, {}, False) == "start"
     v.status = sw.RUNNING  # killed: state.json still says how far it got
     assert sw.next_action(v, {"epochs_done": 3}, False) == "resume"
+    # killed after the run's metrics.json, before sweep.json was updated
+    assert sw.next_action(v, {"epochs_done": 3}, True) == "skip"
     v.status = sw.FAILED
     assert sw.next_action(v, {"epochs_done": 3}, False) == "start"
 

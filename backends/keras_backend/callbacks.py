@@ -8,7 +8,6 @@ Keras is imported inside `make_*` functions; the classes are built there.
 from __future__ import annotations
 
 import csv
-import io
 import math
 import os
 import signal
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from modelspec import runs
 from modelspec.errors import require
-from modelspec.fsutil import atomic_path, atomic_write_text
+from modelspec.fsutil import atomic_path
 
 from . import compat
 from .plan import tensorboard_available
@@ -71,26 +70,15 @@ def append_history(path: Path, epoch: int, logs: dict) -> None:
         os.fsync(f.fileno())
 
 
-def truncate_history(path: Path, epochs_done: int) -> None:
-    """Drop rows of epochs a resume is about to train again."""
-    if not path.exists():
-        return
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        return
-    keep = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) < epochs_done]
-    buf = io.StringIO()
-    csv.writer(buf).writerows(keep)
-    atomic_write_text(path, buf.getvalue())
-
-
 def make_checkpoint(run_dir: Path, monitor: str, state: dict):
-    """best.keras when `monitor` improves, last.keras, a history.csv row and
-    state.json every epoch, all under one held Ctrl-C so they always agree.
+    """last.keras, a history.csv row and state.json every epoch, then
+    best.keras when `monitor` improved, all under one held Ctrl-C.
 
-    `state` is the resume state (epochs_done, best, best_epoch); it is updated
-    in place so the trainer sees what was written."""
+    state.json is the commit: it promises last.keras holds its epoch. best.keras
+    comes after it, so a kill never leaves a best.keras newer than state.json
+    says (recover.repair_best restores one that is older). `state` is the
+    resume state (epochs_done, best, best_epoch); it is updated in place so the
+    trainer sees what was written."""
     keras = require("keras")
 
     class Checkpoint(keras.callbacks.Callback):
@@ -102,18 +90,20 @@ def make_checkpoint(run_dir: Path, monitor: str, state: dict):
             value = logs.get(monitor)
             if value is None:
                 value = logs.get(monitor.removeprefix("val_"))
-            if value is not None and _better(monitor, float(value), state["best"]):
+            better = value is not None and _better(monitor, float(value),
+                                                   state["best"])
+            if better:
                 state["best"] = float(value)
                 state["best_epoch"] = epoch + 1
-                save_atomic(self.model, run_dir / runs.BEST)
             save_atomic(self.model, run_dir / runs.LAST)
             append_history(run_dir / runs.HISTORY, epoch, logs)
             state["epochs_done"] = epoch + 1
             state["interrupted"] = False
             state["last_logs"] = {k: float(v) for k, v in logs.items()}
             state["rng"] = compat.seed_states(self.model)
-            # state.json last: it promises that last.keras holds this epoch.
             runs.write_json(run_dir / runs.STATE, state)
+            if better:
+                save_atomic(self.model, run_dir / runs.BEST)
 
     return Checkpoint()
 
@@ -196,8 +186,6 @@ def make_callbacks(
     keras = require("keras")
     t = spec.train
     run_dir = plan.run_dir
-    if plan.resuming:
-        truncate_history(run_dir / runs.HISTORY, plan.first_epoch)
     throughput = make_throughput(n_train)
     callbacks = [throughput, make_checkpoint(run_dir, plan.monitor, state)]
     if tensorboard_available():

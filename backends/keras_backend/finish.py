@@ -76,7 +76,7 @@ def finish(report, splits, plan, state: dict, train_examples_per_s) -> dict:
             "monitor": t.monitor,
             "best_epoch": state.get("best_epoch"),
             "epochs_done": state.get("epochs_done"),
-            "wall_time_s": state["fit_seconds"],
+            "wall_time_s": state.get("fit_seconds", 0.0),
         }
     # Multi-worker: the chief alone evaluates best.keras, outside the
     # strategy, so nothing waits for workers that have finished.
@@ -84,7 +84,7 @@ def finish(report, splits, plan, state: dict, train_examples_per_s) -> dict:
     with dtype_policy(t.precision), scope:
         return finish_run(
             report, splits, plan.run_dir, state,
-            fit_seconds=state["fit_seconds"],
+            fit_seconds=state.get("fit_seconds", 0.0),
             train_examples_per_s=train_examples_per_s,
             epochs_planned=plan.epochs,
             resumed_from=plan.first_epoch if plan.resuming else None,
@@ -111,8 +111,10 @@ def finish_run(
         "wall_time_s": fit_seconds,
         "resumed_from_epoch": resumed_from,
     }
-    runs.write_json(run_dir / runs.METRICS, metrics)
     _plots(model, report, splits, run_dir)
+    # metrics.json last: it marks the run done (`runs`, a sweep's skip, a
+    # resume's refusal), so a kill before it leaves a run --resume finishes.
+    runs.write_json(run_dir / runs.METRICS, metrics)
     return metrics
 
 

@@ -11,10 +11,18 @@ from modelspec.errors import RunError
 
 
 class TrainingInterrupted(RunError):
-    """Ctrl-C during fit; last.keras holds the last finished epoch."""
+    """Ctrl-C during fit (last.keras holds the last finished epoch), or while
+    finishing a trained run (`finishing`: its evaluation and plots)."""
 
-    def __init__(self, run_dir: Path, epochs_done: int) -> None:
-        if epochs_done:
+    def __init__(self, run_dir: Path, epochs_done: int,
+                 finishing: bool = False) -> None:
+        if finishing:
+            msg = (
+                f"interrupted while evaluating the trained model; its "
+                f"{epochs_done} epochs are saved in {run_dir}"
+            )
+            hint = f"finish it with: modelspec train --resume {run_dir}"
+        elif epochs_done:
             msg = (
                 f"training interrupted after epoch {epochs_done}; "
                 f"{runs.LAST} and {runs.STATE} are saved in {run_dir}"
@@ -56,4 +64,7 @@ def fit(model, datasets, callbacks, plan, state: dict) -> None:
             runs.write_json(plan.run_dir / runs.STATE, state)
         raise TrainingInterrupted(plan.run_dir, int(state["epochs_done"])) from None
     add_fit_seconds()
+    # Training is over (all epochs, or early stopping): a resume after a kill
+    # in the finish stage only finishes (plan.make_plan).
+    state["fit_done"] = plan.epochs
     runs.write_json(plan.run_dir / runs.STATE, state)

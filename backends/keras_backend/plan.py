@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelspec import DISTRIBUTION
+from modelspec import DISTRIBUTION, runs
 from modelspec.errors import RunError, require
 
 from . import optim, pipeline
@@ -120,6 +120,9 @@ class RunPlan:
     run_dir: Path  # where this process writes: a scratch folder on a non-chief
     resuming: bool
     chief: bool  # False: a multi-worker non-chief, which keeps no files
+    # A resume of a run whose training ended but whose finish stage did not
+    # (killed while evaluating): no model, no fit, only finish.
+    finish_only: bool = False
 
     @property
     def multi_worker(self) -> bool:
@@ -135,24 +138,36 @@ def make_plan(
     scratch: Path | None, resuming: bool,
 ) -> RunPlan:
     """`strategy` is choose_strategy's (strategy, name); raises when a resume
-    has nothing left to train."""
+    has nothing left to do."""
     t = report.spec.train
     epochs, spe = plan_epochs(t, len(splits.x_train))
     first = int(state["epochs_done"]) if resuming else 0
     write_dir = scratch or run_dir
-    if first >= epochs:
-        raise RunError(
-            f"{write_dir} already trained {first} of {epochs} epochs",
-            hint="pass --epochs with a larger number to train further",
-        )
+    finish_only = resuming and _finish_only(state, first, epochs, run_dir)
+    if not finish_only:
+        state.pop("fit_done", None)
     has_val = len(splits.x_val) > 0
     return RunPlan(
         strategy=strategy[0], strategy_name=strategy[1], epochs=epochs,
         steps_per_epoch=spe, first_epoch=first, jit=resolve_jit(t.jit_compile),
         monitor=t.monitor if has_val else t.monitor.removeprefix("val_"),
         has_val=has_val, read_dir=run_dir, run_dir=write_dir, resuming=resuming,
-        chief=scratch is None,
+        chief=scratch is None, finish_only=finish_only,
     )
+
+
+def _finish_only(state: dict, first: int, epochs: int, run_dir: Path) -> bool:
+    """True when a resumed run has trained all it will (its epochs, or early
+    stopping ended fit) but has no metrics.json; raises when it is done."""
+    trained = first >= epochs or state.get("fit_done") == epochs
+    if not trained:
+        return False
+    if (run_dir / runs.METRICS).exists():
+        raise RunError(
+            f"{run_dir} already trained {first} of {epochs} epochs",
+            hint="pass --epochs with a larger number to train further",
+        )
+    return True
 
 
 def versions() -> dict:

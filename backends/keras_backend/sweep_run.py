@@ -8,12 +8,14 @@ its last finished epoch with `train.resume`) and which never started.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelspec import runs
 from modelspec.errors import MissingExtra, ModelspecError, RunError, SpecInvalid
+from modelspec.fsutil import remove_stale_temps
 from modelspec.runs import sweep as sw
 
 
@@ -43,30 +45,43 @@ class SweepOutcome:
         return [v for v in self.state.variants if v.status == sw.FAILED]
 
 
-def _run_status(run_dir: Path | None) -> tuple[dict, bool, int]:
-    """(state.json, has metrics.json, planned epochs) of a variant's run."""
+def _run_status(run_dir: Path | None) -> tuple[dict, bool]:
+    """(state.json, has metrics.json) of a variant's run."""
     if run_dir is None or not run_dir.is_dir():
-        return {}, False, 0
-    resolved = runs.read_json(run_dir / runs.RESOLVED)
-    planned = int(resolved.get("derived", {}).get("epochs") or 0)
-    return (
-        runs.read_json(run_dir / runs.STATE),
-        (run_dir / runs.METRICS).exists(),
-        planned,
-    )
+        return {}, False
+    return runs.read_state(run_dir), (run_dir / runs.METRICS).exists()
 
 
 def action_for(sweep_dir: Path, variant: sw.Variant) -> str:
+    """sw.next_action for the variant's run folder as it is on disk. A run
+    killed after its last epoch is resumed too: the resume only finishes it
+    (evaluation, metrics.json, plots) in its own folder."""
     run_dir = sw.run_path(sweep_dir, variant)
     if run_dir is not None and not run_dir.is_dir():
         return "start"  # the run folder was deleted: run it again
-    state, has_metrics, planned = _run_status(run_dir)
-    action = sw.next_action(variant, state, has_metrics)
-    if action == "resume" and planned and int(state["epochs_done"]) >= planned:
-        # Killed after the last epoch but before metrics.json: nothing to
-        # resume (train.resume refuses), so train it again.
-        return "start"
-    return action
+    try:
+        state, has_metrics = _run_status(run_dir)
+    except RunError:
+        return "start"  # its state.json is damaged: train it again
+    return sw.next_action(variant, state, has_metrics)
+
+
+def _discard(sweep_dir: Path, variant: sw.Variant) -> None:
+    """Before a variant starts again in a new folder: delete its old one when
+    that holds no finished epoch (it was killed in its first epoch), so no
+    orphan is left behind; a folder with something in it is kept."""
+    run_dir = sw.run_path(sweep_dir, variant)
+    variant.run_dir = None
+    if run_dir is None or not run_dir.is_dir():
+        return
+    try:
+        state, has_metrics = _run_status(run_dir)
+    except RunError:
+        return
+    if has_metrics or state.get("epochs_done"):
+        return
+    with runs.locked(run_dir):  # RunBusy if a live process still trains there
+        shutil.rmtree(run_dir)
 
 
 def run_sweep(
@@ -81,48 +96,66 @@ def run_sweep(
     """Train every variant that is not finished. `reports` maps variant index
     to its checked Report; `on_variant(variant, action)` is called before each
     variant ('skip', 'start' or 'resume'), `after_variant(variant)` after it
-    (a KeyboardInterrupt raised there stops the sweep like Ctrl-C)."""
-    from . import train as trainer
-
+    (a KeyboardInterrupt raised there stops the sweep like Ctrl-C). Holds the
+    sweep folder's lock: two processes never run one sweep."""
     sweep_dir = Path(sweep_dir)
-    for v in state.variants:
-        action = action_for(sweep_dir, v)
-        if on_variant is not None:
-            on_variant(v, action)
-        if action == "skip":
-            continue
-        try:
-            v.status, v.error = sw.RUNNING, None
-            if action == "start":
-                v.run_dir = None
-            sw.save_state(sweep_dir, state)
-            result = _train_variant(sweep_dir, v, action, reports, reporter)
-            v.status = sw.DONE
-            sw.set_run_path(sweep_dir, v, result.run_dir)
-            sw.save_state(sweep_dir, state)
-            if after_variant is not None:
-                after_variant(v)
-        except trainer.TrainingInterrupted as e:
-            v.status = sw.INTERRUPTED
-            sw.set_run_path(sweep_dir, v, e.run_dir)
-            raise _interrupted(sweep_dir, state, v) from e
-        except KeyboardInterrupt:
-            if v.status != sw.DONE:
-                v.status = sw.INTERRUPTED
-            raise _interrupted(sweep_dir, state, v) from None
-        except MissingExtra:
-            v.status = sw.PENDING  # no variant can train: stop, do not fail all
-            sw.save_state(sweep_dir, state)
-            raise
-        except ModelspecError as e:
-            # One broken variant (say, a data error) should not cost the rest.
-            v.status, v.error = sw.FAILED, e.message
-            sw.save_state(sweep_dir, state)
-    rows = finish_sweep(sweep_dir, state)
+    with runs.locked(sweep_dir):
+        remove_stale_temps(sweep_dir)  # of a sweep process that was killed
+        for v in state.variants:
+            action = action_for(sweep_dir, v)
+            if on_variant is not None:
+                on_variant(v, action)
+            if action != "skip":
+                _run_variant(sweep_dir, state, v, action, reports, reporter,
+                             after_variant)
+            elif v.status != sw.DONE:
+                v.status = sw.DONE
+                sw.save_state(sweep_dir, state)
+        rows = finish_sweep(sweep_dir, state)
     return SweepOutcome(sweep_dir=sweep_dir, state=state, rows=rows)
 
 
-def _train_variant(sweep_dir: Path, v: sw.Variant, action: str, reports, reporter):
+def _run_variant(sweep_dir, state, v, action, reports, reporter, after_variant):
+    """Train one variant, keeping sweep.json up to date (the run folder is
+    recorded as soon as it exists, so a kill never loses it)."""
+    from . import train as trainer
+
+    try:
+        v.status, v.error = sw.RUNNING, None
+        if action == "start":
+            _discard(sweep_dir, v)
+        sw.save_state(sweep_dir, state)
+
+        def record(run_dir: Path) -> None:
+            sw.set_run_path(sweep_dir, v, run_dir)
+            sw.save_state(sweep_dir, state)
+
+        result = _train_variant(sweep_dir, v, action, reports, reporter, record)
+        v.status = sw.DONE
+        sw.set_run_path(sweep_dir, v, result.run_dir)
+        sw.save_state(sweep_dir, state)
+        if after_variant is not None:
+            after_variant(v)
+    except trainer.TrainingInterrupted as e:
+        v.status = sw.INTERRUPTED
+        sw.set_run_path(sweep_dir, v, e.run_dir)
+        raise _interrupted(sweep_dir, state, v) from e
+    except KeyboardInterrupt:
+        if v.status != sw.DONE:
+            v.status = sw.INTERRUPTED
+        raise _interrupted(sweep_dir, state, v) from None
+    except MissingExtra:
+        v.status = sw.PENDING  # no variant can train: stop, do not fail all
+        sw.save_state(sweep_dir, state)
+        raise
+    except ModelspecError as e:
+        # One broken variant (say, a data error) should not cost the rest.
+        v.status, v.error = sw.FAILED, e.message
+        sw.save_state(sweep_dir, state)
+
+
+def _train_variant(sweep_dir: Path, v: sw.Variant, action: str, reports, reporter,
+                   on_run_dir):
     from . import train as trainer
 
     if action == "resume":
@@ -132,7 +165,7 @@ def _train_variant(sweep_dir: Path, v: sw.Variant, action: str, reports, reporte
         raise SpecInvalid(report)
     return trainer.train(
         report, overrides=v.overrides, out=sw.runs_root(sweep_dir),
-        reporter=reporter,
+        reporter=reporter, on_run_dir=on_run_dir,
     )
 
 
@@ -148,7 +181,10 @@ def comparison_rows(sweep_dir: Path, state: sw.SweepState) -> list[dict]:
     for v in state.variants:
         run_dir, metrics = sw.run_path(sweep_dir, v), {}
         if v.status == sw.DONE and run_dir is not None:
-            metrics = runs.read_json(run_dir / runs.METRICS)
+            try:
+                metrics = runs.read_json(run_dir / runs.METRICS)
+            except RunError:  # damaged since: its row shows '-'
+                metrics = {}
         rows.append(sw.comparison_row(v, metrics, run_dir))
     return rows
 

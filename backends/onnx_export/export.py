@@ -18,7 +18,7 @@ from typing import Any
 
 import modelspec
 from modelspec.errors import ExportError, OutputExists, require
-from modelspec.fsutil import atomic_path
+from modelspec.fsutil import atomic_path, remove_stale_temps
 from modelspec.onnx_file import metadata as onnx_meta
 
 from .verify import Verification, random_inputs, verify
@@ -255,7 +255,9 @@ def _serialize(proto) -> bytes:
 
 def _write_verified(blob: bytes, out_path: Path, force: bool, model, **check):
     """(Verification, file size): write beside the target, verify there, then
-    rename into place; a failure leaves no file behind."""
+    rename into place; a failure leaves no file behind, and the temporary
+    file of an export that was killed is removed here."""
+    remove_stale_temps(out_path.parent, {out_path.name})
     with atomic_path(out_path, suffix=".onnx") as tmp:
         tmp.write_bytes(blob)
         result = verify(model, tmp, **check)

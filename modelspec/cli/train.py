@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from ..errors import ModelspecError, SpecInvalid, UsageError, from_os_error
-from .output import cell, fail, print_diagnostics, quiet_tensorflow
+from .output import cell, fail, print_diagnostics, quiet_tensorflow, warn
 from .params import Command, SetOption
 from .progress import RichReporter
 
@@ -210,6 +210,9 @@ def runs_command(
         print(f"no runs under {root}", file=sys.stderr)
         raise typer.Exit(0)
     table_console().print(runs_table(found, root))
+    for r in found:  # listed as 'unreadable'; say why, naming the file
+        if r.error:
+            warn(r.error)
 
 
 def runs_table(found, folder: Path):

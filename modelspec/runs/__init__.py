@@ -4,7 +4,8 @@ state and `sweep_table`: the comparison). Training writes these folders
 (backends/keras_backend/); `modelspec runs` reads them without TensorFlow.
 
 `from modelspec import runs` then `runs.METRICS`, `runs.resolve_run(...)`:
-the run-directory API is re-exported here.
+the run-directory API is re-exported here, with `locked` (lock.py: one
+process at a time in a run folder).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .rundir import (
     HISTORY,
     LAST,
     LATEST,
+    LOCK,
     METRICS,
     RESOLVED,
     SAMPLES,
@@ -27,14 +29,16 @@ from .rundir import (
     list_runs,
     point_latest,
     read_json,
+    read_state,
     resolve_run,
     run_info,
     write_json,
 )
+from .lock import RunBusy, locked
 
 __all__ = [
-    "BEST", "CONFUSION", "CURVES", "HISTORY", "LAST", "LATEST", "METRICS",
-    "RESOLVED", "SAMPLES", "SPEC", "STATE", "TB", "RunInfo", "create_run_dir",
-    "list_runs", "point_latest", "read_json", "resolve_run", "run_info",
-    "write_json",
+    "BEST", "CONFUSION", "CURVES", "HISTORY", "LAST", "LATEST", "LOCK", "METRICS",
+    "RESOLVED", "SAMPLES", "SPEC", "STATE", "TB", "RunBusy", "RunInfo",
+    "create_run_dir", "list_runs", "locked", "point_latest", "read_json",
+    "read_state", "resolve_run", "run_info", "write_json",
 ]

@@ -27,6 +27,8 @@ LATEST = "latest"
 CURVES = "curves.png"
 SAMPLES = "samples.png"
 CONFUSION = "confusion.png"
+# Held while a process trains in the folder (runs/lock.py).
+LOCK = ".lock"
 
 
 def create_run_dir(out: str | os.PathLike, name: str, now: float | None = None):
@@ -86,12 +88,53 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def read_json(path: Path) -> dict:
+    """A run file's JSON object; {} when the file does not exist. Raises
+    RunError naming the file when it is not JSON or not an object."""
     try:
-        return json.loads(Path(path).read_text())
+        data = json.loads(Path(path).read_text())
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
         raise RunError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise RunError(
+            f"cannot read {path}: expected a JSON object, found "
+            f"{type(data).__name__}",
+            hint="the file is damaged or was edited by hand",
+        )
+    return data
+
+
+# state.json keys, their types and whether None is allowed.
+_STATE_KEYS = {
+    "epochs_done": ((int,), False),
+    "best": ((int, float), True),
+    "best_epoch": ((int,), True),
+    "interrupted": ((bool,), False),
+    "fit_seconds": ((int, float), False),
+    "last_logs": ((dict,), False),
+    "fit_done": ((int,), True),
+}
+
+
+def read_state(run_dir: Path) -> dict:
+    """state.json, its keys checked (RunError naming the file and key)."""
+    path = Path(run_dir) / STATE
+    state = read_json(path)
+    for key, (types, nullable) in _STATE_KEYS.items():
+        if key not in state or (nullable and state[key] is None):
+            continue
+        value = state[key]
+        bad = isinstance(value, bool) and bool not in types
+        if bad or not isinstance(value, types) or (
+            key == "epochs_done" and value < 0
+        ):
+            raise RunError(
+                f"cannot read {path}: '{key}' should be "
+                f"{' or '.join(t.__name__ for t in types)}. Received: {value!r}",
+                hint="the file is damaged or was edited by hand",
+            )
+    return state
 
 
 @dataclass
@@ -99,7 +142,7 @@ class RunInfo:
     path: Path
     name: str
     stamp: str
-    status: str
+    status: str  # done, interrupted, incomplete, empty or unreadable
     epochs: int | None = None
     best_epoch: int | None = None
     val_accuracy: float | None = None
@@ -107,13 +150,32 @@ class RunInfo:
     wall_time: float | None = None
     examples_per_s: float | None = None
     extra: dict = field(default_factory=dict)
+    error: str | None = None  # why the run is unreadable: names the file
+
+
+def value_at(data: dict, *keys, kind=(int, float)):
+    """data[k1][k2]... when every level is an object and the value has the
+    right type, else None (a `runs` table shows '-')."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    if isinstance(data, bool) or not isinstance(data, kind):
+        return None
+    return data
 
 
 def run_info(run_dir: Path) -> RunInfo:
-    state = read_json(run_dir / STATE)
-    metrics = read_json(run_dir / METRICS)
-    resolved = read_json(run_dir / RESOLVED)
-    name = resolved.get("spec", {}).get("model", {}).get("name", run_dir.parent.name)
+    """What `modelspec runs` shows of one run; an unreadable file makes the
+    run 'unreadable' (with the reason) rather than failing the listing."""
+    try:
+        state = read_state(run_dir)
+        metrics = read_json(run_dir / METRICS)
+        resolved = read_json(run_dir / RESOLVED)
+    except RunError as exc:
+        return RunInfo(path=run_dir, name=run_dir.parent.name, stamp=run_dir.name,
+                       status="unreadable", error=exc.message)
+    name = value_at(resolved, "spec", "model", "name", kind=str) or run_dir.parent.name
     if metrics:
         status = "done"
     elif state.get("interrupted"):
@@ -122,6 +184,9 @@ def run_info(run_dir: Path) -> RunInfo:
         status = "incomplete"
     else:
         status = "empty"
+    overrides = resolved.get("overrides", [])
+    if not isinstance(overrides, list):
+        overrides = []
     return RunInfo(
         path=run_dir,
         name=name,
@@ -129,11 +194,11 @@ def run_info(run_dir: Path) -> RunInfo:
         status=status,
         epochs=state.get("epochs_done"),
         best_epoch=state.get("best_epoch"),
-        val_accuracy=metrics.get("val", {}).get("accuracy"),
-        test_accuracy=metrics.get("test", {}).get("accuracy"),
-        wall_time=metrics.get("wall_time_s"),
-        examples_per_s=metrics.get("train_examples_per_s"),
-        extra={"overrides": resolved.get("overrides", [])},
+        val_accuracy=value_at(metrics, "val", "accuracy"),
+        test_accuracy=value_at(metrics, "test", "accuracy"),
+        wall_time=value_at(metrics, "wall_time_s"),
+        examples_per_s=value_at(metrics, "train_examples_per_s"),
+        extra={"overrides": [str(o) for o in overrides]},
     )
 
 

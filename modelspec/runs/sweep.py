@@ -10,8 +10,8 @@ A sweep is identified by the sha256 of the spec text plus the grid, the repeat
 count and the fixed overrides (`sweep_key`): re-running the same command finds
 the unfinished sweep with that key under `<out>/sweeps/` and continues it, as
 `--resume SWEEP_DIR` does. Finished variants are skipped; one cut short after
-a finished epoch is resumed in its own run folder; any other is trained again
-in a new run folder (`next_action`).
+a finished epoch (or after its last, while it was evaluated) is resumed in its
+own run folder; any other is trained again in a new run folder (`next_action`).
 """
 
 from __future__ import annotations
@@ -279,8 +279,8 @@ def next_action(variant: Variant, run_state: dict, has_metrics: bool) -> str:
     state.json ({} when there is none)."""
     if variant.run_dir is None:
         return "start"
-    if variant.status == DONE and has_metrics:
-        return "skip"
+    if has_metrics and variant.status in (DONE, RUNNING, INTERRUPTED):
+        return "skip"  # killed after its metrics.json, before sweep.json said so
     done = int(run_state.get("epochs_done") or 0)
     if variant.status in (RUNNING, INTERRUPTED) and done > 0 and not has_metrics:
         return "resume"

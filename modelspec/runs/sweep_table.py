@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..fsutil import atomic_write_text
+from .rundir import value_at
 
 CSV_FILE = "comparison.csv"
 MD_FILE = "comparison.md"
@@ -29,16 +30,17 @@ COLUMNS = (
 def comparison_row(variant, metrics: dict, run_dir=None) -> dict:
     """Accuracy of the run's best checkpoint (by its monitor) on val and test,
     the epoch it came from, fit wall time and training examples/s."""
+    # value_at: a damaged metrics.json shows '-', never stops the table.
     return {
         "variant": variant.label,
         "status": variant.status,
-        "val_accuracy": metrics.get("val", {}).get("accuracy"),
-        "test_accuracy": metrics.get("test", {}).get("accuracy"),
-        "epochs_to_best": metrics.get("epochs_to_best"),
-        "epochs_done": metrics.get("epochs_done"),
-        "wall_time_s": metrics.get("wall_time_s"),
-        "examples_per_s": metrics.get("train_examples_per_s"),
-        "monitor": metrics.get("monitor"),
+        "val_accuracy": value_at(metrics, "val", "accuracy"),
+        "test_accuracy": value_at(metrics, "test", "accuracy"),
+        "epochs_to_best": value_at(metrics, "epochs_to_best", kind=int),
+        "epochs_done": value_at(metrics, "epochs_done", kind=int),
+        "wall_time_s": value_at(metrics, "wall_time_s"),
+        "examples_per_s": value_at(metrics, "train_examples_per_s"),
+        "monitor": value_at(metrics, "monitor", kind=str),
         "run_dir": None if run_dir is None else str(run_dir),
         **{f"set:{k}": v for k, v in variant.values.items()},
     }
