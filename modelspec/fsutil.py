@@ -69,7 +69,7 @@ def remove_stale_temps(folder: str | os.PathLike, names=None) -> list[Path]:
     process was killed (its pid is gone); only those of targets in `names`
     when given. Returns what was removed. A file of a live writer is kept."""
     folder = Path(folder)
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(folder.iterdir())
     except (FileNotFoundError, NotADirectoryError):

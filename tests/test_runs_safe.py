@@ -37,9 +37,8 @@ def test_a_held_lock_refuses_a_second_holder_naming_the_pid(tmp_path):
     with runs.locked(tmp_path) as stale:
         assert stale == ""
         assert (tmp_path / runs.LOCK).read_text().strip() == str(os.getpid())
-        with pytest.raises(runs.RunBusy) as info:
-            with runs.locked(tmp_path):
-                pass
+        with pytest.raises(runs.RunBusy) as info, runs.locked(tmp_path):
+            pass
         assert info.value.exit_code == 2
         assert f"in use by process {os.getpid()}" in info.value.message
         assert str(tmp_path) in info.value.message
@@ -194,7 +193,7 @@ def test_runs_lists_every_readable_run_and_marks_the_rest(tmp_path):
 def test_wrong_shape_files_are_errors_naming_the_file(tmp_path):
     run = fake_run(tmp_path, "20260101-000001", state_json=["not", "an", "object"],
                    resolved_json='["a", "list"]')
-    with pytest.raises(RunError, match="state.json: expected a JSON object"):
+    with pytest.raises(RunError, match=r"state\.json: expected a JSON object"):
         runs.read_state(run)
     for argv in (["export", str(run), "--onnx"], ["evaluate", str(run)]):
         r = CliRunner().invoke(app, argv)

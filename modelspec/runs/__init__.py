@@ -10,6 +10,7 @@ process at a time in a run folder).
 
 from __future__ import annotations
 
+from .lock import RunBusy, locked
 from .rundir import (
     BEST,
     CONFUSION,
@@ -34,7 +35,6 @@ from .rundir import (
     run_info,
     write_json,
 )
-from .lock import RunBusy, locked
 
 __all__ = [
     "BEST", "CONFUSION", "CURVES", "HISTORY", "LAST", "LATEST", "LOCK", "METRICS",

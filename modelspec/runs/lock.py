@@ -9,9 +9,9 @@ the file names the holder for the message a second process gets.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import UsageError
 from .rundir import LOCK
@@ -82,8 +82,5 @@ def locked(folder: str | os.PathLike) -> Iterator[str]:
         yield stale
     finally:
         # Unlink before unlocking (closing): see the inode check in _acquire.
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
+        path.unlink(missing_ok=True)
         os.close(fd)

@@ -127,7 +127,7 @@ def read_state(run_dir: Path) -> dict:
         value = state[key]
         bad = isinstance(value, bool) and bool not in types
         if bad or not isinstance(value, types) or (
-            key == "epochs_done" and value < 0
+            key == "epochs_done" and isinstance(value, int) and value < 0
         ):
             raise RunError(
                 f"cannot read {path}: '{key}' should be "
@@ -156,13 +156,14 @@ class RunInfo:
 def value_at(data: dict, *keys, kind=(int, float)):
     """data[k1][k2]... when every level is an object and the value has the
     right type, else None (a `runs` table shows '-')."""
+    node: object = data
     for key in keys:
-        if not isinstance(data, dict):
+        if not isinstance(node, dict):
             return None
-        data = data.get(key)
-    if isinstance(data, bool) or not isinstance(data, kind):
+        node = node.get(key)
+    if isinstance(node, bool) or not isinstance(node, kind):
         return None
-    return data
+    return node
 
 
 def run_info(run_dir: Path) -> RunInfo:
