@@ -54,4 +54,5 @@ class Command(TyperCommand):
         super().__init__(*args, **kwargs)
         for p in self.params:
             if isinstance(p, TyperArgument) and p.metavar is not None:
+                # Replacing the method on one instance is the only hook typer has.
                 p.display_type_rich = _no_type  # type: ignore[method-assign]

@@ -34,6 +34,7 @@ class LayerBase(Strict):
 
     @property
     def kind(self) -> str:
+        # Every concrete layer model declares its `type` Literal; the base cannot.
         return self.type  # type: ignore[attr-defined]
 
 

@@ -41,6 +41,7 @@ class Augment(Strict):
 
 
 class DataTable(Strict):
+    # Literal over a tuple constant: pydantic expands it, mypy cannot.
     dataset: Literal[DATASET_KINDS] = Field(  # type: ignore[valid-type]
         description="A built-in dataset, 'npz' (a file with x_train, y_train, "
         "x_test, y_test) or 'images' (a folder with one sub-folder per class)."
