@@ -53,6 +53,9 @@ def check(
     format: str = typer.Option("text", "--format", "-f", help="text or json."),
     strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary table."),
+    expand: bool = typer.Option(
+        False, "--expand", help="One row per layer, block instances expanded."
+    ),
     set_: Optional[List[str]] = SetOption,
 ) -> None:
     """Validate specs and infer every layer's shape, without loading a framework."""
@@ -77,7 +80,7 @@ def check(
             continue
         print_diagnostics(report)
         if report.ok and not quiet:
-            print_summary(report)
+            print_summary(report, expand=expand)
     if format == "json":
         print(json.dumps(results[0] if len(results) == 1 else results, indent=2))
     raise typer.Exit(worst)

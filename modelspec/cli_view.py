@@ -244,6 +244,10 @@ def diff(
         print(json.dumps(d.to_json(), indent=2, ensure_ascii=False))
         return
     c = console()
+    if d.blocks:
+        from .blocks.diffing import block_table
+
+        c.print(block_table(d.blocks))
     c.print(diff_table(d))
     if d.settings:
         c.print(settings_table(d))

@@ -44,7 +44,22 @@ CODES: dict[str, tuple[Severity, str]] = {
     "MS403": ("error", "data classes subset out of range"),
     "MS404": ("warning", "validation split is empty or too large"),
     "MS405": ("error", "transfer settings invalid"),
+    "MS501": ("error", "unknown block"),
+    "MS502": ("error", "bad block argument or use entry"),
+    "MS503": ("error", "invalid ${...} expression"),
+    "MS504": ("error", "block uses itself (recursion)"),
+    "MS505": ("error", "block expansion too large"),
 }
+
+
+@dataclass
+class Origin:
+    """One block instance around an expanded layer: its name, its block and
+    the line of the use entry that made it."""
+
+    instance: str
+    block: str
+    line: Optional[int] = None
 
 
 @dataclass
@@ -59,6 +74,10 @@ class Diagnostic:
     layer_type: Optional[str] = None
     hint: Optional[str] = None
     file: Optional[str] = field(default=None, repr=False)
+    # The block instances the layer came from, innermost first (None: no block).
+    origin: Optional[list[Origin]] = None
+    # How many further instances of the same block gave this same diagnostic.
+    also: int = 0
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
@@ -94,6 +113,12 @@ class Diagnostic:
         text = f"{head} {subject}: {self.message}" if subject else (
             f"{head}: {self.message}"
         )
+        for n, o in enumerate(self.origin or ()):
+            line = f":{o.line}" if o.line is not None else ""
+            text += (f"\n  in block '{o.block}' instance '{o.instance}', used at "
+                     f"{self.file or '<spec>'}{line}")
+            if n == 0 and self.also:
+                text += f" (and {self.also} more instance{'s' * (self.also != 1)})"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
@@ -101,4 +126,9 @@ class Diagnostic:
     def to_json(self) -> dict:
         d = asdict(self)
         d.pop("file")
+        # Keys only blocks bring, so that reports without blocks stay as they were.
+        if d["origin"] is None:
+            d.pop("origin")
+        if not d["also"]:
+            d.pop("also")
         return d

@@ -219,7 +219,7 @@ def _union_rule(errs: list[dict]) -> Optional[str]:
 def validate(raw: dict, positions: Positions) -> Validated:
     out = Validated()
     ctx = _Context(positions, out.diagnostics)
-    allowed = set(TABLES) | {"layers"}
+    allowed = set(TABLES) | {"layers", "vars", "blocks"}
     for key in raw:
         if key not in allowed:
             ctx.add("MS101", f"unknown table or key '{key}'", (key,),

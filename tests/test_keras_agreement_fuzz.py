@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from blocks_fuzz import block_specs, check_blocks_against_keras
 from keras_agreement import assert_agrees
 
 # Quiet TensorFlow's C++ logging; it is imported later, inside the tests.
@@ -340,3 +341,29 @@ def test_fixed_specs_reach_both_outcomes():
     model = {"name": "m", "input": [6, 6, 1]}
     assert check_against_keras(model, accepted) == "accepted"
     assert check_against_keras(model, rejected) == "rejected"
+
+
+# --- random blocks (the generator is tests/blocks_fuzz.py) ----------------------
+
+
+@settings(max_examples=25, **FUZZ)
+@given(block_specs())
+def test_random_blocks_agree_with_keras(text):
+    outcome = check_blocks_against_keras(text)
+    event(outcome)
+    assert outcome in {"accepted", "stricter", "rejected"}
+
+
+def test_the_blocks_generator_reaches_both_outcomes():
+    from hypothesis import find
+
+    from modelspec.check import check_text
+
+    def ok(text) -> bool:
+        return check_text(text).ok and len(check_text(text).layers) > 8
+
+    def shape_error(text) -> bool:
+        return bool({d.code for d in check_text(text).errors} & SHAPE_CODES)
+
+    assert ok(find(block_specs(), ok))
+    assert shape_error(find(block_specs(), shape_error))
