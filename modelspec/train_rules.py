@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Iterable, Optional
 from .data.info import DATASETS, TRAIN_SIZES
 from .diagnostics import Diagnostic
 from .report import Node
+from .schema.common import activation_name
 from .shapes.base import fmt, prod
 
 if TYPE_CHECKING:
@@ -24,7 +25,11 @@ LR_RANGES = {
 # Layers that pass scores through unchanged in kind: the activation that made
 # the logits sits further back.
 _PASSIVE = frozenset({"global_avg_pool2d", "global_max_pool2d", "flatten", "reshape",
-                      "dropout", "max_pool2d", "avg_pool2d"})
+                      "dropout", "max_pool2d", "avg_pool2d",
+                      "zero_pad2d", "cropping2d", "upsampling2d"})
+# Layers whose own `activation` makes their output.
+_SCORING = frozenset({"conv2d", "dense", "activation", "depthwise_conv2d",
+                      "separable_conv2d", "conv2d_transpose"})
 
 
 def output_activation(nodes: list[Node]) -> Optional[tuple[Node, str]]:
@@ -33,8 +38,8 @@ def output_activation(nodes: list[Node]) -> Optional[tuple[Node, str]]:
     by_name = {n.name: n for n in nodes}
     node = nodes[-1] if nodes else None
     while node is not None and node.layer is not None:
-        if node.type in ("conv2d", "dense", "activation"):
-            return node, node.layer.activation or "linear"
+        if node.type in _SCORING:
+            return node, activation_name(node.layer.activation) or "linear"
         if node.type not in _PASSIVE or len(node.inputs) != 1:
             return None
         node = by_name.get(node.inputs[0])

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from blocks_fuzz import block_specs, check_blocks_against_keras
+from conv_cases import conv_family_layer, pool_or_dropout_layer
 from keras_agreement import assert_agrees
 
 # Quiet TensorFlow's C++ logging; it is imported later, inside the tests.
@@ -25,7 +26,8 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:The recursion limit will not be reset"),
 ]
 
-SHAPE_CODES = {"MS204", "MS206", "MS207", "MS208", "MS213", "MS214"}
+SHAPE_CODES = {"MS204", "MS206", "MS207", "MS208", "MS213", "MS214",
+               "MS220", "MS221", "MS222"}
 
 
 # --- a small TOML writer (the standard library only reads TOML) -------------
@@ -139,7 +141,34 @@ def simple(draw, kind):
             "type": "activation",
             "activation": draw(st.sampled_from(["relu", "softmax", "elu"])),
         }, None
+    if kind in NEW_KINDS:
+        return draw(conv_vocabulary(kind))
     raise AssertionError(kind)
+
+
+# -- the conv family, resizing, keepdims and noise_shape (tests/conv_cases.py)
+
+NEW_KINDS = {"conv_family", "keepdims_or_noise"}
+
+
+@st.composite
+def conv_vocabulary(draw, kind):
+    """(layer dict, rank of its output or None for 'unchanged')."""
+    if kind == "conv_family":
+        return draw(conv_family_layer()), 3
+    layer = draw(pool_or_dropout_layer(3))
+    if layer["type"] == "dropout":
+        return layer, None  # stacks() sizes noise_shape to the input's rank
+    return layer, (3 if layer["keepdims"] else 1)
+
+
+def size_noise_shape(layer: dict, rank: int) -> None:
+    """A dropout mask of ones fits any input of its rank. The size rules of
+    noise_shape are tested against Keras in training mode, in
+    test_keras_agreement_conv.py: inference, which this test runs, never
+    reads the mask."""
+    if layer["type"] == "dropout" and "noise_shape" in layer:
+        layer["noise_shape"] = [1] * rank
 
 
 BY_RANK = {
@@ -157,6 +186,10 @@ BY_RANK = {
         "activation",
         "add",
         "concat",
+        "conv_family",
+        "conv_family",
+        "conv_family",
+        "keepdims_or_noise",
     ],
     2: [
         "dense",
@@ -177,6 +210,7 @@ BY_RANK = {
         "activation",
         "add",
         "concat",
+        "keepdims_or_noise",
     ],
 }
 ANY_KIND = sorted({k for kinds in BY_RANK.values() for k in kinds})
@@ -228,6 +262,7 @@ def stacks(draw):
             rank = rank_a
             continue
         layer, out_rank = draw(simple(kind))
+        size_noise_shape(layer, rank)
         current = add(layer, [current])
         rank = out_rank or rank
     return model, layers
@@ -258,8 +293,11 @@ def deliberately_stricter(report, diagnostic) -> bool:
       TF weight shape [128, 24, 64, 64] as the kernel of a 24x24 input.
     - MS208 for `add` of inputs of different ranks: Keras broadcasts them, e.g.
       (h, w, c) + (c,), which in a residual block is a wiring mistake.
+    - MS221 when Keras builds at all: a 'same' conv2d_transpose with an even
+      kernel and output_padding 0 on a 1-pixel input gives Keras an output
+      with no rows (on larger inputs TensorFlow refuses it).
     """
-    if diagnostic.code == "MS206":
+    if diagnostic.code in ("MS206", "MS221"):
         return True
     node = next((n for n in report.nodes if n.name == diagnostic.layer), None)
     if diagnostic.code == "MS208" and node is not None and node.type == "add":

@@ -87,7 +87,8 @@ def _conv2d(layer, name, ctx):
         strides=pair(layer.strides),
         padding=layer.padding,
         dilation_rate=pair(layer.dilation),
-        activation=layer.activation,
+        groups=layer.groups,
+        activation=_keras_activation(layer.activation, ctx, name),
         use_bias=layer.use_bias,
         **_weights(layer, ctx),
         **_common(layer, name),
@@ -114,17 +115,21 @@ def _avg_pool2d(layer, name, ctx):
 
 
 def _global_avg_pool2d(layer, name, ctx):
-    return ctx.keras.layers.GlobalAveragePooling2D(**_common(layer, name))
+    return ctx.keras.layers.GlobalAveragePooling2D(
+        keepdims=layer.keepdims, **_common(layer, name)
+    )
 
 
 def _global_max_pool2d(layer, name, ctx):
-    return ctx.keras.layers.GlobalMaxPooling2D(**_common(layer, name))
+    return ctx.keras.layers.GlobalMaxPooling2D(
+        keepdims=layer.keepdims, **_common(layer, name)
+    )
 
 
 def _dense(layer, name, ctx):
     return ctx.keras.layers.Dense(
         units=layer.units,
-        activation=layer.activation,
+        activation=_keras_activation(layer.activation, ctx, name),
         use_bias=layer.use_bias,
         **_weights(layer, ctx),
         **_common(layer, name),
@@ -140,8 +145,11 @@ def _reshape(layer, name, ctx):
 
 
 def _dropout(layer, name, ctx):
+    # The spec's noise_shape has no batch axis: every example draws its own mask.
+    noise = None if layer.noise_shape is None else (None, *layer.noise_shape)
     return ctx.keras.layers.Dropout(
-        rate=layer.rate, seed=ctx.seed_for(2), **_common(layer, name)
+        rate=layer.rate, noise_shape=noise, seed=ctx.seed_for(2),
+        **_common(layer, name),
     )
 
 
@@ -169,6 +177,10 @@ def _lrn(layer, name, ctx):
 
 
 def _activation(layer, name, ctx):
+    if getattr(layer.activation, "type", None) == "leaky_relu":
+        return ctx.keras.layers.LeakyReLU(
+            negative_slope=layer.activation.negative_slope, **_common(layer, name)
+        )
     return ctx.keras.layers.Activation(layer.activation, **_common(layer, name))
 
 
@@ -199,6 +211,13 @@ LOWERINGS: dict[str, Callable[[Any, str, _Context], Any]] = {
     "add": _add,
     "concat": _concat,
 }
+
+# -- conv family and resizing (lower_conv.py). Imported here because it uses
+# _common and _weights above.
+from .lower_conv import LOWERINGS as _CONV_LOWERINGS
+from .lower_conv import keras_activation as _keras_activation
+
+LOWERINGS.update(_CONV_LOWERINGS)
 
 _MERGES = {"add", "concat"}
 

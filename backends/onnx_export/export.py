@@ -115,11 +115,15 @@ def convert(model, input_shape, opset: int):
     """The ONNX ModelProto for a Keras model; conversion errors -> ExportError."""
     tf = require("tensorflow")
     tf2onnx = require("tf2onnx")
+    from .tf_compat import CUSTOM_OP_HANDLERS, plain_convolutions
+
     signature = [tf.TensorSpec((None, *input_shape), tf.float32, name="input")]
     try:
-        proto, _ = tf2onnx.convert.from_keras(
-            model, input_signature=signature, opset=opset
-        )
+        with plain_convolutions():
+            proto, _ = tf2onnx.convert.from_keras(
+                model, input_signature=signature, opset=opset,
+                custom_op_handlers=dict(CUSTOM_OP_HANDLERS),
+            )
     except Exception as e:  # tf2onnx raises bare ValueError/KeyError/...
         raise ExportError(
             f"tf2onnx could not convert the model at opset {opset}: "

@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from ..report import Report
 from ..shapes.base import fmt
+from .conv_labels import conv_family_settings
 
 MERGE_TYPES = frozenset({"add", "concat"})
 
@@ -157,6 +158,7 @@ def key_settings(type_: str, get) -> str:
     elif type_ == "concat":
         if get("axis") not in (None, -1):
             parts.append(f"axis {get('axis')}")
+    parts += conv_family_settings(type_, get)
     if get("activation") and get("activation") != "linear":
         parts.append(str(get("activation")))
     if get("trainable") is False:

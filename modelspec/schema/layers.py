@@ -67,6 +67,11 @@ class Conv2D(WeightedLayer):
     in_channels: Optional[PositiveInt] = Field(
         None, description="Assertion on the number of input channels."
     )
+    groups: PositiveInt = Field(
+        1,
+        description="Grouped convolution: input channels and filters split into "
+        "this many groups, each convolved separately; both must be divisible.",
+    )
 
     @model_validator(mode="after")
     def _strides_or_dilation(self) -> "Conv2D":
@@ -93,11 +98,17 @@ class AvgPool2D(_Pool2D):
     type: Literal["avg_pool2d"]
 
 
-class GlobalAvgPool2D(LayerBase):
+class _GlobalPool2D(LayerBase):
+    keepdims: bool = Field(
+        False, description="Keep the spatial axes: output (1, 1, c) instead of (c,)."
+    )
+
+
+class GlobalAvgPool2D(_GlobalPool2D):
     type: Literal["global_avg_pool2d"]
 
 
-class GlobalMaxPool2D(LayerBase):
+class GlobalMaxPool2D(_GlobalPool2D):
     type: Literal["global_max_pool2d"]
 
 
@@ -135,6 +146,14 @@ class Dropout(LayerBase):
     type: Literal["dropout"]
     rate: float = Field(
         ge=0, le=1, description="Fraction of the inputs to drop, in [0, 1)."
+    )
+    noise_shape: Optional[list[PositiveInt]] = Field(
+        None,
+        min_length=1,
+        description="Shape of the dropout mask, no batch axis (each example "
+        "draws its own): one entry per input axis, 1 to share the mask along "
+        "that axis or the input's size; [1, 1, 1] drops whole examples of a "
+        "feature map (stochastic depth, Keras's noise_shape=(None, 1, 1, 1)).",
     )
 
 
@@ -174,6 +193,18 @@ class Concat(_Merge):
     axis: int = Field(-1, description="Axis to join along (no batch axis counted).")
 
 
+# -- the convolution family and resizing layers (modelspec/schema/conv_layers.py).
+# Imported here, after LayerBase and WeightedLayer exist, because they subclass
+# them; conv_layers imports nothing else from this module.
+from .conv_layers import (
+    Conv2DTranspose,
+    Cropping2D,
+    DepthwiseConv2D,
+    SeparableConv2D,
+    UpSampling2D,
+    ZeroPad2D,
+)
+
 Layer = Annotated[
     Union[
         Conv2D,
@@ -190,6 +221,13 @@ Layer = Annotated[
         ActivationLayer,
         Add,
         Concat,
+        # conv family and resizing
+        DepthwiseConv2D,
+        SeparableConv2D,
+        Conv2DTranspose,
+        ZeroPad2D,
+        Cropping2D,
+        UpSampling2D,
     ],
     Field(discriminator="type"),
 ]
