@@ -21,7 +21,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "MS205": ("error", "dead layer: nothing reads its output"),
     "MS206": ("error", "kernel or pool window larger than its input"),
     "MS207": ("error", "a dimension shrinks to zero or below"),
-    "MS208": ("error", "incompatible shapes for add or concat"),
+    "MS208": ("error", "incompatible shapes for a merge (add, multiply, concat, ...)"),
     "MS209": ("error", "expect_shape assertion failed"),
     "MS210": ("error", "expect_params assertion failed"),
     "MS211": ("error", "in_channels assertion failed"),
@@ -33,6 +33,9 @@ CODES: dict[str, tuple[Severity, str]] = {
     "MS221": ("error", "invalid output_padding for conv2d_transpose"),
     "MS222": ("error", "cropping removes the whole input"),
     "MS223": ("error", "dropout noise_shape does not broadcast to the input"),
+    # --- vocab-merge ---
+    "MS230": ("error", "per-channel values do not match the input's axis"),
+    # --- end vocab-merge ---
     "MS301": ("warning", "non-linear activation on the output logits"),
     "MS302": ("error", "loss and output activation disagree"),
     "MS303": ("warning", "learning rate far outside the optimizer's usual range"),

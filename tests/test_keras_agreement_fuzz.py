@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+import fuzz_merge_norm
 from blocks_fuzz import block_specs, check_blocks_against_keras
 from conv_cases import conv_family_layer, pool_or_dropout_layer
 from keras_agreement import assert_agrees
@@ -27,7 +28,7 @@ pytestmark = [
 ]
 
 SHAPE_CODES = {"MS204", "MS206", "MS207", "MS208", "MS213", "MS214",
-               "MS220", "MS221", "MS222"}
+               "MS220", "MS221", "MS222", "MS230"}
 
 
 # --- a small TOML writer (the standard library only reads TOML) -------------
@@ -143,6 +144,8 @@ def simple(draw, kind):
         }, None
     if kind in NEW_KINDS:
         return draw(conv_vocabulary(kind))
+    if kind in fuzz_merge_norm.SIMPLE:
+        return draw(fuzz_merge_norm.layer(kind))
     raise AssertionError(kind)
 
 
@@ -213,6 +216,8 @@ BY_RANK = {
         "keepdims_or_noise",
     ],
 }
+for _rank, _kinds in fuzz_merge_norm.BY_RANK.items():  # vocab-merge kinds
+    BY_RANK[_rank] = BY_RANK[_rank] + _kinds
 ANY_KIND = sorted({k for kinds in BY_RANK.values() for k in kinds})
 
 
@@ -252,7 +257,7 @@ def stacks(draw):
         kind = draw(
             st.sampled_from(ANY_KIND if draw(st.integers(0, 9)) == 0 else kinds)
         )
-        if kind in ("add", "concat"):
+        if kind in ("add", "concat", *fuzz_merge_norm.ELEMENTWISE):
             a, rank_a = branch(rank, current)
             b = current if draw(st.booleans()) else branch(rank, current)[0]
             merge = {"type": kind}
@@ -304,6 +309,11 @@ def deliberately_stricter(report, diagnostic) -> bool:
         shapes = [report.layer(name) for name in node.inputs]
         ranks = {len(li.output_shape) for li in shapes if li is not None}
         return len(ranks) > 1
+    if node is not None and node.type in fuzz_merge_norm.BY_RANK[3]:
+        shapes = {li.name: li.output_shape for li in report.layers}
+        shapes["input"] = tuple(report.raw["model"]["input"])
+        ranks = [len(shapes[n]) for n in node.inputs if n in shapes]
+        return fuzz_merge_norm.stricter(node.type, diagnostic.code, ranks, node.layer)
     return False
 
 

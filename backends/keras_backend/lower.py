@@ -14,6 +14,9 @@ from typing import Any
 from modelspec.errors import SpecInvalid, require
 from modelspec.schema import pair
 
+from .lower_merge_norm import LOWERINGS as _MERGE_NORM  # vocab-merge
+from .lower_merge_norm import MERGE_KINDS as _MERGE_NORM_KINDS  # vocab-merge
+
 # Keras class names of the argument-free initializers a spec may name.
 _NAMED_INITS = {
     "zeros": "Zeros",
@@ -210,6 +213,7 @@ LOWERINGS: dict[str, Callable[[Any, str, _Context], Any]] = {
     "activation": _activation,
     "add": _add,
     "concat": _concat,
+    **_MERGE_NORM,  # vocab-merge
 }
 
 # -- conv family and resizing (lower_conv.py). Imported here because it uses
@@ -219,7 +223,7 @@ from .lower_conv import keras_activation as _keras_activation
 
 LOWERINGS.update(_CONV_LOWERINGS)
 
-_MERGES = {"add", "concat"}
+_MERGES = {"add", "concat"} | _MERGE_NORM_KINDS
 
 
 def build_model(report, *, seed: int | None = None):

@@ -157,7 +157,9 @@ def _run(
         report, splits, state, strategy, run_dir=run_dir, scratch=scratch,
         resuming=resuming,
     )
-    model, transfer_report = build.make_model(report, run_plan, state, on_transfer)
+    model, transfer_report = build.make_model(
+        report, run_plan, state, on_transfer, x_train=splits.x_train
+    )
     if not resuming:
         config = plan.plan_config(report, overrides, splits, run_plan, transfer_report)
         runs.write_json(run_plan.run_dir / runs.RESOLVED, config)

@@ -205,6 +205,20 @@ from .conv_layers import (
     ZeroPad2D,
 )
 
+# --- vocab-merge: element-wise merges, rescaling, normalisation --------------
+from .merge_norm import (  # after LayerBase and _Merge: merge_norm imports them
+    Average,
+    LayerNorm,
+    LayerScale,
+    Maximum,
+    Multiply,
+    Normalization,
+    Rescaling,
+    Subtract,
+)
+
+# --- end vocab-merge ------------------------------------------------------------
+
 Layer = Annotated[
     Union[
         Conv2D,
@@ -228,6 +242,16 @@ Layer = Annotated[
         ZeroPad2D,
         Cropping2D,
         UpSampling2D,
+        # --- vocab-merge ---
+        Multiply,
+        Subtract,
+        Maximum,
+        Average,
+        Rescaling,
+        Normalization,
+        LayerNorm,
+        LayerScale,
+        # --- end vocab-merge ---
     ],
     Field(discriminator="type"),
 ]
