@@ -196,7 +196,7 @@ class Concat(_Merge):
 # -- the convolution family and resizing layers (modelspec/schema/conv_layers.py).
 # Imported here, after LayerBase and WeightedLayer exist, because they subclass
 # them; conv_layers imports nothing else from this module.
-from .conv_layers import (
+from .conv_layers import (  # noqa: E402
     Conv2DTranspose,
     Cropping2D,
     DepthwiseConv2D,
