@@ -234,6 +234,67 @@ inputs = ["${'stem' if i == 1 else 'cell' + str(i - 1)}", "${'stem' if i < 3 els
     assert by["cell3_sum"].inputs == ["cell3_c", "cell1_sum"]
 
 
+def test_prefix_replaces_the_instance_name_before_layer_names():
+    # Keras names whose number comes last (MobileNet's conv_dw_1, conv_pw_1):
+    # the instance keeps its own name (collapsed rows, block paths) while its
+    # layers are named prefix + local name
+    blocks = """\
+[blocks.dwpw]
+args = ["id"]
+layers = [
+  { type = "depthwise_conv2d", name = "dw_${id}", kernel = 1 },
+  { type = "conv2d", name = "pw_${id}", filters = 2, kernel = 1 },
+]
+
+[blocks.pair]
+layers = [
+  { use = "dwpw", name = "inner${i}", prefix = "c${i}_", repeat = 2, id = "${i}" },
+]
+"""
+    r = check_text(spec("""\
+[[layers]]
+use = "dwpw"
+name = "sep${i}"
+prefix = "conv_"
+repeat = 2
+id = "${i}"
+
+[[layers]]
+use = "pair"
+name = "p"
+prefix = ""
+
+[[layers]]
+use = "dwpw"
+name = "plain"
+id = 9
+""", blocks=blocks))
+    clean(r)
+    by = {li.name: li for li in r.layers}
+    assert names(r) == ["conv_dw_1", "conv_pw_1", "conv_dw_2", "conv_pw_2",
+                        "c1_dw_1", "c1_pw_1", "c2_dw_2", "c2_pw_2",
+                        "plain_dw_9", "plain_pw_9"]
+    assert by["conv_dw_2"].inputs == ["conv_pw_1"]
+    assert by["conv_pw_2"].block == ["sep2"]
+    # nested: the enclosing prefix ("") comes first, instance names stay
+    assert by["c2_pw_2"].block == ["p", "inner2"]
+    assert [row.label for row in summary_rows(r.layers, r.blocks)][:3] == [
+        "sep1 (block dwpw)", "sep2 (block dwpw)", "p (block pair)"]
+
+
+def test_bad_prefix_is_an_error_at_the_use_site():
+    first = '[[layers]]\ntype = "conv2d"\nname = "a"\nfilters = 2\nkernel = 1\n\n'
+    text = spec(f"""{first}[[layers]]
+use = "unit"
+name = "u"
+prefix = "${{1 + 1}}"
+filters = 2
+""")
+    d = _only(check_text(text))
+    assert (d.code, d.layer) == ("MS502", "u")
+    assert "a prefix is text. Received: prefix = 2" in d.message
+
+
 def test_spec_without_blocks_is_untouched():
     text = (ROOT / "specs" / "mnist_lenet.toml").read_text()
     raw, positions = parse(text)

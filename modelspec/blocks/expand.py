@@ -215,8 +215,8 @@ class _Expander:
         if i >= MAX_LAYERS:
             self.add("MS505", f"the blocks expand to more than {MAX_LAYERS:,} "
                      "layers", src, scope, hint="check repeat counts; a repeat "
-                     "inside a repeated block multiplies", layer=scope.prefix
-                     .rstrip("_") or None)
+                     "inside a repeated block multiplies", layer=scope.instance
+                     or None)
             raise _TooLarge()
         self.out_layers.append(layer)
         self.out_pos.at[("layers", i)] = self.pos.find(src)

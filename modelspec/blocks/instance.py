@@ -20,8 +20,8 @@ def instantiate(x, entry: dict, src: tuple, scope: Scope) -> None:
     label = entry.get("name")
     if not isinstance(label, str) or "${" in label:
         label = None  # not known before the instance is made
-    where = dict(layer=scope.prefix + label if label else
-                 (scope.prefix.rstrip("_") or None), kind=f"use {entry.get('use')}")
+    where = dict(layer=scope.prefix + label if label else (scope.instance or None),
+                 kind=f"use {entry.get('use')}")
     u = _use_entry(x, entry, src, scope, where)
     if u is None:
         return
@@ -66,6 +66,7 @@ def _use_entry(x, entry, src, scope, where) -> Optional[UseEntry]:
 _USE_RULES = {
     "use": "the name of a block (a string)",
     "name": "a string",
+    "prefix": "a string",
     "inputs": "a list of layer names or a ${...} string",
     "repeat": "an int or a ${...} string",
     "first": "a table of arguments",
@@ -171,14 +172,17 @@ def _one(x, block: BlockDef, u: UseEntry, given: dict, kn: tuple[int, int], src,
     inputs = _inputs(x, block, u, env, k, src, scope, first_inputs, where)
     if args is None or inputs is None:
         return None
+    prefix = _prefix(x, u, env, src, scope, where)
+    if prefix is None:
+        return None
     values, argpos = args
     body_env = dict(x.vars, **values, i=k)
     line = x.pos.find(src)[0]
     frames = [Origin(inst, u.use, line)] + scope.frames
-    body = Scope(prefix=inst + "_", frames=frames, env=body_env,
-                 path=("blocks", u.use, "layers"), argpos=argpos,
-                 inputs=dict(zip(block.inputs, inputs)), previous=inputs[0],
-                 parent=scope)
+    body = Scope(prefix=scope.prefix + prefix if u.prefix is not None else inst + "_",
+                 frames=frames, env=body_env, path=("blocks", u.use, "layers"),
+                 argpos=argpos, inputs=dict(zip(block.inputs, inputs)),
+                 previous=inputs[0], instance=inst, parent=scope)
     if not _let(x, block, u.use, body):
         return None
     x.instances[inst] = u.use
@@ -207,6 +211,23 @@ def _instance_name(x, u: UseEntry, env, src, scope, where) -> Optional[str]:
               f"Received: name = {name!r}", src + ("name",), scope, **where)
         return None
     return name
+
+
+def _prefix(x, u: UseEntry, env, src, scope, where) -> Optional[str]:
+    """The use entry's `prefix` substituted ("" when not given: unused)."""
+    if u.prefix is None:
+        return ""
+    try:
+        prefix = substitute(u.prefix, env)
+    except ExprError as e:
+        x.add("MS503", f"'prefix': {e.message}", src + ("prefix",), scope,
+              hint=e.hint, **where)
+        return None
+    if not isinstance(prefix, str):
+        x.add("MS502", f"a prefix is text. Received: prefix = {prefix!r}",
+              src + ("prefix",), scope, **where)
+        return None
+    return prefix
 
 
 def _arguments(x, block, u, given, kn, env, src, scope, where):
@@ -281,7 +302,7 @@ def _let(x, block: BlockDef, name: str, body: Scope) -> bool:
             body.env[key] = substitute(value, body.env)
         except ExprError as e:
             x.add("MS503", f"let '{key}': {e.message}", path, body, hint=e.hint,
-                  layer=body.prefix.rstrip("_"), kind=f"block {name}")
+                  layer=body.instance, kind=f"block {name}")
             return False
         arg = whole_name(value)
         if arg in body.argpos:

@@ -1,7 +1,7 @@
 """Pydantic models of `[blocks.NAME]` tables and of use entries.
 
-A use entry's own keys are fixed (`use`, `name`, `inputs`, `repeat`, `first`,
-`last`, `when`); every other key is an argument of the block, checked against
+A use entry's own keys are fixed (`use`, `name`, `prefix`, `inputs`, `repeat`,
+`first`, `last`, `when`); every other key is an argument of the block, checked against
 the block's `args` by the expansion pass (with did-you-mean), so `UseEntry`
 describes only the fixed keys and still forbids nothing a block may take.
 """
@@ -101,6 +101,12 @@ class UseEntry(_Base):
         None,
         description="Instance name, the prefix of its layers' names; required "
         "with repeat > 1 and must then contain ${i}.",
+    )
+    prefix: Optional[str] = Field(
+        None,
+        description="Put before the names of the instance's layers instead of "
+        "'<name>_' (may be \"\"; may hold ${...}): for names whose number comes "
+        "last, e.g. prefix = \"conv_\" and a layer dw_${i} give conv_dw_1.",
     )
     inputs: Optional[Union[list[str], Template]] = Field(
         None,

@@ -19,7 +19,7 @@ Pos = tuple
 class Scope:
     """The top level, or the body of one block instance."""
 
-    prefix: str  # "" at the top level, "<instance>_" in a block
+    prefix: str  # "" at the top level, "<instance>_" (or its `prefix`) in a block
     frames: list[Origin]  # the instances around, innermost first
     env: dict[str, Any]  # names usable in ${...}
     path: tuple  # where the entries are: ("layers",) or ("blocks", b, "layers")
@@ -33,6 +33,7 @@ class Scope:
     uses: dict[str, int] = field(default_factory=dict)  # block -> unnamed uses
     previous: str = "input"  # global name of the previous present layer
     parent: Optional["Scope"] = None  # the scope of the use entry
+    instance: str = ""  # the instance's full name ("" at the top level)
 
     def layer_name(self, entry: dict, kind: str, n: int) -> Any:
         """The local name of a plain layer: its `name` (substituted), else
