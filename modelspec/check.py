@@ -1,6 +1,6 @@
 """The checker: a straight list of named passes over typed data.
 
-    parse -> overrides -> expand -> validate -> graph -> shapes -> lint
+    parse -> overrides -> expand -> validate -> wiring -> shapes -> lint
 
 `check_text` never raises for anything a spec says; every problem becomes a
 diagnostic in the returned Report. Only an unreadable file raises (UsageError).
@@ -17,13 +17,13 @@ from typing import Iterable
 from .blocks import expand
 from .diagnostics import Diagnostic
 from .errors import UsageError
-from .graph import build_graph
 from .infer import infer_shapes
 from .lint import LintContext, lint
 from .overrides import apply_overrides
 from .report import Report
 from .source import TomlSyntaxError, parse
 from .validate import validate
+from .wiring import build_graph
 
 
 def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -> Report:
@@ -39,7 +39,8 @@ def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -
     raw = apply_overrides(raw, overrides)
     report.raw = raw
     expanded = expand(raw, positions)
-    if expanded.aborted:
+    if expanded.aborted or (expanded.diagnostics and not expanded.raw["layers"]):
+        # nothing (sensible) to check: the expansion's errors say why
         report.diagnostics += expanded.diagnostics
         return _finish(report)
     raw, positions = expanded.raw, expanded.positions
@@ -58,8 +59,8 @@ def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -
                       validated.tables, positions, raw)
     passes += lint(ctx)
     if expanded.used:
-        for li in infos:
-            li.block = expanded.block_path(li.index)
+        for item in [*infos, *report.nodes]:
+            item.block = expanded.block_path(item.index)
         passes = _in_blocks(expanded.diagnostics + passes, expanded)
     report.diagnostics += passes
     if report.ok:

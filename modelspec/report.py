@@ -28,6 +28,8 @@ class Node:
     # model input, or None when the name is unknown or ambiguous (a duplicate).
     # Names alone cannot wire a graph that has a duplicate name.
     sources: list[Optional[int]] = field(default_factory=list)
+    # The block instances the layer is in, outermost first; None outside blocks.
+    block: Optional[list[str]] = None
 
 
 INPUT_INDEX = -1

@@ -6,27 +6,12 @@ the Keras model built from it (tests/test_keras_agreement_fuzz.py)."""
 
 from __future__ import annotations
 
-import json
-
 from hypothesis import strategies as st
 
+from helpers import toml_value as value
 from keras_agreement import assert_agrees
 
 SHAPE_CODES = {"MS204", "MS206", "MS207", "MS208", "MS213", "MS214"}
-
-
-def value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + " }"
-    raise TypeError(v)
 
 
 def inline(entries: list[dict]) -> str:

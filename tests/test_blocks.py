@@ -500,6 +500,16 @@ def test_vars_errors_and_names():
                    ("MS503", lines.index('b = "${a * c}"') + 1)]
 
 
+def test_nesting_depth_is_bounded():
+    # 200 distinct blocks, each using the next: no recursion, but too deep
+    blocks = "".join(f'[blocks.b{k}]\nlayers = [{{ use = "b{k + 1}" }}]\n\n'
+                     for k in range(200))
+    blocks += '[blocks.b200]\nlayers = [{ type = "flatten" }]\n'
+    r = check_text(spec('[[layers]]\nuse = "b0"\n', blocks=blocks))
+    assert [d.code for d in found(r)] == ["MS505"]
+    assert "nest more than 32 deep" in found(r)[0].message
+
+
 def test_expansion_is_bounded():
     blocks = """\
 [blocks.u]
@@ -565,3 +575,36 @@ def test_diff_reports_block_instances_and_layers():
     plain = check_file(ROOT / "specs" / "mnist_lenet.toml")
     assert diff_reports(plain, plain).blocks == []
     assert "blocks" not in diff_reports(plain, plain).to_json()
+
+
+# -- graph: block instances as clusters ------------------------------------------
+
+
+def test_graph_draws_block_instances_as_nested_clusters():
+    import re
+
+    from modelspec.drawing import render
+
+    r = check_file(EXAMPLE)
+    mermaid = render(r, "mermaid")
+    opened = re.findall(r'^    subgraph (\w+)\["([^"]+)"\]$', mermaid, re.M)
+    assert [label for _, label in opened][:3] == [
+        "conv2 · stage", "conv2_block1 · basic", "conv2_block2 · basic"]
+    assert len(opened) == 3 + 6 == len(re.findall(r"^    end$", mermaid, re.M))
+    # every layer of conv3_block1 sits between its subgraph line and its end
+    body = mermaid.split('["conv3_block1 · basic"]', 1)[1].split("    end", 1)[0]
+    inside = set(re.findall(r"<b>([^<]+)</b>", body))
+    assert inside == {li.name for li in r.layers if li.block == ["conv3",
+                                                                 "conv3_block1"]}
+    svg = render(r, "svg")
+    frames = re.findall(r'<rect class="cluster" id="block-(\w+)"', svg)
+    assert frames[:3] == ["conv2", "conv2_block1", "conv2_block2"]
+    assert len(frames) == 9
+    html = render(r, "html")
+    assert "<h2>Blocks</h2>" in html
+    conv4 = sum(li.params for li in r.layers if li.block and li.block[0] == "conv4")
+    assert f"<b>conv4 · stage</b> → (8, 8, 64), {conv4:,} params, 16 layers" in html
+    plain = check_file(ROOT / "specs" / "cifar10_resnet.toml")
+    assert "subgraph" not in render(plain, "mermaid")
+    assert 'class="cluster"' not in render(plain, "svg")
+    assert "<h2>Blocks</h2>" not in render(plain, "html")

@@ -7,9 +7,10 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
+from modelspec import runs
 from modelspec.errors import RunError, require
 
-from . import compat, optim, runs
+from . import compat, optim
 
 
 @contextmanager

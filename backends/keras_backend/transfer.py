@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from modelspec import runs
 from modelspec.errors import RunError
-
-from . import runs
 
 
 @dataclass

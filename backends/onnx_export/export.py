@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import modelspec
-from modelspec import onnx_meta
 from modelspec.errors import ExportError, OutputExists, require
 from modelspec.fsutil import atomic_path
+from modelspec.onnx_file import metadata as onnx_meta
 
 from .verify import Verification, random_inputs, verify
 

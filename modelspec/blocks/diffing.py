@@ -79,38 +79,3 @@ def _removed(name: str, ia: dict[str, _Instance]) -> BlockDiff:
     x = ia[name]
     return BlockDiff("removed", name, block_a=x.block, shape_a=x.shape,
                      params_a=x.params, layers_a=len(x.layers))
-
-
-def block_table(diffs: list[BlockDiff]):
-    """A Rich table of the instance-level diff (for the CLI)."""
-    from rich import box
-    from rich.table import Table
-
-    marks = {"added": "+", "removed": "-", "changed": "~", "unchanged": " "}
-    table = Table(title="block instances", title_justify="left",
-                  box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("", "instance", "block", "output shape", "params", "layers"):
-        table.add_column(column, no_wrap=True,
-                         justify="right" if column in ("params", "layers") else
-                         "left")
-    for d in diffs:
-        table.add_row(marks[d.status], d.name, _pair(d.block_a, d.block_b),
-                      _pair(_shape(d.shape_a), _shape(d.shape_b)),
-                      _pair(_num(d.params_a), _num(d.params_b)),
-                      _pair(_num(d.layers_a), _num(d.layers_b)))
-    return table
-
-
-def _pair(a: Optional[str], b: Optional[str]) -> str:
-    if a is None or b is None or a == b:
-        return b if b is not None else (a or "")
-    return f"{a} → {b}"
-
-
-def _shape(s: Optional[tuple]) -> Optional[str]:
-    return None if s is None else "(" + ", ".join(str(x) for x in s) + \
-        ("," if len(s) == 1 else "") + ")"
-
-
-def _num(n: Optional[int]) -> Optional[str]:
-    return None if n is None else f"{n:,}"

@@ -14,6 +14,7 @@ from .scope import Scope
 from .template import has_template, substitute, whole_name
 
 MAX_REPEAT = 1_000
+MAX_DEPTH = 32  # blocks inside blocks; also keeps Python's recursion shallow
 
 
 def instantiate(x, entry: dict, src: tuple, scope: Scope) -> None:
@@ -84,6 +85,12 @@ def _block(x, u: UseEntry, src, scope, where) -> Optional[BlockDef]:
                   hint=did_you_mean(u.use, defined) or (
                       f"define it in a [blocks.{u.use}] table" if not defined else
                       "defined blocks: " + ", ".join(sorted(defined))), **where)
+        return None
+    if len(x.stack) >= MAX_DEPTH:
+        x.add("MS505", f"blocks nest more than {MAX_DEPTH} deep here "
+              f"({' -> '.join(x.stack[:3])} -> ... -> {u.use})", src + ("use",),
+              scope, hint="no architecture needs that depth: check the uses",
+              **where)
         return None
     if u.use in x.stack:
         chain = " -> ".join(x.stack + [u.use])

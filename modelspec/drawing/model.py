@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ..blocks.clusters import block_clusters, nest
 from ..report import Report
 from ..shapes.base import fmt
 from .conv_labels import conv_family_settings
@@ -78,6 +79,8 @@ class Graph:
     n_errors: int = 0
     n_warnings: int = 0
     spec_messages: list[str] = field(default_factory=list)
+    # block instances (modelspec.blocks.clusters.Cluster), outer before inner
+    clusters: list = field(default_factory=list)
 
     def node(self, node_id: str) -> GNode:
         return next(n for n in self.nodes if n.id == node_id)
@@ -195,8 +198,6 @@ def _model_name(report: Report) -> str:
 
 def build_graph(report: Report) -> Graph:
     """The drawing model of a report (valid or not)."""
-    infos = {li.index: li for li in report.layers}
-    infos_by_name = {li.name: li for li in report.layers}
     graph = Graph(
         name=_model_name(report),
         file=report.file,
@@ -212,6 +213,34 @@ def build_graph(report: Report) -> Graph:
         GNode(id="input", name="input", type="", shape=_input_shape(report),
               status="input")
     )
+    read = _add_layers(report, graph)
+    for gnode in graph.nodes:
+        if gnode.id.startswith("n") and not gnode.output and gnode.id not in read:
+            gnode.dead = True
+    _attach_diagnostics(report, graph)
+    graph.clusters = block_clusters(report.nodes, report.blocks)
+    return graph
+
+
+def cluster_tree(graph: Graph) -> tuple[list, dict[tuple, str]]:
+    """The node ids nested by block instance (see blocks.clusters.nest), and
+    each instance's label ('conv2 · stage')."""
+    first: dict[str, str] = {}
+    for n in graph.nodes:
+        first.setdefault(n.name, n.id)
+    paths: dict[str, tuple] = {}
+    for c in graph.clusters:  # inner clusters come later and win
+        for name in c.members:
+            paths[first.get(name, name)] = c.path
+    labels = {c.path: f"{c.name} · {c.block}" for c in graph.clusters}
+    return nest([n.id for n in graph.nodes], paths), labels
+
+
+def _add_layers(report: Report, graph: Graph) -> set[str]:
+    """One node per layer and one edge per input it reads (a 'ghost' node for
+    a name no layer has); returns the ids of the nodes something reads."""
+    infos = {li.index: li for li in report.layers}
+    infos_by_name = {li.name: li for li in report.layers}
     by_name: dict[str, list[tuple[int, str]]] = {"input": [(-1, "input")]}
     for pos, node in enumerate(report.nodes):
         by_name.setdefault(node.name, []).append((pos, f"n{pos}"))
@@ -255,11 +284,7 @@ def build_graph(report: Report) -> Graph:
                 continue
             read.add(src)
             graph.edges.append(GEdge(src, gnode.id, "back" if later else kind))
-    for gnode in graph.nodes:
-        if gnode.id.startswith("n") and not gnode.output and gnode.id not in read:
-            gnode.dead = True
-    _attach_diagnostics(report, graph)
-    return graph
+    return read
 
 
 def _attach_diagnostics(report: Report, graph: Graph) -> None:

@@ -25,9 +25,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import UsageError
-from .fsutil import atomic_write_text
-from .overrides import split_override
+from ..errors import UsageError
+from ..fsutil import atomic_write_text
+from ..overrides import split_override
 from .sweep_table import (  # noqa: F401  (part of this module's API)
     COLUMNS,
     CSV_FILE,
@@ -289,7 +289,7 @@ def next_action(variant: Variant, run_state: dict, has_metrics: bool) -> str:
 
 def check_variants(text: str, source: str, variants: Sequence[Variant]) -> list:
     """[(variant, Report)] for every variant of the spec text `text`."""
-    from .check import check_text
+    from ..check import check_text
 
     out = []
     for v in variants:
@@ -311,7 +311,7 @@ def new_state(
 ) -> SweepState:
     """The plan of a new sweep (nothing is written). The base seed of
     --repeat is the spec's own train.seed (default 0)."""
-    from .check import check_text
+    from ..check import check_text
 
     grid = parse_grid(set_items)
     fixed = [f"train.epochs={epochs}"] if epochs is not None else []
