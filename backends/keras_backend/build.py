@@ -65,7 +65,7 @@ def load_for_resume(path: Path, report, jit: bool):
     try:
         model = load_model(path)
     except Exception as exc:  # corrupt file: name it rather than a traceback
-        raise RunError(f"cannot load {path} to resume: {exc}") from None
+        raise RunError(f"cannot load {path} to resume: {exc}") from exc
     model.compile(
         optimizer=model.optimizer,
         loss=optim.make_loss(report),

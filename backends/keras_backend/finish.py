@@ -33,7 +33,7 @@ def load_best(run_dir: Path, report, compile_: bool = True):
     try:
         model = load_model(path, compile=False)
     except Exception as exc:  # corrupt or foreign file
-        raise RunError(f"cannot load {path}: {exc}") from None
+        raise RunError(f"cannot load {path}: {exc}") from exc
     if compile_:
         model.compile(
             loss=optim.make_loss(report),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from modelspec.schema import pair
 from modelspec.schema.conv_layers import margins
 
-from .lower import _common, _weights
+from .lower_base import _common, _weights
 
 
 def keras_activation(activation, ctx, name: str):

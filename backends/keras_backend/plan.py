@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelspec import DISTRIBUTION
 from modelspec.errors import RunError, require
 
 from . import optim, pipeline
@@ -46,7 +47,7 @@ def choose_strategy(setting: str):
     try:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     except (ValueError, KeyError) as exc:  # TF_CONFIG is not valid JSON/cluster
-        raise RunError(f"cannot read TF_CONFIG: {exc}", hint=_TF_CONFIG_HINT) from None
+        raise RunError(f"cannot read TF_CONFIG: {exc}", hint=_TF_CONFIG_HINT) from exc
     workers = describe_strategy(strategy)["workers"]
     return strategy, f"multi_worker ({workers} workers)"
 
@@ -157,7 +158,7 @@ def versions() -> dict:
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
-    for dist in ("modelspec", "tensorflow-cpu", "tensorflow", "keras", "numpy"):
+    for dist in (DISTRIBUTION, "tensorflow-cpu", "tensorflow", "keras", "numpy"):
         try:
             out[dist] = md.version(dist)
         except md.PackageNotFoundError:

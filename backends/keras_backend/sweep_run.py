@@ -105,7 +105,7 @@ def run_sweep(
         except trainer.TrainingInterrupted as e:
             v.status = sw.INTERRUPTED
             sw.set_run_path(sweep_dir, v, e.run_dir)
-            raise _interrupted(sweep_dir, state, v) from None
+            raise _interrupted(sweep_dir, state, v) from e
         except KeyboardInterrupt:
             if v.status != sw.DONE:
                 v.status = sw.INTERRUPTED

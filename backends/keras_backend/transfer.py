@@ -180,7 +180,7 @@ def load_and_apply(model, table, base: Path | None = None) -> TransferReport:
         try:
             source_model = load_model(path, compile=False)
         except Exception as exc:  # a corrupt or foreign file: say which one
-            raise RunError(f"cannot load {path} for transfer: {exc}") from None
+            raise RunError(f"cannot load {path} for transfer: {exc}") from exc
     report = apply_transfer(model, source_model, table, source=str(path))
     check_fit(report)
     return report

@@ -129,7 +129,7 @@ def convert(model, input_shape, opset: int):
             f"tf2onnx could not convert the model at opset {opset}: "
             f"{type(e).__name__}: {e}",
             hint="try another --opset (13-18 are the best supported)",
-        ) from None
+        ) from e
     return proto
 
 
@@ -227,7 +227,7 @@ def _serialize(proto) -> bytes:
     try:
         return proto.SerializeToString()
     except ValueError as e:  # protobuf's 2 GB limit
-        raise ExportError(f"the ONNX model is too large to serialize: {e}") from None
+        raise ExportError(f"the ONNX model is too large to serialize: {e}") from e
 
 
 def _write_verified(blob: bytes, out_path: Path, force: bool, model, **check):

@@ -1,7 +1,8 @@
 """The `modelspec` Typer app and its entry point.
 
 Exit codes: 0 ok, 1 invalid spec or failed run, 2 usage or IO error (Click's
-own usage errors included), 130 interrupted. Every command group lives in its
+own usage errors and OS errors such as a read-only or full disk included),
+3 internal error (a bug in modelspec), 130 interrupted. Every command group lives in its
 own module of this package and adds its commands through `register(app)`;
 framework-heavy ones import TensorFlow inside the command body.
 """
@@ -13,7 +14,13 @@ import sys
 
 import typer
 
-from ..errors import MissingExtra, ModelspecError
+from ..errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    MissingExtra,
+    ModelspecError,
+    from_os_error,
+)
 from . import check, export, sweep, train, view
 from .output import fail
 
@@ -49,9 +56,11 @@ def main() -> None:
         if top not in EXTRA_MODULES:
             _internal_error(e)
         sys.exit(fail(MissingExtra(top)).exit_code)
+    except OSError as e:  # not a bug: the path, permissions or disk are wrong
+        sys.exit(fail(from_os_error(e)).exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as e:  # a bug in modelspec, not a user mistake
         _internal_error(e)
 
@@ -62,4 +71,4 @@ def _internal_error(e: Exception) -> None:
     print(f"internal error: {type(e).__name__}: {e}\n  this is a bug in "
           "modelspec; rerun with MODELSPEC_DEBUG=1 for the traceback",
           file=sys.stderr)
-    sys.exit(1)
+    sys.exit(EXIT_INTERNAL)

@@ -67,7 +67,7 @@ def _load_run(run: Path, checkpoint: str, overrides: list[str]):
     try:
         model = load_model(path, compile=False)
     except Exception as e:  # a corrupt or foreign file
-        raise UsageError(f"cannot load {path}: {e}") from None
+        raise UsageError(f"cannot load {path}: {e}") from e
     return run_dir, path, report, model, resolved
 
 

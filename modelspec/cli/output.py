@@ -18,7 +18,15 @@ if TYPE_CHECKING:  # the checker (and pydantic) load only when a command runs
 
 
 def fail(e: ModelspecError) -> typer.Exit:
-    """Print an error the one way every command does; return the Exit to raise."""
+    """Print an error the one way every command does; return the Exit to raise.
+
+    With MODELSPEC_DEBUG=1 the traceback comes first, with the exception the
+    error was raised from (library code keeps causes with `raise ... from e`).
+    """
+    if os.environ.get("MODELSPEC_DEBUG"):
+        import traceback
+
+        traceback.print_exception(e, file=sys.stderr)
     print(f"error: {e.message}", file=sys.stderr)
     if e.hint:
         print(f"  hint: {e.hint}", file=sys.stderr)
@@ -45,8 +53,58 @@ def print_diagnostics(report: Report, stream: TextIO | None = None, *,
 
 
 def quiet_tensorflow() -> None:
-    """Before TensorFlow loads: its C++ start-up logging would bury the output."""
+    """Before TensorFlow loads: its C++ start-up logging would bury the output.
+
+    TF_CPP_MIN_LOG_LEVEL silences TensorFlow's own logging, but TF 2.21 still
+    writes absl's "before InitializeLog" and oneDNN notes (twice) straight to
+    file descriptor 2 while it loads. So the first `import tensorflow`, whenever
+    it happens, runs with that descriptor pointed at /dev/null; nothing is
+    imported here, so commands that end early never pay for TensorFlow.
+    MODELSPEC_DEBUG=1 keeps everything.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if os.environ.get("MODELSPEC_DEBUG") or "tensorflow" in sys.modules:
+        return
+    if not any(isinstance(f, _QuietImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietImport())
+
+
+class _QuietImport:
+    """A meta path finder for the first `import tensorflow`: the real loader runs
+    with stderr's file descriptor on /dev/null, then the finder removes itself."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        import importlib.machinery
+
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _QuietLoader(spec.loader)
+        return spec
+
+
+class _QuietLoader:
+    def __init__(self, real) -> None:
+        self.real = real
+
+    def create_module(self, spec):
+        return self.real.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 2)
+            self.real.exec_module(module)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+    def __getattr__(self, name):  # get_resource_reader and friends
+        return getattr(self.real, name)
 
 
 def cell(value, digits: int = 4) -> str:

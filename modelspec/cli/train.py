@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import ModelspecError, SpecInvalid, UsageError
+from ..errors import ModelspecError, SpecInvalid, UsageError, from_os_error
 from .output import cell, fail, print_diagnostics, quiet_tensorflow
 from .params import Command, SetOption
 from .progress import RichReporter
@@ -97,6 +97,9 @@ def train_command(
         raise fail(e) from None
     except ModelspecError as e:
         raise fail(e) from None
+    except OSError as e:  # a full disk or an unwritable folder, met while training
+        place = resume or out or "runs/"
+        raise fail(from_os_error(e, "write in", place)) from e
     console.print(_summary(result), highlight=False, soft_wrap=True)
 
 

@@ -10,6 +10,7 @@ from ..diagnostics import Diagnostic
 from ..report import LayerInfo, Node
 from ..schema.common import activation_name
 from ..source import Positions
+from ..schema.common import activation_name
 
 
 @dataclass

@@ -27,7 +27,7 @@ def _session(ort, path):
             str(path), sess_options=opts, providers=["CPUExecutionProvider"]
         )
     except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph types
-        raise UsageError(f"{path}: not a readable ONNX model ({e})") from None
+        raise UsageError(f"{path}: not a readable ONNX model ({e})") from e
 
 
 def _metadata(sess, path) -> dict[str, Any]:

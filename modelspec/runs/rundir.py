@@ -91,7 +91,7 @@ def read_json(path: Path) -> dict:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
-        raise RunError(f"cannot read {path}: {exc}") from None
+        raise RunError(f"cannot read {path}: {exc}") from exc
 
 
 @dataclass

@@ -253,7 +253,7 @@ def load_state(sweep_dir: str | Path) -> SweepState:
     try:
         return SweepState.from_json(json.loads(path.read_text()))
     except (OSError, ValueError, TypeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
+        raise UsageError(f"cannot read {path}: {exc}") from exc
 
 
 def find_unfinished(out: str | Path, key: str) -> Path | None:
@@ -296,7 +296,7 @@ def check_variants(text: str, source: str, variants: Sequence[Variant]) -> list:
         try:
             out.append((v, check_text(text, file=source, overrides=v.overrides)))
         except UsageError as e:
-            raise UsageError(f"variant {v.label}: {e.message}", hint=e.hint) from None
+            raise UsageError(f"variant {v.label}: {e.message}", hint=e.hint) from e
     return out
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Optional, Union
 from pydantic import Field, model_validator
 
 from .common import Activation, Initializer, Pair, PositiveInt
-from .layers import LayerBase, Padding, WeightedLayer
+from .layer_base import LayerBase, Padding, WeightedLayer
 
 NonNegInt = Annotated[int, Field(ge=0)]
 NonNegPair = Union[

@@ -11,46 +11,26 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from .common import Activation, Initializer, Pair, PositiveInt, Strict
-
-Padding = Literal["valid", "same"]
-
-
-class LayerBase(Strict):
-    name: Optional[str] = Field(
-        None,
-        pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$",
-        description="Layer name; default '<type>_<n>', n counting that type from 1.",
-    )
-    inputs: Optional[list[str]] = Field(
-        None,
-        min_length=1,
-        description="Names of the layers this one reads ('input' is the model "
-        "input); default: the previous layer.",
-    )
-    expect_shape: Optional[list[int]] = Field(
-        None, description="Assertion on this layer's output shape (no batch axis)."
-    )
-    trainable: bool = Field(True, description="False freezes this layer's weights.")
-
-    @property
-    def kind(self) -> str:
-        return self.type  # type: ignore[attr-defined]
-
-
-class WeightedLayer(LayerBase):
-    kernel_init: Optional[Initializer] = Field(
-        None, description="Kernel initializer; default Keras's glorot_uniform."
-    )
-    bias_init: Optional[Initializer] = Field(
-        None, description="Bias initializer; default zeros."
-    )
-    kernel_l2: float = Field(0.0, ge=0, description="L2 penalty on the kernel.")
-    kernel_l1: float = Field(0.0, ge=0, description="L1 penalty on the kernel.")
-    bias_l2: float = Field(0.0, ge=0, description="L2 penalty on the bias.")
-    activity_l2: float = Field(
-        0.0, ge=0, description="L2 penalty on the layer's output (activity)."
-    )
+from .common import Activation, Pair, PositiveInt
+from .conv_layers import (  # the convolution family and resizing layers
+    Conv2DTranspose,
+    Cropping2D,
+    DepthwiseConv2D,
+    SeparableConv2D,
+    UpSampling2D,
+    ZeroPad2D,
+)
+from .layer_base import LayerBase, Padding, WeightedLayer, _Merge, pair
+from .merge_norm import (  # element-wise merges, rescaling, normalisation
+    Average,
+    LayerNorm,
+    LayerScale,
+    Maximum,
+    Multiply,
+    Normalization,
+    Rescaling,
+    Subtract,
+)
 
 
 class Conv2D(WeightedLayer):
@@ -75,7 +55,7 @@ class Conv2D(WeightedLayer):
 
     @model_validator(mode="after")
     def _strides_or_dilation(self) -> "Conv2D":
-        if max(_pair(self.strides)) > 1 and max(_pair(self.dilation)) > 1:
+        if max(pair(self.strides)) > 1 and max(pair(self.dilation)) > 1:
             raise ValueError(
                 "strides > 1 is not supported together with dilation > 1 "
                 f"(Keras's rule). Received: strides={self.strides}, "
@@ -178,12 +158,6 @@ class ActivationLayer(LayerBase):
     activation: Activation = Field(description="The activation to apply.")
 
 
-class _Merge(LayerBase):
-    inputs: list[str] = Field(  # type: ignore[assignment]
-        min_length=2, description="Names of the two or more layers to merge."
-    )
-
-
 class Add(_Merge):
     type: Literal["add"]
 
@@ -192,32 +166,6 @@ class Concat(_Merge):
     type: Literal["concat"]
     axis: int = Field(-1, description="Axis to join along (no batch axis counted).")
 
-
-# -- the convolution family and resizing layers (modelspec/schema/conv_layers.py).
-# Imported here, after LayerBase and WeightedLayer exist, because they subclass
-# them; conv_layers imports nothing else from this module.
-from .conv_layers import (  # noqa: E402
-    Conv2DTranspose,
-    Cropping2D,
-    DepthwiseConv2D,
-    SeparableConv2D,
-    UpSampling2D,
-    ZeroPad2D,
-)
-
-# --- vocab-merge: element-wise merges, rescaling, normalisation --------------
-from .merge_norm import (  # after LayerBase and _Merge: merge_norm imports them
-    Average,
-    LayerNorm,
-    LayerScale,
-    Maximum,
-    Multiply,
-    Normalization,
-    Rescaling,
-    Subtract,
-)
-
-# --- end vocab-merge ------------------------------------------------------------
 
 Layer = Annotated[
     Union[
@@ -262,10 +210,3 @@ LAYER_MODELS: dict[str, type[LayerBase]] = {
 }
 
 LAYER_TYPES = frozenset(LAYER_MODELS)
-
-
-def _pair(v: int | list[int]) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (v[0], v[1])
-
-
-pair = _pair

@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import Field, model_validator
 
-from .layers import LayerBase, _Merge
+from .layer_base import LayerBase, _Merge
 
 # A scalar, or one value per channel (the input's last axis), as Keras's
 # Rescaling and Normalization take them.
