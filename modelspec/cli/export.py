@@ -217,4 +217,5 @@ def render_export(result, source: str, console=None) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("export", cls=Command)(export_command)
+    app.command("export", cls=Command,
+                short_help="Export a run or spec to a verified ONNX file.")(export_command)
