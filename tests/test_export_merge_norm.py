@@ -88,7 +88,7 @@ def test_mixed_precision_model_exports_through_a_float32_copy(tmp_path):
     the registered layer_scale must rebuild, and the adapted statistics and
     learned scales must carry over."""
     from backends.keras_backend import build_model
-    from backends.keras_backend.setup import dtype_policy
+    from backends.keras_backend.build import dtype_policy
     from backends.onnx_export import export_onnx
     from backends.onnx_export.verify import run_onnx, session
     from modelspec.check import check_text

@@ -40,7 +40,7 @@ def _report(tmp_path, layers=LAYERS):
 
 def test_training_adapts_to_the_training_split(tmp_path):
     from backends.keras_backend import load_model
-    from backends.keras_backend.setup import load_splits
+    from backends.keras_backend.pipeline import load_splits
     from backends.keras_backend.train import train
 
     report = _report(tmp_path)
