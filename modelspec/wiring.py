@@ -13,7 +13,7 @@ from .source import Positions
 from .validate import Validated, default_names, did_you_mean
 
 INPUT = "input"
-MERGES = frozenset({"add", "concat"}) | MERGE_KINDS  # vocab-merge: multiply, ...
+MERGES = frozenset({"add", "concat"}) | MERGE_KINDS  # + multiply, subtract, ...
 
 
 def build_graph(v: Validated, positions: Positions) -> tuple[list[Node], list[Diagnostic]]:

@@ -12,6 +12,8 @@ ELEMENTWISE = ("multiply", "subtract", "maximum", "average")
 # them accepts any rank, so some draws exercise axis errors).
 SIMPLE = ("rescaling", "normalization", "layer_norm", "layer_scale")
 BY_RANK = {rank: [*ELEMENTWISE, *SIMPLE] for rank in (1, 2, 3)}
+# A squeeze-and-excite gate on a feature map: (1, 1, k) against (h, w, c).
+BY_RANK[3] = BY_RANK[3] + ["squeeze_excite"]
 
 _values = st.sampled_from([0.5, -1.0, 2.0])
 _lists = st.integers(1, 4).map(lambda n: [round(0.5 + i / 4, 2) for i in range(n)])
@@ -59,6 +61,19 @@ def layer(draw, kind):
     raise AssertionError(kind)
 
 
+def squeeze_excite(draw, add, current: str) -> str:
+    """Append global pool -> reshape [1, 1, -1] -> 1x1 conv gate -> merge with
+    the map; the gate's width is random, so it matches the map's channels, is 1
+    (broadcast) or mismatches. `add(layer, reads)` appends and names a layer."""
+    squeezed = add({"type": "global_avg_pool2d"}, [current])
+    as_map = add({"type": "reshape", "shape": [1, 1, -1]}, [squeezed])
+    gate = add({"type": "conv2d", "filters": draw(st.integers(1, 4)), "kernel": 1,
+                "activation": "sigmoid"}, [as_map])
+    kind = draw(st.sampled_from(ELEMENTWISE))
+    reads = [current, gate] if draw(st.booleans()) else [gate, current]
+    return add({"type": kind}, reads)
+
+
 def stricter(kind: str, code: str, input_ranks, spec_layer) -> bool:
     """True for the checker errors on these kinds that Keras would build:
 
@@ -66,21 +81,30 @@ def stricter(kind: str, code: str, input_ranks, spec_layer) -> bool:
       `add`): Keras inserts axes after the batch axis and broadcasts.
     - MS230 on `rescaling`: Keras broadcasts a list of the wrong length
       against the channels and computes a shape it does not report.
-    - MS214 on a `normalization` with fixed statistics whose axes repeat:
-      Keras keeps the axis twice and, with nothing to build, runs.
-    - MS214 on a `layer_norm` with neither center nor scale: with no weights to
-      shape, Keras normalises over an axis named twice, or over the batch axis
-      (axis -2 of a vector counts it in Keras), and runs.
+    - MS214 on `normalization` or `layer_norm` axes that repeat: Keras keeps
+      the axis twice, which builds when there are no weights to shape or the
+      axis has size 1.
+    - MS214 on a `layer_norm` with neither center nor scale over the batch
+      axis (axis -2 of a vector, in Keras's counting): nothing to build, so it
+      normalises across the batch and runs.
     """
     if code == "MS208" and kind in ELEMENTWISE:
         return len(set(input_ranks)) > 1
     if code == "MS230":
         return kind == "rescaling"
-    if code == "MS214" and kind == "normalization":
-        return spec_layer.mean is not None
-    if code == "MS214" and kind == "layer_norm":
-        return not (spec_layer.center or spec_layer.scale)
+    if code == "MS214" and kind in ("normalization", "layer_norm"):
+        return _axes_keras_runs(kind, input_ranks[0], spec_layer)
     return False
+
+
+def _axes_keras_runs(kind: str, rank: int, spec_layer) -> bool:
+    axis = spec_layer.axis
+    axes = [axis] if isinstance(axis, int) else list(axis)
+    if all(-rank <= a < rank for a in axes):  # so MS214 was for a repeat
+        return len({a % rank for a in axes}) < len(axes)
+    # Keras counts the batch axis: its axis -rank-1 is the batch axis.
+    weightless = kind == "layer_norm" and not (spec_layer.center or spec_layer.scale)
+    return weightless and all(-rank - 1 <= a < rank for a in axes)
 
 
 def plain_keras_layer(node, input_shapes):

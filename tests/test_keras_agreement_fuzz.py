@@ -257,6 +257,9 @@ def stacks(draw):
         kind = draw(
             st.sampled_from(ANY_KIND if draw(st.integers(0, 9)) == 0 else kinds)
         )
+        if kind == "squeeze_excite":  # keeps the map's rank and shape, or errs
+            current = fuzz_merge_norm.squeeze_excite(draw, add, current)
+            continue
         if kind in ("add", "concat", *fuzz_merge_norm.ELEMENTWISE):
             a, rank_a = branch(rank, current)
             b = current if draw(st.booleans()) else branch(rank, current)[0]

@@ -27,14 +27,17 @@ def adaptable(report) -> list[str]:
     ]
 
 
-def adapt_model(model, report, x_train, transfer=None) -> list[str]:
+def adapt_model(
+    model, report, x_train, transfer=None, *, resuming: bool = False
+) -> list[str]:
     """Adapt every adaptable layer to `x_train` (model-ready inputs, N first);
     returns the adapted names. Layers whose weights a `[transfer]` copied keep
-    them: the source model's statistics are part of what it learned."""
+    them: the source model's statistics are part of what it learned. A resumed
+    run adapts nothing: its checkpoint holds the statistics."""
     np = require("numpy")
     keras = require("keras")
     names = adaptable(report)
-    if not names or len(x_train) == 0:
+    if resuming or not names or len(x_train) == 0:
         return []
     copied = set(transfer.copied) if transfer is not None else set()
     by_name = {node.name: node for node in report.nodes}

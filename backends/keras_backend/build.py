@@ -75,12 +75,9 @@ def load_for_resume(path: Path, report, jit: bool):
     return model
 
 
-def make_model(report, plan, state: dict, on_transfer=None, x_train=None):
+def make_model(report, plan, state: dict, on_transfer=None):
     """(compiled model, TransferReport or None) for `plan` (a plan.RunPlan);
-    `on_transfer(TransferReport)` is called once the weights are copied.
-    A new model's `normalization` layers adapt to `x_train` before fit."""
-    from .adapt import adapt_model
-
+    `on_transfer(TransferReport)` is called once the weights are copied."""
     keras = require("keras")
     t = report.spec.train
     if t.seed is not None:
@@ -95,8 +92,6 @@ def make_model(report, plan, state: dict, on_transfer=None, x_train=None):
                 report, plan.steps_per_epoch, plan.total_steps, plan.jit,
                 base=Path(report.file).parent,
             )
-            if x_train is not None:
-                adapt_model(model, report, x_train, transfer_report)
             if transfer_report is not None and on_transfer is not None:
                 on_transfer(transfer_report)
     compat.check_seed_states(model)

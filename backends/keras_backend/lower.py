@@ -16,8 +16,8 @@ from modelspec.schema import pair
 from .lower_base import _common, _Context, _weights
 from .lower_conv import LOWERINGS as _CONV_LOWERINGS
 from .lower_conv import keras_activation as _keras_activation
-from .lower_merge_norm import LOWERINGS as _MERGE_NORM  # vocab-merge
-from .lower_merge_norm import MERGE_KINDS as _MERGE_NORM_KINDS  # vocab-merge
+from .lower_merge_norm import LOWERINGS as _MERGE_NORM_LOWERINGS
+from .lower_merge_norm import MERGE_KINDS as _MERGE_NORM_KINDS
 
 
 def _conv2d(layer, name, ctx):
@@ -150,10 +150,11 @@ LOWERINGS: dict[str, Callable[[Any, str, _Context], Any]] = {
     "activation": _activation,
     "add": _add,
     "concat": _concat,
-    **_MERGE_NORM,  # vocab-merge
 }
 
+
 LOWERINGS.update(_CONV_LOWERINGS)
+LOWERINGS.update(_MERGE_NORM_LOWERINGS)
 
 _MERGES = {"add", "concat"} | _MERGE_NORM_KINDS
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from modelspec.schema.merge_norm import MERGE_KINDS
 
-
-def _common(layer, name: str) -> dict:
-    return {"name": name, "trainable": layer.trainable}
+from .lower_base import _common
 
 
 def _keras_axis(axis: int) -> int:

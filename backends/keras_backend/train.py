@@ -21,6 +21,7 @@ from modelspec.resources import require_training_memory
 
 from . import build, compat, finish, fit, pipeline, plan
 from . import callbacks as cb
+from .adapt import adapt_model
 from .fit import TrainingInterrupted
 
 __all__ = ["TrainResult", "TrainingInterrupted", "resume", "train"]
@@ -161,9 +162,8 @@ def _run(
         report, splits, state, strategy, run_dir=run_dir, scratch=scratch,
         resuming=resuming,
     )
-    model, transfer_report = build.make_model(
-        report, run_plan, state, on_transfer, x_train=splits.x_train
-    )
+    model, transfer_report = build.make_model(report, run_plan, state, on_transfer)
+    adapt_model(model, report, splits.x_train, transfer_report, resuming=resuming)
     if not resuming:
         config = plan.plan_config(report, overrides, splits, run_plan, transfer_report)
         runs.write_json(run_plan.run_dir / runs.RESOLVED, config)

@@ -15,6 +15,7 @@ from ..blocks.clusters import block_clusters, nest
 from ..report import Report
 from ..shapes.base import fmt
 from .conv_labels import conv_family_settings
+from .merge_norm_labels import merge_norm_settings
 
 MERGE_TYPES = frozenset({"add", "concat"})
 
@@ -162,6 +163,7 @@ def key_settings(type_: str, get) -> str:
         if get("axis") not in (None, -1):
             parts.append(f"axis {get('axis')}")
     parts += conv_family_settings(type_, get)
+    parts += merge_norm_settings(type_, get)
     if get("activation") and get("activation") != "linear":
         parts.append(str(get("activation")))
     if get("trainable") is False:

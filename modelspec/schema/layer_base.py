@@ -52,11 +52,5 @@ class WeightedLayer(LayerBase):
     )
 
 
-class _Merge(LayerBase):
-    inputs: list[str] = Field(  # type: ignore[assignment]
-        min_length=2, description="Names of the two or more layers to merge."
-    )
-
-
 def pair(v: int | list[int]) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (v[0], v[1])

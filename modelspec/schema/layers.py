@@ -20,8 +20,8 @@ from .conv_layers import (  # the convolution family and resizing layers
     UpSampling2D,
     ZeroPad2D,
 )
-from .layer_base import LayerBase, Padding, WeightedLayer, _Merge, pair
-from .merge_norm import (  # element-wise merges, rescaling, normalisation
+from .layer_base import LayerBase, Padding, WeightedLayer, pair
+from .merge_norm import (  # element-wise merges, rescaling and normalisation
     Average,
     LayerNorm,
     LayerScale,
@@ -158,6 +158,12 @@ class ActivationLayer(LayerBase):
     activation: Activation = Field(description="The activation to apply.")
 
 
+class _Merge(LayerBase):
+    inputs: list[str] = Field(  # type: ignore[assignment]
+        min_length=2, description="Names of the two or more layers to merge."
+    )
+
+
 class Add(_Merge):
     type: Literal["add"]
 
@@ -165,6 +171,7 @@ class Add(_Merge):
 class Concat(_Merge):
     type: Literal["concat"]
     axis: int = Field(-1, description="Axis to join along (no batch axis counted).")
+
 
 
 Layer = Annotated[
@@ -190,7 +197,7 @@ Layer = Annotated[
         ZeroPad2D,
         Cropping2D,
         UpSampling2D,
-        # --- vocab-merge ---
+        # merges, rescaling and normalisation (merge_norm.py)
         Multiply,
         Subtract,
         Maximum,
@@ -199,7 +206,6 @@ Layer = Annotated[
         Normalization,
         LayerNorm,
         LayerScale,
-        # --- end vocab-merge ---
     ],
     Field(discriminator="type"),
 ]

@@ -1,8 +1,5 @@
-"""Element-wise merges, rescaling and normalisation layer kinds.
-
-Imported by `layers.py` just before the union is built (it needs `LayerBase`
-and `_Merge` from there), so importing `modelspec.schema` always loads both.
-"""
+"""Element-wise merges, rescaling and normalisation layer kinds (joined into the
+union in layers.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +7,19 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import Field, model_validator
 
-from .layer_base import LayerBase, _Merge
+from .layer_base import LayerBase
 
 # A scalar, or one value per channel (the input's last axis), as Keras's
 # Rescaling and Normalization take them.
 PerChannel = Union[float, Annotated[list[float], Field(min_length=1)]]
 # Axes never count the batch axis; an int or several distinct ints.
 Axes = Union[int, Annotated[list[int], Field(min_length=1)]]
+
+
+class _Merge(LayerBase):
+    inputs: list[str] = Field(  # type: ignore[assignment]
+        min_length=2, description="Names of the two or more layers to merge."
+    )
 
 
 class Multiply(_Merge):

@@ -18,7 +18,7 @@ from .conv_family import RULES as _CONV_FAMILY
 from .resize import RULES as _RESIZE
 from .resize import dropout as _dropout
 
-RULES = {**_SPATIAL, **_TENSOR, **_MERGE, **_NORM, **_CONV_FAMILY, **_RESIZE,
+RULES = {**_SPATIAL, **_TENSOR, **_MERGE, **_CONV_FAMILY, **_RESIZE, **_NORM,
          "dropout": _dropout}
 
 __all__ = ["Issue", "Out", "RULES", "ShapeError"]
