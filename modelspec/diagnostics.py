@@ -33,9 +33,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "MS221": ("error", "invalid output_padding for conv2d_transpose"),
     "MS222": ("error", "cropping removes the whole input"),
     "MS223": ("error", "dropout noise_shape does not broadcast to the input"),
-    # --- vocab-merge ---
+    # -- merges, rescaling and normalisation
     "MS230": ("error", "per-channel values do not match the input's axis"),
-    # --- end vocab-merge ---
     "MS301": ("warning", "non-linear activation on the output logits"),
     "MS302": ("error", "loss and output activation disagree"),
     "MS303": ("warning", "learning rate far outside the optimizer's usual range"),
@@ -83,12 +82,13 @@ class Diagnostic:
     layer_type: Optional[str] = None
     hint: Optional[str] = None
     file: Optional[str] = field(default=None, repr=False)
-    # The block instances the layer came from, innermost first (None: no block).
-    origin: Optional[list[Origin]] = None
-    # How many further instances of the same block gave this same diagnostic.
-    also: int = 0
     # Where the problem was written when it is not the file: `--set k=v`.
     source: Optional[str] = None
+    # The block instances the layer came from, innermost first (None: no block).
+    origin: Optional[list[Origin]] = None
+    # How many more diagnostics of this code at this place (other instances or
+    # layers of the same block) were folded into this one.
+    also: int = 0
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
@@ -132,7 +132,8 @@ class Diagnostic:
             text += (f"\n  in block '{o.block}' instance '{o.instance}', used at "
                      f"{self.file or '<spec>'}{line}")
             if n == 0 and self.also:
-                text += f" (and {self.also} more instance{'s' * (self.also != 1)})"
+                # the same slip in other instances (or layers) of the block
+                text += f" (and {self.also} more like it)"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
@@ -140,11 +141,11 @@ class Diagnostic:
     def to_json(self) -> dict:
         d = asdict(self)
         d.pop("file")
+        if d["source"] is None:  # only diagnostics about a --set carry it
+            d.pop("source")
         # Keys only blocks bring, so that reports without blocks stay as they were.
         if d["origin"] is None:
             d.pop("origin")
         if not d["also"]:
             d.pop("also")
-        if d["source"] is None:  # only diagnostics about a --set carry it
-            d.pop("source")
         return d

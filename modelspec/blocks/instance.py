@@ -189,7 +189,7 @@ def _one(x, block: BlockDef, u: UseEntry, given: dict, kn: tuple[int, int], src,
     body = Scope(prefix=scope.prefix + prefix if u.prefix is not None else inst + "_",
                  frames=frames, env=body_env, path=("blocks", u.use, "layers"),
                  argpos=argpos, inputs=dict(zip(block.inputs, inputs)),
-                 previous=inputs[0], instance=inst, parent=scope)
+                 previous=inputs[0], parent=scope, instance=inst)
     if not _let(x, block, u.use, body):
         return None
     x.instances[inst] = u.use

@@ -64,8 +64,8 @@ def _templated(model: dict) -> None:
     for key, prop in model.get("properties", {}).items():
         if key == "type":
             continue
-        inner = {k: v for k, v in prop.items()
-                 if k not in ("description", "title", "default")}
+        inner = _items_templated({k: v for k, v in prop.items()
+                                  if k not in ("description", "title", "default")})
         new = {"anyOf": [inner, {"$ref": "#/$defs/Template"}]}
         if key == "name":  # in a block, a local suffix such as "0_conv"
             new["anyOf"].append(LOCAL_NAME)
@@ -74,6 +74,19 @@ def _templated(model: dict) -> None:
                 new[k] = prop[k]
         model["properties"][key] = new
     model["properties"]["when"] = copy.deepcopy(WHEN)
+
+
+def _items_templated(node):
+    """`node` with every array item also accepting ${...}: substitution reaches
+    into lists (padding = [["${lo}", "${hi}"], ...])."""
+    if isinstance(node, list):
+        return [_items_templated(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _items_templated(v) for k, v in node.items()}
+    if isinstance(out.get("items"), dict):
+        out["items"] = {"anyOf": [out["items"], {"$ref": "#/$defs/Template"}]}
+    return out
 
 
 def _use_entry_schema() -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from xml.sax.saxutils import escape, quoteattr
 
-from .model import cluster_tree
+from .frames import frames
 from .scene import (
     ERROR,
     FONT,
@@ -112,62 +112,21 @@ def _node_svg(scene: Scene, node_id: str, dy: float) -> str:
     return "".join(parts)
 
 
-CLUSTER_PAD = 8.0  # around the boxes of an instance, per level of nesting
-CLUSTER_LABEL = 15.0  # room above the boxes for the instance's label
-
-
 def _clusters_svg(scene: Scene, dy: float) -> str:
-    """A rounded frame with a label behind each block instance's layers, the
-    outer instances drawn first and framed wider."""
-    tree, labels = cluster_tree(scene.graph)
-    parts = ['<g class="clusters">']
-
-    def frame(items, depth: int) -> list[str]:
-        ids: list[str] = []
-        for item in items:
-            if isinstance(item, str):
-                ids.append(item)
-                continue
-            path, inner = item
-            at = len(parts)
-            inside = frame(inner, depth + 1)
-            ids += inside
-            boxes = [scene.layout.boxes[i] for i in inside if i in scene.layout.boxes]
-            if not boxes:
-                continue
-            pad = CLUSTER_PAD * (1 + _height(inner))
-            x0 = min(b.x - b.w / 2 for b in boxes) - pad
-            x1 = max(b.x + b.w / 2 for b in boxes) + pad
-            y0 = min(b.y for b in boxes) + dy - pad - CLUSTER_LABEL
-            y1 = max(b.y + b.h for b in boxes) + dy + pad
-            parts.insert(at, (
-                f'<rect class="cluster" id={attr("block-" + path[-1])} '
-                f'x="{_f(x0)}" y="{_f(y0)}" width="{_f(x1 - x0)}" '
-                f'height="{_f(y1 - y0)}" rx="10" fill="{CLUSTER_FILL[depth % 2]}" '
-                f'stroke="{MUTED}" stroke-width="1" stroke-dasharray="4 3">'
-                f"<title>{esc(labels[path])}</title></rect>"))
-            # Nested frames share their top band: outer labels go right, inner
-            # ones left, all above every frame, so that none hides another.
-            texts.append(
-                f'<text x="{_f(x1 - 8 if depth % 2 == 0 else x0 + 8)}" '
-                f'y="{_f(y0 + CLUSTER_LABEL * 0.6)}" text-anchor='
-                f'"{"end" if depth % 2 == 0 else "start"}" font-size="11" '
-                f'fill="{MUTED}" dominant-baseline="central">'
-                f"{esc(labels[path])}</text>")
-        return ids
-
-    texts: list[str] = []
-    frame(tree, 0)
-    return "".join(parts + texts + ["</g>"])
-
-
-def _height(items) -> int:
-    """Levels of instances nested inside (0 for an instance of plain layers)."""
-    return max((1 + _height(i[1]) for i in items if not isinstance(i, str)),
-               default=0)
-
-
-CLUSTER_FILL = ("#f6f8fb", "#eef2f7")
+    """The frames of the block instances, behind everything, labels on top."""
+    rects, texts = [], []
+    for f in frames(scene):
+        rects.append(
+            f'<rect class="cluster" id={attr("block-" + f.name)} '
+            f'x="{_f(f.x0)}" y="{_f(f.y0 + dy)}" width="{_f(f.x1 - f.x0)}" '
+            f'height="{_f(f.y1 - f.y0)}" rx="10" fill="{f.fill}" '
+            f'stroke="{MUTED}" stroke-width="1" stroke-dasharray="4 3">'
+            f"<title>{esc(f.label)}</title></rect>")
+        texts.append(
+            f'<text x="{_f(f.label_x)}" y="{_f(f.label_y + dy)}" text-anchor='
+            f'"{"end" if f.label_right else "start"}" font-size="11" '
+            f'fill="{MUTED}" dominant-baseline="central">{esc(f.label)}</text>')
+    return "".join(['<g class="clusters">', *rects, *texts, "</g>"])
 
 
 def to_svg(scene: Scene) -> str:
