@@ -106,23 +106,26 @@ def zoo_section(paths: list[Path], repeat: int, env: dict, note: str) -> str:
         "check in process | per layer |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    per_layer = []
+    results = []
     for path in paths:
         cmd = [py, "-m", "modelspec", "check", "-q", str(path)]
         timed(cmd, env)  # warm the caches
         cold = median_of(repeat, cmd, env)
         build = median_of(3, [py, "-c", KERAS_APP.format(name=path.stem)], env)
         inproc, n = in_process_file_time(path, max(3, repeat // 2))
-        per_layer.append((n, inproc))
-        rows.append(f"| {path.stem} | {n} | **{cold * 1000:.0f} ms** | "
+        results.append((n, path.stem, cold, build, inproc))
+    for n, name, cold, build, inproc in sorted(results):
+        rows.append(f"| {name} | {n} | **{cold * 1000:.0f} ms** | "
                     f"{build * 1000:.0f} ms | **{build / cold:.1f}x** | "
                     f"{inproc * 1000:.1f} ms | {inproc / n * 1e6:.0f} us |")
+    per_layer = [(n, inproc) for n, _, _, _, inproc in results]
     if len(per_layer) > 1 and max(per_layer)[0] >= 2 * min(per_layer)[0]:
         (n0, t0), (n1, t1) = min(per_layer), max(per_layer)
         rows += ["", f"From {n0} to {n1} expanded layers the in-process check time "
                  f"grows {t1 / t0:.1f}x (linear would be {n1 / n0:.1f}x)."]
     return ("## Check: the zoo (benchmarks/bench_check.py --part zoo)\n\n"
-            f"Machine: {machine()}; cold checks are medians of {repeat} processes, "
+            f"Machine: {machine()}, load average {os.getloadavg()[0]:.1f} at the "
+            f"end; cold checks are medians of {repeat} processes, "
             "Keras builds of 3 (`python -c \"import keras; "
             "keras.applications.<X>(weights=None)\"`, nothing downloaded). The "
             f"ratio is Keras build / cold check.{note}\n\n" + "\n".join(rows))

@@ -248,3 +248,63 @@ def test_a_file_without_weights_is_a_clear_error(tmp_path):
 
     with pytest.raises(RunError, match="weight file"):
         resolve_source(str(other))
+
+
+def digits_spec(extra: str = "") -> str:
+    return f"""\
+[model]
+name = "digits_pre"
+input = [8, 8, 1]
+classes = 10
+
+[[layers]]
+type = "conv2d"
+name = "conv1"
+filters = 4
+kernel = 3
+activation = "relu"
+
+[[layers]]
+type = "flatten"
+
+[[layers]]
+type = "dense"
+name = "logits"
+units = 10
+
+[data]
+dataset = "digits"
+validation = 50
+limit = 200
+
+[train]
+epochs = 1
+batch_size = 50
+{extra}"""
+
+
+def test_train_starts_from_a_weight_file_and_records_the_report(tmp_path):
+    """The whole path: `train` resolves the file before making a run folder,
+    loads conv1 by name, keeps the skipped head's initializer, and writes the
+    report to resolved.json."""
+    import json
+
+    from backends.keras_backend import build_model
+    from backends.keras_backend.train import train
+
+    source = build_model(checked(digits_spec()), seed=5)
+    path = save(source, tmp_path, "model.weights.h5")
+    text = digits_spec(f'\n[transfer]\nfrom = "{path}"\nskip = ["logits"]\n'
+                       'freeze = ["conv1"]\n')
+    reports = []
+    result = train(checked(text), out=tmp_path / "runs", on_transfer=reports.append)
+    rep = reports[0]
+    assert rep.copied == ["conv1"] and rep.kept == ["logits"]
+    assert rep.source == str(path)
+    resolved = json.loads((result.run_dir / "resolved.json").read_text())
+    assert resolved["derived"]["transfer"]["kept"] == ["logits"]
+    from backends.keras_backend import load_model
+
+    trained = load_model(result.run_dir / "best.keras", compile=False)
+    assert_same(trained.get_layer("conv1").get_weights(),  # frozen: unchanged
+                source.get_layer("conv1").get_weights())

@@ -177,10 +177,7 @@ def load_and_apply(model, table, base: Path | None = None) -> TransferReport:
     if is_weight_file(path):
         source_model = read_weights(path)
     else:
-        try:
-            source_model = load_model(path, compile=False)
-        except Exception as exc:  # a corrupt or foreign file: say which one
-            raise RunError(f"cannot load {path} for transfer: {exc}") from exc
+        source_model = load_model(path, compile=False, purpose="for transfer")
     report = apply_transfer(model, source_model, table, source=str(path))
     check_fit(report)
     return report

@@ -16,7 +16,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ..errors import DataError, require
+from ..errors import DataError, UsageError, require
 from .process import RawData, check_fits, fits
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -159,7 +159,7 @@ def load_image_files(
     out = []
     for p in map(Path, paths):
         if not p.is_file():
-            raise DataError(f"{p}: no such file")
+            raise UsageError(f"{p}: no such file", hint="check the image paths")
         if p.suffix.lower() == ".npy":
             try:
                 a = np.load(p, allow_pickle=False)
@@ -170,7 +170,9 @@ def load_image_files(
             elif a.ndim > 1 and fits(a.shape[1:], input_shape):
                 a = a.reshape((len(a),) + input_shape)
             else:
-                check_fits(str(p), tuple(a.shape), input_shape)
+                check_fits(str(p), tuple(a.shape), input_shape, hint=(
+                    f"the model takes examples of shape {list(input_shape)}: give "
+                    "an .npy array of that shape (or a batch of them), or an image"))
             out.append(np.asarray(a, dtype=np.float32))
             continue
         h, w, c = geometry(input_shape, image_size)
