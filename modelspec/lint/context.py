@@ -8,7 +8,6 @@ from typing import Any, Optional
 
 from ..diagnostics import Diagnostic
 from ..report import LayerInfo, Node
-from ..schema.common import activation_name
 from ..source import Positions
 from ..schema.common import activation_name
 
