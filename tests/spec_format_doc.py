@@ -33,7 +33,9 @@ SHAPE_RULES = {
     "avg_pool2d": "as `max_pool2d`",
     "global_avg_pool2d": "(h, w, c) -> (c,), or (1, 1, c) with `keepdims`",
     "global_max_pool2d": "as `global_avg_pool2d`",
-    "dense": "(..., n) -> (..., units): only the last axis changes",
+    "dense": "(..., n) -> (..., units): only the last axis changes; on a feature "
+    "map it acts at every position, as a 1x1 convolution (MS306 warns unless a "
+    "convolution or pooling reads its output as a map)",
     "flatten": "(d1, d2, ...) -> (d1 * d2 * ...,)",
     "reshape": "(...) -> `shape`, the -1 entry computed; the sizes must agree "
     "(MS204)",

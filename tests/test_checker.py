@@ -122,6 +122,24 @@ def test_classes_mismatch_explains_missing_flatten():
     assert "MS306" in codes(r)
 
 
+@pytest.mark.parametrize("after, warns", [
+    # the dense output goes on as a map: position-wise by design (ConvNeXt)
+    ([{"type": "conv2d", "filters": 4, "kernel": 3, "padding": "same"},
+      {"type": "global_avg_pool2d"}], False),
+    ([{"type": "add", "inputs": ["c", "d"]}, {"type": "global_max_pool2d"}], False),
+    # only flatten/dense follow: the author meant the whole map
+    ([{"type": "flatten"}, {"type": "dense", "units": 10}], True),
+    ([{"type": "add", "inputs": ["c", "d"]}, {"type": "flatten"},
+      {"type": "dense", "units": 10}], True),
+])
+def test_dense_on_a_map_warns_unless_a_spatial_layer_reads_it(after, warns):
+    layers = [{"type": "conv2d", "name": "c", "filters": 8, "kernel": 3,
+               "padding": "same"},
+              {"type": "dense", "name": "d", "units": 8}, *after]
+    r = check_text(spec_text(layers, input=(8, 8, 3)))
+    assert ("MS306" in codes(r)) is warns, codes(r)
+
+
 def test_relu_logits_through_global_pool_is_a_warning():
     layers = [{"type": "conv2d", "filters": 10, "kernel": 1, "activation": "relu"},
               {"type": "global_avg_pool2d"}]

@@ -129,7 +129,7 @@ class Case:
         from backends.keras_backend import build_model
 
         model = build_model(self.report, seed=1)
-        for layer in self.keras_model.layers:
+        for layer in leaf_layers(self.keras_model):
             if layer.weights and _has(model, layer.name):
                 target = model.get_layer(layer.name)
                 if _shapes(target) == _shapes(layer):
@@ -159,6 +159,16 @@ class Case:
         import keras
 
         return keras.Model(model.input, [model.layers[-1].input, model.output])
+
+
+def leaf_layers(model) -> list:
+    """The model's layers, with nested models (ConvNeXt's Sequential stem and
+    downsampling blocks) replaced by their own layers: weights belong to, and
+    are matched by the names of, the layers that hold them."""
+    out = []
+    for layer in model.layers:
+        out.extend(leaf_layers(layer) if hasattr(layer, "layers") else [layer])
+    return out
 
 
 def _has(model, name: str) -> bool:
@@ -194,7 +204,7 @@ def test_zoo_params_shapes_and_weights_equal_keras(case):
     ]:
         if ours != theirs:
             problems.append(f"{what} params: spec {ours:,}, Keras {theirs:,}")
-    keras_layers = {layer.name: layer for layer in keras_model.layers}
+    keras_layers = {layer.name: layer for layer in leaf_layers(keras_model)}
     shared = [li for li in report.layers if li.name in keras_layers]
     for li in shared:
         layer = keras_layers[li.name]
@@ -205,7 +215,7 @@ def test_zoo_params_shapes_and_weights_equal_keras(case):
         if layer.count_params() != li.params:
             problems.append(f"{li.name}: params spec {li.params:,}, "
                             f"Keras {layer.count_params():,}")
-    for layer in keras_model.layers:
+    for layer in leaf_layers(keras_model):
         if not layer.weights:
             continue
         if not _has(case.spec_model, layer.name):

@@ -90,9 +90,33 @@ def relu_logits(c: LintContext) -> Iterable[Diagnostic]:
     )
 
 
+# Kinds that work across the positions of a feature map, not position by position.
+SPATIAL_KINDS = frozenset({
+    "conv2d", "depthwise_conv2d", "separable_conv2d", "conv2d_transpose",
+    "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d",
+    "zero_pad2d", "cropping2d", "upsampling2d",
+})
+
+
+def _read_as_map(nodes: list[Node]) -> set[str]:
+    """Names of the layers whose output reaches a SPATIAL_KINDS layer: their
+    output is used as a feature map later on. One backward pass (nodes are in
+    graph order, every layer reads only earlier ones)."""
+    out: set[str] = set()
+    for node in reversed(nodes):
+        if node.type in SPATIAL_KINDS or node.name in out:
+            out.update(node.inputs)
+    return out
+
+
 def dense_on_feature_map(c: LintContext) -> Iterable[Diagnostic]:
+    # A dense layer on a map is position-wise. That is the design when its
+    # output goes on as a map into a convolution or pooling (ConvNeXt's
+    # pointwise layers, a transformer's MLP); it is the usual mistake when
+    # only flatten, dense and the like follow (the author meant the whole map).
+    as_map = _read_as_map(c.nodes)
     for node in c.nodes:
-        if node.type != "dense" or node.layer is None:
+        if node.type != "dense" or node.layer is None or node.name in as_map:
             continue
         src = c.infos.get(node.inputs[0]) if node.inputs else None
         shape = src.output_shape if src else (
