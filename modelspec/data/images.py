@@ -16,7 +16,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ..errors import DataError, require
+from ..errors import DataError, UsageError, require
 from .process import RawData, check_fits, fits
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -159,7 +159,8 @@ def load_image_files(
     out = []
     for p in map(Path, paths):
         if not p.is_file():
-            raise DataError(f"{p}: no such file")
+            # A path given on the command line: an IO error (exit 2), as README says.
+            raise UsageError(f"{p}: no such file")
         if p.suffix.lower() == ".npy":
             try:
                 a = np.load(p, allow_pickle=False)
