@@ -1,7 +1,9 @@
 """Property test: random layer stacks and DAGs, written as TOML, checked by
 modelspec and built by Keras. Where the checker accepts, every layer's shape and
 parameter counts equal Keras's; where it rejects with a shape error, Keras fails
-too, except for the cases where the checker is stricter on purpose (below)."""
+on the same layer (checked with plain Keras, not only the backend), except for
+the cases where the checker is stricter on purpose (`deliberately_stricter`),
+each judged on the Keras model's own layers and shapes."""
 
 from __future__ import annotations
 
@@ -305,6 +307,9 @@ def deliberately_stricter(model, diagnostic) -> bool:
       TF weight shape [128, 24, 64, 64] as the kernel of a 24x24 input.
     - MS208 for `add` of inputs of different ranks: Keras broadcasts them, e.g.
       (h, w, c) + (c,), which in a residual block is a wiring mistake.
+    - MS214 for a `concat` axis that, counted from the end, reaches the batch
+      axis (-2 on rank-1 inputs): Keras stacks the batches, which a spec's axis
+      (no batch axis) cannot mean.
     """
     import keras
 
@@ -316,6 +321,8 @@ def deliberately_stricter(model, diagnostic) -> bool:
         return kernel_exceeds_2n_minus_1(layer)
     if diagnostic.code == "MS208" and isinstance(layer, keras.layers.Add):
         return len({len(t.shape) for t in layer.input}) > 1
+    if diagnostic.code == "MS214" and isinstance(layer, keras.layers.Concatenate):
+        return layer.axis % len(layer.input[0].shape) == 0
     return False
 
 
@@ -507,6 +514,19 @@ def test_only_the_documented_cases_are_excused():
     model = lower_and_run(report.nodes, (6, 6, 1))
     (error,) = report.errors
     assert error.code == "MS206" and deliberately_stricter(model, error)
+
+
+def test_concat_along_the_batch_axis_is_stricter_on_purpose():
+    """On (n,) inputs Keras reads axis -2 as the batch axis and stacks batches."""
+    layers = [
+        {"type": "flatten", "name": "f"},
+        {"type": "dense", "name": "a", "units": 3},
+        {"type": "dense", "name": "b", "units": 3, "inputs": ["f"]},
+        {"type": "concat", "axis": -2, "inputs": ["a", "b"]},
+    ]
+    assert check_against_keras(MODEL, layers) == "stricter"
+    layers[-1]["axis"] = -1
+    assert check_against_keras(MODEL, layers) == "accepted"
 
 
 def test_add_of_different_ranks_is_stricter_on_purpose():
