@@ -96,7 +96,7 @@ def digits_splits(validation: float = 0.0, limit: int | None = None) -> dict:
         bunch.images, bunch.target, test_size=0.2, stratify=bunch.target,
         random_state=0,
     )
-    n_val = int(round(validation * len(x_tr)))
+    n_val = round(validation * len(x_tr))
     x_va, y_va = x_tr[len(x_tr) - n_val:], y_tr[len(y_tr) - n_val:]
     x_tr, y_tr = x_tr[: len(x_tr) - n_val][:limit], y_tr[: len(y_tr) - n_val][:limit]
 

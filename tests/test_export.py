@@ -13,7 +13,12 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MODELSPEC_OFFLINE", "1")
 
-from helpers import lrn_reference, onnx_keras_max_diff, run_onnxruntime  # noqa: E402
+from helpers import (  # noqa: E402
+    lrn_reference,
+    onnx_keras_max_diff,
+    run_onnxruntime,
+    to_toml,
+)
 from modelspec import onnx_meta  # noqa: E402
 from modelspec.check import check_file, check_text  # noqa: E402
 from modelspec.errors import ExportError  # noqa: E402
@@ -231,12 +236,9 @@ def test_lrn_becomes_an_onnx_lrn_node_with_tf_numbers(tmp_path, r, bias, alpha, 
     from backends.keras_backend import build_model
     from backends.onnx_export import export_onnx
 
-    text = (
-        f'[model]\nname = "lrn_only"\ninput = [5, 5, 16]\n\n[[layers]]\n'
-        f'type = "lrn"\ndepth_radius = {r}\nbias = {bias}\nalpha = {alpha}\n'
-        f"beta = {beta}\n"
-    )
-    report = check_text(text)
+    lrn = {"type": "lrn", "depth_radius": r, "bias": bias, "alpha": alpha,
+           "beta": beta}
+    report = check_text(to_toml({"name": "lrn_only", "input": [5, 5, 16]}, [lrn]))
     assert report.ok, [d.message for d in report.errors]
     out = tmp_path / "lrn.onnx"
     export_onnx(build_model(report), report, out)
