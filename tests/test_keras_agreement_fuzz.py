@@ -540,3 +540,16 @@ def test_add_of_different_ranks_is_stricter_on_purpose():
     assert check_against_keras({"name": "m", "input": [4, 4, 3]}, layers) == (
         "stricter"
     )
+
+
+def test_a_keras_rejection_the_checker_missed_fails_the_property():
+    """Were the checker silent about a layer Keras rejects (here: its MS207
+    removed from the report), the property must say so."""
+    from modelspec.check import check_text
+
+    text = to_toml(MODEL, REJECTED)
+    report = check_text(text)
+    assert [d.code for d in report.errors] == ["MS207"]
+    report.diagnostics = [d for d in report.diagnostics if not d.is_error]
+    with pytest.raises(AssertionError, match="the checker flags neither"):
+        judge_lowering_failure(report, text, (6, 6, 1), ValueError("from Keras"))
