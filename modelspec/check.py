@@ -1,6 +1,6 @@
 """The checker: a straight list of named passes over typed data.
 
-    parse -> overrides -> validate -> graph -> shapes -> lint
+    parse -> overrides -> validate -> wiring -> shapes -> lint
 
 `check_text` never raises for anything a spec says; every problem becomes a
 diagnostic in the returned Report. Only an unreadable file raises (UsageError).
@@ -15,13 +15,13 @@ from typing import Iterable
 
 from .diagnostics import Diagnostic
 from .errors import UsageError
-from .graph import build_graph
 from .infer import infer_shapes
 from .lint import LintContext, lint
 from .overrides import apply_overrides
 from .report import Report
 from .source import TomlSyntaxError, parse
 from .validate import validate
+from .wiring import build_graph
 
 
 def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -> Report:
@@ -116,7 +116,7 @@ def read_spec_text(path: str | Path) -> str:
         with open(p, "rb") as f:
             data = f.read(limit + 1)
     except OSError as e:
-        raise UsageError(f"cannot read {p}: {e.strerror}") from None
+        raise UsageError(f"cannot read {p}: {e.strerror}") from e
     if len(data) > limit:
         raise UsageError(
             f"{p} is larger than {limit:,} bytes; a spec file is usually a few KiB",
@@ -125,7 +125,7 @@ def read_spec_text(path: str | Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise UsageError(f"{p} is not UTF-8 text (byte {e.start})") from None
+        raise UsageError(f"{p} is not UTF-8 text (byte {e.start})") from e
 
 
 def check_file(path: str | Path, overrides: Iterable[str] = ()) -> Report:

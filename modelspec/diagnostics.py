@@ -28,6 +28,11 @@ CODES: dict[str, tuple[Severity, str]] = {
     "MS212": ("error", "output shape does not match classes"),
     "MS213": ("error", "input rank not accepted by the layer"),
     "MS214": ("error", "invalid axis"),
+    # -- conv family and resizing
+    "MS220": ("error", "groups do not divide the input channels or filters"),
+    "MS221": ("error", "invalid output_padding for conv2d_transpose"),
+    "MS222": ("error", "cropping removes the whole input"),
+    "MS223": ("error", "dropout noise_shape does not broadcast to the input"),
     "MS301": ("warning", "non-linear activation on the output logits"),
     "MS302": ("error", "loss and output activation disagree"),
     "MS303": ("warning", "learning rate far outside the optimizer's usual range"),

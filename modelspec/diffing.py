@@ -227,6 +227,10 @@ def _changes(la: _Layer, lb: _Layer, rename: dict[str, str]) -> list[Change]:
         out.append(Change("type", la.type, lb.type))
     for key in sorted(set(la.settings) | set(lb.settings)):
         va, vb = la.settings.get(key), lb.settings.get(key)
+        # Written in neither file: both are defaults, equal for the same type; a
+        # layer that failed validation just has no defaults to compare.
+        if key not in la.written and key not in lb.written:
+            continue
         if va != vb:
             out.append(Change(key, la.written.get(key), lb.written.get(key)))
     mapped = [rename.get(x, x) for x in la.inputs]

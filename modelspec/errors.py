@@ -9,6 +9,14 @@ from __future__ import annotations
 from . import DISTRIBUTION
 
 
+# Exit codes of the CLI. A bug (3) is kept apart from a bad spec or failed run
+# (1) so that CI can tell a modelspec defect from a user's mistake.
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+
+
 class ModelspecError(Exception):
     """Base of every error modelspec raises on purpose."""
 
@@ -76,3 +84,24 @@ def require(module: str, extra: str = "cpu"):
         return importlib.import_module(module)
     except ImportError:
         raise MissingExtra(module, extra) from None
+
+
+def from_os_error(e: OSError, doing: str = "use", where=None) -> UsageError:
+    """An OSError (permissions, a file where a folder should be, a full disk) as
+    the usage/IO error it is, naming the path and the OS's reason. `where` names
+    the place when the OS error does not (writes deep inside a library)."""
+    import errno
+
+    path = e.filename if e.filename is not None else (where or "a file")
+    reason = e.strerror or str(e)
+    hints = {
+        errno.ENOSPC: "free some space on that disk, or write elsewhere (--out)",
+        errno.EDQUOT: "free some space on that disk, or write elsewhere (--out)",
+        errno.EACCES: "check the permissions of that path, or write elsewhere",
+        errno.EPERM: "check the permissions of that path, or write elsewhere",
+        errno.EROFS: "that filesystem is read-only: write elsewhere (--out)",
+        errno.ENOTDIR: "a file stands where a folder is needed: choose another path",
+        errno.EEXIST: "remove it or choose another path",
+    }
+    return UsageError(f"cannot {doing} {path}: {reason}",
+                      hint=hints.get(e.errno or 0))

@@ -16,8 +16,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-Path_ = tuple  # a key path such as ("layers", 3, "kernel")
-
 _BARE = re.compile(r"[A-Za-z0-9_\-]+")
 _ERR_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 

@@ -15,7 +15,7 @@ import typer
 from typer.testing import CliRunner
 
 from modelspec.check import check_file, check_text
-from modelspec.cli_view import register
+from modelspec.cli.view import register
 from modelspec.diffing import diff_reports
 from helpers import spec_text
 from report_fixtures import make_report, resnet_report

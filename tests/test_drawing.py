@@ -12,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from modelspec.check import check_file, check_text
-from modelspec.cli_view import register
+from modelspec.cli.view import register
 from modelspec.drawing import build_graph, build_scene, render
 from modelspec.drawing.layout import assign_layers, count_crossings, layout, \
     order_layers, overlaps
@@ -269,7 +269,7 @@ def test_graph_and_diff_load_no_framework():
         "from modelspec.check import check_file\n"
         "from modelspec.drawing import render\n"
         "from modelspec.diffing import diff_reports\n"
-        "import modelspec.cli_view\n"
+        "import modelspec.cli.view\n"
         "r = check_file('specs/cifar10_resnet.toml')\n"
         "for fmt in ('svg', 'png', 'html', 'mermaid'):\n"
         "    render(r, fmt)\n"

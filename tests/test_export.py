@@ -19,9 +19,9 @@ from helpers import (  # noqa: E402
     run_onnxruntime,
     to_toml,
 )
-from modelspec import onnx_meta  # noqa: E402
 from modelspec.check import check_file, check_text  # noqa: E402
 from modelspec.errors import ExportError  # noqa: E402
+from modelspec.onnx_file import metadata as onnx_meta  # noqa: E402
 
 pytestmark = pytest.mark.framework
 
@@ -355,7 +355,7 @@ def test_a_conversion_error_is_an_export_error(zoo, tmp_path, monkeypatch):
 
 def test_preprocessing_formula_matches_the_data_pipeline():
     from modelspec.data import preprocess
-    from modelspec.onnx_predict import apply_preprocessing
+    from modelspec.onnx_file.predict import apply_preprocessing
 
     rng = np.random.default_rng(0)
     raw = rng.integers(0, 256, (4, 6, 6, 3)).astype(np.float32)

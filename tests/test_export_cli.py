@@ -16,8 +16,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MODELSPEC_OFFLINE", "1")
 
 from helpers import digits_splits, run_onnxruntime  # noqa: E402
-from modelspec import onnx_meta  # noqa: E402
 from modelspec.check import check_file  # noqa: E402
+from modelspec.onnx_file import metadata as onnx_meta  # noqa: E402
 
 pytestmark = pytest.mark.framework
 
@@ -89,12 +89,13 @@ def trained_run(tmp_path_factory):
 def _cli():
     import typer
 
-    from modelspec import cli_export
+    from modelspec.cli import export as cli_export
+    from modelspec.cli import train as cli_train
 
     app = typer.Typer()
     cli_export.register(app)
-    # What `modelspec predict FILE.onnx` calls (see cli_export.predict_onnx_command).
-    app.command("predict")(cli_export.predict_onnx_command)
+    # What `modelspec predict FILE.onnx` calls (see cli.train.predict_onnx).
+    app.command("predict")(cli_train.predict_onnx)
     return app
 
 
@@ -154,7 +155,7 @@ def _digit_pngs(folder: Path, n: int) -> tuple[list[str], np.ndarray]:
 
 def test_onnx_predict_matches_keras_predict(trained_run, tmp_path):
     from backends.keras_backend.finish import predict_run
-    from modelspec.onnx_predict import predict_onnx
+    from modelspec.onnx_file.predict import predict_onnx
 
     out = tmp_path / "m.onnx"
     res = _runner().invoke(_cli(), ["export", str(trained_run), "--onnx", "-o",
@@ -188,7 +189,7 @@ def test_onnx_predict_imports_no_tensorflow(trained_run, tmp_path):
     paths, _ = _digit_pngs(tmp_path, 2)
     code = (
         "import sys, json\n"
-        "from modelspec.onnx_predict import predict_onnx\n"
+        "from modelspec.onnx_file.predict import predict_onnx\n"
         f"r = predict_onnx({str(out)!r}, {paths!r}, top_k=2)\n"
         "bad = [m for m in ('tensorflow', 'keras', 'tf2onnx', 'onnx') "
         "if m in sys.modules]\n"
@@ -229,7 +230,7 @@ def test_predict_refuses_files_without_metadata(tmp_path):
     from onnx import TensorProto, helper
 
     from modelspec.errors import UsageError
-    from modelspec.onnx_predict import predict_onnx
+    from modelspec.onnx_file.predict import predict_onnx
 
     graph = helper.make_graph(
         [helper.make_node("Identity", ["x"], ["y"])], "g",

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from conv_cases import conv_family_layer, pool_or_dropout_layer
 from helpers import to_toml
 from keras_agreement import assert_agrees
 
@@ -26,7 +27,8 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:The recursion limit will not be reset"),
 ]
 
-SHAPE_CODES = {"MS204", "MS206", "MS207", "MS208", "MS213", "MS214"}
+SHAPE_CODES = {"MS204", "MS206", "MS207", "MS208", "MS213", "MS214",
+               "MS220", "MS221", "MS222"}
 
 
 # --- strategies -------------------------------------------------------------
@@ -115,7 +117,34 @@ def simple(draw, kind):
             "type": "activation",
             "activation": draw(st.sampled_from(["relu", "softmax", "elu"])),
         }, None
+    if kind in NEW_KINDS:
+        return draw(conv_vocabulary(kind))
     raise AssertionError(kind)
+
+
+# -- the conv family, resizing, keepdims and noise_shape (tests/conv_cases.py)
+
+NEW_KINDS = {"conv_family", "keepdims_or_noise"}
+
+
+@st.composite
+def conv_vocabulary(draw, kind):
+    """(layer dict, rank of its output or None for 'unchanged')."""
+    if kind == "conv_family":
+        return draw(conv_family_layer()), 3
+    layer = draw(pool_or_dropout_layer(3))
+    if layer["type"] == "dropout":
+        return layer, None  # stacks() sizes noise_shape to the input's rank
+    return layer, (3 if layer["keepdims"] else 1)
+
+
+def size_noise_shape(layer: dict, rank: int) -> None:
+    """A dropout mask of ones fits any input of its rank. The size rules of
+    noise_shape are tested against Keras in training mode, in
+    test_keras_agreement_conv.py: inference, which this test runs, never
+    reads the mask."""
+    if layer["type"] == "dropout" and "noise_shape" in layer:
+        layer["noise_shape"] = [1] * rank
 
 
 BY_RANK = {
@@ -133,6 +162,10 @@ BY_RANK = {
         "activation",
         "add",
         "concat",
+        "conv_family",
+        "conv_family",
+        "conv_family",
+        "keepdims_or_noise",
     ],
     2: [
         "dense",
@@ -153,6 +186,7 @@ BY_RANK = {
         "activation",
         "add",
         "concat",
+        "keepdims_or_noise",
     ],
 }
 ANY_KIND = sorted({k for kinds in BY_RANK.values() for k in kinds})
@@ -204,6 +238,7 @@ def stacks(draw):
             rank = rank_a
             continue
         layer, out_rank = draw(simple(kind))
+        size_noise_shape(layer, rank)
         current = add(layer, [current])
         rank = out_rank or rank
     return model, layers
@@ -216,6 +251,29 @@ def _pair(v) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else tuple(v)
 
 
+def _margins(v):
+    """Keras's cropping/padding argument for a spec's int, [h, w] or
+    [[top, bottom], [left, right]] (Keras takes the same three spellings)."""
+    return v if isinstance(v, int) else tuple(_pair(x) for x in v)
+
+
+def _activation(spec):
+    """A Keras activation: the name, or a LeakyReLU for the leaky_relu table."""
+    import keras
+
+    if getattr(spec, "type", None) == "leaky_relu":
+        return keras.layers.LeakyReLU(negative_slope=spec.negative_slope)
+    return spec
+
+
+def _window(spec) -> dict:
+    return {
+        "kernel_size": _pair(spec.kernel), "strides": _pair(spec.strides),
+        "padding": spec.padding, "dilation_rate": _pair(spec.dilation),
+        "activation": _activation(spec.activation), "use_bias": spec.use_bias,
+    }
+
+
 def plain_keras_layer(node):
     """The node's layer as plain Keras spells it, written here rather than taken
     from backends.keras_backend, so that a backend failure can be judged."""
@@ -223,12 +281,6 @@ def plain_keras_layer(node):
     import tensorflow as tf
 
     spec, kl = node.layer, keras.layers
-    if node.type == "conv2d":
-        return kl.Conv2D(
-            spec.filters, _pair(spec.kernel), strides=_pair(spec.strides),
-            padding=spec.padding, dilation_rate=_pair(spec.dilation),
-            activation=spec.activation, use_bias=spec.use_bias,
-        )
     if node.type in ("max_pool2d", "avg_pool2d"):
         cls = kl.MaxPooling2D if node.type == "max_pool2d" else kl.AveragePooling2D
         strides = spec.pool if spec.strides is None else spec.strides
@@ -241,17 +293,36 @@ def plain_keras_layer(node):
         ))
     if node.type == "concat":  # the spec's axis does not count the batch axis
         return kl.Concatenate(axis=spec.axis if spec.axis < 0 else spec.axis + 1)
+    if node.type == "dropout":  # noise_shape has no batch axis in a spec
+        noise = None if spec.noise_shape is None else (None, *spec.noise_shape)
+        return kl.Dropout(spec.rate, noise_shape=noise)
+    if node.type == "activation":
+        return kl.Activation(_activation(spec.activation))
+    output_padding = getattr(spec, "output_padding", None)
     build = {
-        "global_avg_pool2d": kl.GlobalAveragePooling2D,
-        "global_max_pool2d": kl.GlobalMaxPooling2D,
-        "dense": lambda: kl.Dense(spec.units, spec.activation, spec.use_bias),
+        "conv2d": lambda: kl.Conv2D(spec.filters, groups=spec.groups,
+                                    **_window(spec)),
+        "depthwise_conv2d": lambda: kl.DepthwiseConv2D(
+            depth_multiplier=spec.depth_multiplier, **_window(spec)),
+        "separable_conv2d": lambda: kl.SeparableConv2D(
+            spec.filters, depth_multiplier=spec.depth_multiplier, **_window(spec)),
+        "conv2d_transpose": lambda: kl.Conv2DTranspose(
+            spec.filters, **_window(spec), output_padding=(
+                None if output_padding is None else _pair(output_padding))),
+        "zero_pad2d": lambda: kl.ZeroPadding2D(_margins(spec.padding)),
+        "cropping2d": lambda: kl.Cropping2D(_margins(spec.cropping)),
+        "upsampling2d": lambda: kl.UpSampling2D(
+            _pair(spec.size), interpolation=spec.interpolation),
+        "global_avg_pool2d": lambda: kl.GlobalAveragePooling2D(
+            keepdims=spec.keepdims),
+        "global_max_pool2d": lambda: kl.GlobalMaxPooling2D(keepdims=spec.keepdims),
+        "dense": lambda: kl.Dense(spec.units, _activation(spec.activation),
+                                  spec.use_bias),
         "flatten": kl.Flatten,
         "reshape": lambda: kl.Reshape(tuple(spec.shape)),
-        "dropout": lambda: kl.Dropout(spec.rate),
         "batch_norm": lambda: kl.BatchNormalization(
             center=spec.center, scale=spec.scale
         ),
-        "activation": lambda: kl.Activation(spec.activation),
         "add": kl.Add,
     }
     return build[node.type]()
@@ -286,12 +357,15 @@ def lower_and_run(nodes, input_shape):
 
 def kernel_exceeds_2n_minus_1(layer) -> bool:
     """MS206's condition, computed from the Keras layer itself: a 'same'-padded
-    Conv2D whose dilated kernel spans more than 2n-1 rows (columns) of its n-row
-    (n-column) input, so that some of its taps never touch a pixel. Pool windows
-    never get MS206 from the checker, so no pool excuses one."""
+    convolution (plain, depthwise or separable: the kinds the rule covers) whose
+    dilated kernel spans more than 2n-1 rows (columns) of its n-row (n-column)
+    input, so that some of its taps never touch a pixel. Pool windows and
+    transposed convolutions never get MS206 from the checker: none excuses one."""
     import keras
 
-    if not isinstance(layer, keras.layers.Conv2D) or layer.padding != "same":
+    kinds = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D,
+             keras.layers.SeparableConv2D)
+    if not isinstance(layer, kinds) or layer.padding != "same":
         return False
     _, h, w, _ = layer.input.shape
     spans = [d * (k - 1) + 1 for k, d in zip(layer.kernel_size, layer.dilation_rate)]
@@ -310,6 +384,9 @@ def deliberately_stricter(model, diagnostic) -> bool:
     - MS214 for a `concat` axis that, counted from the end, reaches the batch
       axis (-2 on rank-1 inputs): Keras stacks the batches, which a spec's axis
       (no batch axis) cannot mean.
+    - MS221 for a conv2d_transpose that Keras builds with an output of no rows
+      or columns: 'same', an even kernel and output_padding 0 on a 1-pixel
+      input (on larger inputs TensorFlow refuses it).
     """
     import keras
 
@@ -323,6 +400,9 @@ def deliberately_stricter(model, diagnostic) -> bool:
         return len({len(t.shape) for t in layer.input}) > 1
     if diagnostic.code == "MS214" and isinstance(layer, keras.layers.Concatenate):
         return layer.axis % len(layer.input[0].shape) == 0
+    if diagnostic.code == "MS221" and isinstance(layer,
+                                                 keras.layers.Conv2DTranspose):
+        return 0 in tuple(layer.output.shape[1:3])
     return False
 
 

@@ -16,9 +16,10 @@ from typer.testing import CliRunner
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from modelspec import cli_sweep, cli_train
-from modelspec import sweep as sw
+from modelspec.cli import sweep as cli_sweep
+from modelspec.cli import train as cli_train
 from modelspec.errors import UsageError
+from modelspec.runs import sweep as sw
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ROOT / "specs" / "digits_lenet.toml"

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from modelspec import cli_train
+from modelspec.cli import train as cli_train
 
 pytestmark = pytest.mark.framework
 
@@ -216,7 +216,7 @@ def test_runs_command_lists_the_run(trained):
 
 
 def test_run_directory_is_never_overwritten(tmp_path):
-    from backends.keras_backend import runs
+    from modelspec import runs
 
     first = runs.create_run_dir(tmp_path, "m", now=0)
     (first / "marker").write_text("keep")

@@ -7,9 +7,10 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
+from modelspec import runs
 from modelspec.errors import RunError, require
 
-from . import compat, optim, runs
+from . import compat, optim
 
 
 @contextmanager
@@ -64,7 +65,7 @@ def load_for_resume(path: Path, report, jit: bool):
     try:
         model = load_model(path)
     except Exception as exc:  # corrupt file: name it rather than a traceback
-        raise RunError(f"cannot load {path} to resume: {exc}") from None
+        raise RunError(f"cannot load {path} to resume: {exc}") from exc
     model.compile(
         optimizer=model.optimizer,
         loss=optim.make_loss(report),

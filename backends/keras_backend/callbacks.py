@@ -17,10 +17,11 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from modelspec import runs
 from modelspec.errors import require
 from modelspec.fsutil import atomic_path, atomic_write_text
 
-from . import compat, runs
+from . import compat
 from .plan import tensorboard_available
 
 

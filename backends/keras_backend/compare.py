@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from modelspec import runs
 from modelspec.errors import UsageError
 
-from . import runs
 from .plots import _pyplot, _save, read_history
 
 

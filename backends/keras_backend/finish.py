@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from modelspec import runs
 from modelspec.errors import RunError, require
 
-from . import optim, pipeline, plots, runs
+from . import optim, pipeline, plots
 from .build import dtype_policy
 
 SPLITS = ("train", "val", "test")
@@ -32,7 +33,7 @@ def load_best(run_dir: Path, report, compile_: bool = True):
     try:
         model = load_model(path, compile=False)
     except Exception as exc:  # corrupt or foreign file
-        raise RunError(f"cannot load {path}: {exc}") from None
+        raise RunError(f"cannot load {path}: {exc}") from exc
     if compile_:
         model.compile(
             loss=optim.make_loss(report),
@@ -119,14 +120,14 @@ def finish_run(
 
 
 def _plots(model, report, splits, run_dir: Path) -> None:
-    plots.curves(plots.read_history(run_dir / runs.HISTORY), run_dir / "curves.png")
+    plots.curves(plots.read_history(run_dir / runs.HISTORY), run_dir / runs.CURVES)
     if len(splits.x_test) == 0:
         return
     probs = probabilities(model, splits.x_test, optim.resolve_from_logits(report))
     pred = probs.argmax(axis=-1)
     names = list(splits.class_names)
-    plots.samples(splits.x_test, splits.y_test, pred, names, run_dir / "samples.png")
-    plots.confusion(splits.y_test, pred, names, run_dir / "confusion.png")
+    plots.samples(splits.x_test, splits.y_test, pred, names, run_dir / runs.SAMPLES)
+    plots.confusion(splits.y_test, pred, names, run_dir / runs.CONFUSION)
 
 
 def evaluate_run(run_dir, splits=None):

@@ -6,9 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from modelspec import runs
 from modelspec.errors import RunError
-
-from . import runs
 
 
 class TrainingInterrupted(RunError):

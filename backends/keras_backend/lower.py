@@ -8,76 +8,14 @@ Keras is imported only inside functions.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from modelspec.errors import SpecInvalid, require
 from modelspec.schema import pair
 
-# Keras class names of the argument-free initializers a spec may name.
-_NAMED_INITS = {
-    "zeros": "Zeros",
-    "ones": "Ones",
-    "glorot_uniform": "GlorotUniform",
-    "glorot_normal": "GlorotNormal",
-    "he_uniform": "HeUniform",
-    "he_normal": "HeNormal",
-    "lecun_uniform": "LecunUniform",
-    "lecun_normal": "LecunNormal",
-    "orthogonal": "Orthogonal",
-}
-_UNSEEDED = {"zeros", "ones", "constant"}
-
-
-@dataclass
-class _Context:
-    keras: Any
-    node_index: int
-    seed: int | None
-
-    def seed_for(self, role: int) -> int | None:
-        """A distinct, reproducible seed per (layer, role): the same seed for
-        every layer would give identical kernels to layers of equal shape."""
-        if self.seed is None:
-            return None
-        return (self.seed * 1_000_003 + self.node_index * 16 + role) % (2**31 - 1)
-
-    def initializer(self, spec, default: str, role: int):
-        inits = self.keras.initializers
-        kind = spec.type if spec is not None else default
-        seed = self.seed_for(role)
-        if kind == "truncated_normal":
-            return inits.TruncatedNormal(mean=spec.mean, stddev=spec.stddev, seed=seed)
-        if kind == "random_normal":
-            return inits.RandomNormal(mean=spec.mean, stddev=spec.stddev, seed=seed)
-        if kind == "random_uniform":
-            return inits.RandomUniform(
-                minval=spec.minval, maxval=spec.maxval, seed=seed
-            )
-        if kind == "constant":
-            return inits.Constant(value=spec.value)
-        cls = getattr(inits, _NAMED_INITS[kind])
-        return cls() if kind in _UNSEEDED else cls(seed=seed)
-
-
-def _common(layer, name: str) -> dict:
-    return {"name": name, "trainable": layer.trainable}
-
-
-def _weights(layer, ctx: _Context) -> dict:
-    regs = ctx.keras.regularizers
-    kernel_reg = None
-    if layer.kernel_l1 or layer.kernel_l2:
-        kernel_reg = regs.L1L2(l1=layer.kernel_l1, l2=layer.kernel_l2)
-    return {
-        "kernel_initializer": ctx.initializer(layer.kernel_init, "glorot_uniform", 0),
-        "bias_initializer": ctx.initializer(layer.bias_init, "zeros", 1),
-        "kernel_regularizer": kernel_reg,
-        "bias_regularizer": regs.L2(layer.bias_l2) if layer.bias_l2 else None,
-        "activity_regularizer": (
-            regs.L2(layer.activity_l2) if layer.activity_l2 else None
-        ),
-    }
+from .lower_base import _common, _Context, _weights
+from .lower_conv import LOWERINGS as _CONV_LOWERINGS
+from .lower_conv import keras_activation as _keras_activation
 
 
 def _conv2d(layer, name, ctx):
@@ -87,7 +25,8 @@ def _conv2d(layer, name, ctx):
         strides=pair(layer.strides),
         padding=layer.padding,
         dilation_rate=pair(layer.dilation),
-        activation=layer.activation,
+        groups=layer.groups,
+        activation=_keras_activation(layer.activation, ctx, name),
         use_bias=layer.use_bias,
         **_weights(layer, ctx),
         **_common(layer, name),
@@ -114,17 +53,21 @@ def _avg_pool2d(layer, name, ctx):
 
 
 def _global_avg_pool2d(layer, name, ctx):
-    return ctx.keras.layers.GlobalAveragePooling2D(**_common(layer, name))
+    return ctx.keras.layers.GlobalAveragePooling2D(
+        keepdims=layer.keepdims, **_common(layer, name)
+    )
 
 
 def _global_max_pool2d(layer, name, ctx):
-    return ctx.keras.layers.GlobalMaxPooling2D(**_common(layer, name))
+    return ctx.keras.layers.GlobalMaxPooling2D(
+        keepdims=layer.keepdims, **_common(layer, name)
+    )
 
 
 def _dense(layer, name, ctx):
     return ctx.keras.layers.Dense(
         units=layer.units,
-        activation=layer.activation,
+        activation=_keras_activation(layer.activation, ctx, name),
         use_bias=layer.use_bias,
         **_weights(layer, ctx),
         **_common(layer, name),
@@ -140,8 +83,11 @@ def _reshape(layer, name, ctx):
 
 
 def _dropout(layer, name, ctx):
+    # The spec's noise_shape has no batch axis: every example draws its own mask.
+    noise = None if layer.noise_shape is None else (None, *layer.noise_shape)
     return ctx.keras.layers.Dropout(
-        rate=layer.rate, seed=ctx.seed_for(2), **_common(layer, name)
+        rate=layer.rate, noise_shape=noise, seed=ctx.seed_for(2),
+        **_common(layer, name),
     )
 
 
@@ -169,6 +115,10 @@ def _lrn(layer, name, ctx):
 
 
 def _activation(layer, name, ctx):
+    if getattr(layer.activation, "type", None) == "leaky_relu":
+        return ctx.keras.layers.LeakyReLU(
+            negative_slope=layer.activation.negative_slope, **_common(layer, name)
+        )
     return ctx.keras.layers.Activation(layer.activation, **_common(layer, name))
 
 
@@ -199,6 +149,9 @@ LOWERINGS: dict[str, Callable[[Any, str, _Context], Any]] = {
     "add": _add,
     "concat": _concat,
 }
+
+
+LOWERINGS.update(_CONV_LOWERINGS)
 
 _MERGES = {"add", "concat"}
 

@@ -46,7 +46,7 @@ def choose_strategy(setting: str):
     try:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     except (ValueError, KeyError) as exc:  # TF_CONFIG is not valid JSON/cluster
-        raise RunError(f"cannot read TF_CONFIG: {exc}", hint=_TF_CONFIG_HINT) from None
+        raise RunError(f"cannot read TF_CONFIG: {exc}", hint=_TF_CONFIG_HINT) from exc
     workers = describe_strategy(strategy)["workers"]
     return strategy, f"multi_worker ({workers} workers)"
 

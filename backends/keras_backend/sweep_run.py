@@ -1,6 +1,6 @@
 """Run a sweep's variants one after another, each as a normal run directory.
 
-The plan and its state file are modelspec/sweep.py's; this module trains.
+The plan and its state file are modelspec/runs/sweep.py's; this module trains.
 After every variant `sweep.json` is rewritten (atomically), so an interrupted
 sweep knows which runs are finished, which one was cut short (resumed from
 its last finished epoch with `train.resume`) and which never started.
@@ -12,10 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modelspec import sweep as sw
+from modelspec import runs
 from modelspec.errors import MissingExtra, ModelspecError, RunError, SpecInvalid
-
-from . import runs
+from modelspec.runs import sweep as sw
 
 
 class SweepInterrupted(RunError):
@@ -106,7 +105,7 @@ def run_sweep(
         except trainer.TrainingInterrupted as e:
             v.status = sw.INTERRUPTED
             sw.set_run_path(sweep_dir, v, e.run_dir)
-            raise _interrupted(sweep_dir, state, v) from None
+            raise _interrupted(sweep_dir, state, v) from e
         except KeyboardInterrupt:
             if v.status != sw.DONE:
                 v.status = sw.INTERRUPTED

@@ -1,4 +1,4 @@
-"""Train a checked spec into a run directory (see runs.py for the layout).
+"""Train a checked spec into a run directory (layout: modelspec/runs/rundir.py).
 
 `train(report)` starts a new run; `resume(run_dir)` continues an interrupted
 one from last.keras (optimizer state included) at the next epoch. The input
@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelspec import runs
 from modelspec.errors import RunError, SpecInvalid
 from modelspec.fsutil import atomic_write_text
 
-from . import build, compat, finish, fit, pipeline, plan, runs
+from . import build, compat, finish, fit, pipeline, plan
 from . import callbacks as cb
 from .fit import TrainingInterrupted
 

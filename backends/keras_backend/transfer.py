@@ -12,9 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from modelspec import runs
 from modelspec.errors import RunError
-
-from . import runs
 
 
 @dataclass
@@ -158,5 +157,5 @@ def load_and_apply(model, table, base: Path | None = None) -> TransferReport:
     try:
         source_model = load_model(path, compile=False)
     except Exception as exc:  # a corrupt or foreign file: say which one
-        raise RunError(f"cannot load {path} for transfer: {exc}") from None
+        raise RunError(f"cannot load {path} for transfer: {exc}") from exc
     return apply_transfer(model, source_model, table, source=str(path))

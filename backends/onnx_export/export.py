@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import modelspec
-from modelspec import onnx_meta
 from modelspec.errors import ExportError, OutputExists, require
 from modelspec.fsutil import atomic_path
+from modelspec.onnx_file import metadata as onnx_meta
 
 from .verify import Verification, random_inputs, verify
 
@@ -115,17 +115,21 @@ def convert(model, input_shape, opset: int):
     """The ONNX ModelProto for a Keras model; conversion errors -> ExportError."""
     tf = require("tensorflow")
     tf2onnx = require("tf2onnx")
+    from .tf_compat import CUSTOM_OP_HANDLERS, plain_convolutions
+
     signature = [tf.TensorSpec((None, *input_shape), tf.float32, name="input")]
     try:
-        proto, _ = tf2onnx.convert.from_keras(
-            model, input_signature=signature, opset=opset
-        )
+        with plain_convolutions():
+            proto, _ = tf2onnx.convert.from_keras(
+                model, input_signature=signature, opset=opset,
+                custom_op_handlers=dict(CUSTOM_OP_HANDLERS),
+            )
     except Exception as e:  # tf2onnx raises bare ValueError/KeyError/...
         raise ExportError(
             f"tf2onnx could not convert the model at opset {opset}: "
             f"{type(e).__name__}: {e}",
             hint="try another --opset (13-18 are the best supported)",
-        ) from None
+        ) from e
     return proto
 
 
@@ -223,7 +227,7 @@ def _serialize(proto) -> bytes:
     try:
         return proto.SerializeToString()
     except ValueError as e:  # protobuf's 2 GB limit
-        raise ExportError(f"the ONNX model is too large to serialize: {e}") from None
+        raise ExportError(f"the ONNX model is too large to serialize: {e}") from e
 
 
 def _write_verified(blob: bytes, out_path: Path, force: bool, model, **check):

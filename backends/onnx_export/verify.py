@@ -41,12 +41,12 @@ def check_structure(path: Path, expected_output: Sequence[int], input_shape) -> 
     try:
         onnx.checker.check_model(str(path), full_check=True)
     except Exception as e:  # onnx raises ValidationError or InferenceError
-        raise ExportError(f"onnx.checker rejected the exported file: {e}") from None
+        raise ExportError(f"onnx.checker rejected the exported file: {e}") from e
     model = onnx.load(str(path))
     try:
         inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
     except Exception as e:
-        raise ExportError(f"ONNX shape inference failed: {e}") from None
+        raise ExportError(f"ONNX shape inference failed: {e}") from e
     graph = inferred.graph
     if len(graph.input) != 1 or len(graph.output) != 1:
         raise ExportError(

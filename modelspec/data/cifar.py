@@ -94,9 +94,9 @@ def safe_loads(data: bytes, what: str):
             f"{what}: refused to unpickle: {e}",
             hint="CIFAR python batches hold only numpy arrays; get the files from "
             "the official site, or use the binary version (cifar-10-binary.tar.gz)",
-        ) from None
+        ) from e
     except Exception as e:
-        raise DataError(f"{what}: not a CIFAR python batch ({e})") from None
+        raise DataError(f"{what}: not a CIFAR python batch ({e})") from e
 
 
 # --- parsing ------------------------------------------------------------------
@@ -159,7 +159,7 @@ def _tar_reader(path: Path) -> Reader:
                         f = tar.extractfile(member)
                         out[base] = f.read() if f else b""
         except (tarfile.TarError, OSError, EOFError) as e:
-            raise DataError(f"{path}: cannot read the archive ({e})") from None
+            raise DataError(f"{path}: cannot read the archive ({e})") from e
         return out if len(out) == len(wanted) else None
 
     return read
@@ -229,7 +229,7 @@ def load_builtin(name: str, path: str | None) -> RawData:
                   f"{', '.join(ARCHIVES[name])}")
         hint = (f"put {url.rsplit('/', 1)[-1]} ({url}) in {locate.keras_cache()}/, "
                 f"or its unpacked {PY_DIRS[name]}/ folder in $MODELSPEC_DATA")
-        raise locate.not_found(name, wanted, searched, str(e), hint) from None
+        raise locate.not_found(name, wanted, searched, str(e), hint) from e
     raw = _try(name, _tar_reader(target), str(target))
     if raw is None:
         raise DataError(f"{target}: the downloaded archive lacks the {name} batches")

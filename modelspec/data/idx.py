@@ -42,7 +42,7 @@ def read_idx(path: Path) -> np.ndarray:
         if path.suffix == ".gz":
             data = _inflate_idx(path, data)
     except (OSError, EOFError, zlib.error) as e:
-        raise DataError(f"{path}: cannot read the IDX file ({e})") from None
+        raise DataError(f"{path}: cannot read the IDX file ({e})") from e
     dims, header = _idx_header(path, data)
     expected = int(np.prod(dims)) if dims else 0
     if len(data) - header != expected:
@@ -128,7 +128,7 @@ def load_mnist_npz(path: Path, name: str = "mnist") -> RawData:
     except DataError:
         raise
     except Exception as e:
-        raise DataError(f"{path}: cannot read the .npz file ({e})") from None
+        raise DataError(f"{path}: cannot read the .npz file ({e})") from e
     return RawData(name=name, **arrays, class_names=CLASS_NAMES[name],
                    raw_max=255.0, source=str(path))
 
@@ -176,4 +176,4 @@ def load_builtin(name: str, path: str | None) -> RawData:
             wanted = f"the IDX files {idx_names} (in a fashion-mnist/ folder)"
             hint = (f"put the four files ({KERAS_URL}<name>) in {cache}/fashion-mnist/"
                     ", or run: apt-get install dataset-fashion-mnist")
-        raise locate.not_found(name, wanted, searched, str(e), hint) from None
+        raise locate.not_found(name, wanted, searched, str(e), hint) from e

@@ -66,7 +66,7 @@ def read_image(path: Path, h: int, w: int, c: int) -> np.ndarray:
                 im = im.resize((w, h), Image.Resampling.BILINEAR)
             a = np.asarray(im, dtype=np.uint8)
     except (OSError, ValueError) as e:  # PIL.UnidentifiedImageError is an OSError
-        raise DataError(f"{path}: cannot read the image ({e})") from None
+        raise DataError(f"{path}: cannot read the image ({e})") from e
     return a.reshape(h, w, c)
 
 
@@ -165,7 +165,7 @@ def load_image_files(
             try:
                 a = np.load(p, allow_pickle=False)
             except (OSError, ValueError) as e:
-                raise DataError(f"{p}: cannot load ({e})") from None
+                raise DataError(f"{p}: cannot load ({e})") from e
             if fits(a.shape, input_shape):
                 a = a.reshape((1,) + input_shape)
             elif a.ndim > 1 and fits(a.shape[1:], input_shape):

@@ -69,32 +69,13 @@ def _subset_names(raw: RawData, keep: list[int]) -> list[str]:
 def finish(
     raw: RawData, table, input_shape: tuple[int, ...], classes: int | None = None
 ) -> Splits:
-    """Everything after loading; see the module docstring of `process`."""
+    """Everything after loading, in order: check the arrays, add the
+    validation file, keep the `[data] classes` subset, split and limit, check
+    what is left, preprocess. See the module docstring of `process`."""
     name = raw.name
-    x_tr, x_te = np.asarray(raw.x_train), np.asarray(raw.x_test)
-    y_tr = P.as_labels(raw.y_train, f"{name} y_train")
-    y_te = P.as_labels(raw.y_test, f"{name} y_test")
-    P.check_pair(x_tr, y_tr, f"{name} training set")
-    P.check_pair(x_te, y_te, f"{name} test set")
+    x_tr, y_tr, x_te, y_te = _checked_arrays(raw, input_shape)
     example = tuple(x_tr.shape[1:])
-    P.check_fits(name, example, input_shape)
-    if tuple(x_te.shape[1:]) != example:
-        raise DataError(f"{name}: test examples have shape {tuple(x_te.shape[1:])}, "
-                        f"training examples {example}")
-    val = None
-    if table.validation_path:
-        from .npz import load_validation
-
-        x_v, y_v = load_validation(table.validation_path)
-        y_v = P.as_labels(y_v, f"{table.validation_path} y_val")
-        P.check_pair(x_v, y_v, f"{table.validation_path}")
-        if tuple(x_v.shape[1:]) != example:
-            raise DataError(
-                f"{table.validation_path}: x_val examples have shape "
-                f"{tuple(x_v.shape[1:])}, training examples {example}"
-            )
-        val = (x_v, y_v)
-
+    val = _validation_file(table, example)
     if raw.class_names:
         class_names = list(raw.class_names)
     else:
@@ -103,36 +84,16 @@ def finish(
     after = ""
     if table.classes:
         keep = list(table.classes)
-        present = set(np.unique(y_tr).tolist())
-        missing = [c for c in keep if c not in present]
-        if missing:
-            raise DataError(
-                f"{name}: [data] classes lists {missing}, which the training set "
-                f"does not have (its labels are {sorted(present)[:3]}..."
-                f"{max(present, default=-1)})",
-                hint="list labels that occur in the data (0-based)",
-            )
-        m, y_tr = P.subset(y_tr, keep)
-        x_tr = x_tr[m]
-        m, y_te = P.subset(y_te, keep)
-        x_te = x_te[m]
-        if val is not None:
-            m, y_v = P.subset(val[1], keep)
-            val = (val[0][m], y_v)
+        (x_tr, y_tr), (x_te, y_te), val = _keep_classes(
+            name, keep, (x_tr, y_tr), (x_te, y_te), val
+        )
         class_names = _subset_names(raw, keep)
         after = f" after keeping classes {keep}"
 
     want_val = val is not None or bool(table.validation)
-    if val is None and table.validation:
-        n = P.validation_count(table.validation, len(x_tr), name)
-        val = (x_tr[-n:], y_tr[-n:])
-        x_tr, y_tr = x_tr[:-n], y_tr[:-n]
-    if val is None:
-        val = (x_tr[:0], y_tr[:0])
-    if table.limit:
-        x_tr, y_tr = x_tr[: table.limit], y_tr[: table.limit]
-    if table.test_limit:
-        x_te, y_te = x_te[: table.test_limit], y_te[: table.test_limit]
+    (x_tr, y_tr), val, (x_te, y_te) = _split_and_limit(
+        table, name, (x_tr, y_tr), val, (x_te, y_te)
+    )
     P.check_nonempty(name, "training", len(x_tr), after)
     P.check_nonempty(name, "test", len(x_te), after)
     if want_val:
@@ -158,3 +119,78 @@ def finish(
         name=name,
         source=raw.source,
     )
+
+
+def _checked_arrays(raw: RawData, input_shape: tuple[int, ...]):
+    """(x_train, y_train, x_test, y_test) as arrays, after checking that the
+    labels are labels, each x matches its y, and the examples fit the input."""
+    name = raw.name
+    x_tr, x_te = np.asarray(raw.x_train), np.asarray(raw.x_test)
+    y_tr = P.as_labels(raw.y_train, f"{name} y_train")
+    y_te = P.as_labels(raw.y_test, f"{name} y_test")
+    P.check_pair(x_tr, y_tr, f"{name} training set")
+    P.check_pair(x_te, y_te, f"{name} test set")
+    example = tuple(x_tr.shape[1:])
+    P.check_fits(name, example, input_shape)
+    if tuple(x_te.shape[1:]) != example:
+        raise DataError(f"{name}: test examples have shape {tuple(x_te.shape[1:])}, "
+                        f"training examples {example}")
+    return x_tr, y_tr, x_te, y_te
+
+
+def _validation_file(table, example: tuple[int, ...]):
+    """(x_val, y_val) from `[data] validation_path`, or None without one."""
+    if not table.validation_path:
+        return None
+    from .npz import load_validation
+
+    x_v, y_v = load_validation(table.validation_path)
+    y_v = P.as_labels(y_v, f"{table.validation_path} y_val")
+    P.check_pair(x_v, y_v, f"{table.validation_path}")
+    if tuple(x_v.shape[1:]) != example:
+        raise DataError(
+            f"{table.validation_path}: x_val examples have shape "
+            f"{tuple(x_v.shape[1:])}, training examples {example}"
+        )
+    return x_v, y_v
+
+
+def _keep_classes(name: str, keep: list[int], train, test, val):
+    """The (x, y) pairs restricted to the labels in `keep`, relabelled
+    0..len(keep)-1 in that order; every kept label must occur in training."""
+    x_tr, y_tr = train
+    present = set(np.unique(y_tr).tolist())
+    missing = [c for c in keep if c not in present]
+    if missing:
+        raise DataError(
+            f"{name}: [data] classes lists {missing}, which the training set "
+            f"does not have (its labels are {sorted(present)[:3]}..."
+            f"{max(present, default=-1)})",
+            hint="list labels that occur in the data (0-based)",
+        )
+    m, y_tr = P.subset(y_tr, keep)
+    x_tr = x_tr[m]
+    m, y_te = P.subset(test[1], keep)
+    x_te = test[0][m]
+    if val is not None:
+        m, y_v = P.subset(val[1], keep)
+        val = (val[0][m], y_v)
+    return (x_tr, y_tr), (x_te, y_te), val
+
+
+def _split_and_limit(table, name: str, train, val, test):
+    """Hold out `[data] validation` from the end of training (unless a file
+    gave one; an empty split otherwise), then apply `limit`/`test_limit`."""
+    x_tr, y_tr = train
+    x_te, y_te = test
+    if val is None and table.validation:
+        n = P.validation_count(table.validation, len(x_tr), name)
+        val = (x_tr[-n:], y_tr[-n:])
+        x_tr, y_tr = x_tr[:-n], y_tr[:-n]
+    if val is None:
+        val = (x_tr[:0], y_tr[:0])
+    if table.limit:
+        x_tr, y_tr = x_tr[: table.limit], y_tr[: table.limit]
+    if table.test_limit:
+        x_te, y_te = x_te[: table.test_limit], y_te[: table.test_limit]
+    return (x_tr, y_tr), val, (x_te, y_te)

@@ -123,7 +123,7 @@ def download(url: str, target: Path, sha256: str | None = None) -> Path:
     except DownloadFailed:
         raise
     except Exception as e:  # urllib, socket and OS errors all mean "not fetched"
-        raise DownloadFailed(f"downloading {url} failed: {e}") from None
+        raise DownloadFailed(f"downloading {url} failed: {e}") from e
     return target
 
 

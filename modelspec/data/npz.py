@@ -41,9 +41,9 @@ def read_npz(path: str | Path, keys: tuple[str, ...], optional=()) -> dict:
         raise
     except ValueError as e:  # object arrays with allow_pickle=False, bad zip
         raise DataError(f"{path}: cannot load ({e})",
-                        hint="store plain numeric arrays (no Python objects)") from None
+                        hint="store plain numeric arrays (no Python objects)") from e
     except Exception as e:
-        raise DataError(f"{path}: not a readable .npz file ({e})") from None
+        raise DataError(f"{path}: not a readable .npz file ({e})") from e
 
 
 def load_npz(path: str) -> RawData:

@@ -188,12 +188,35 @@ def layout(
     sizes: dict[str, tuple[float, float]],
     edges: list[tuple[str, str]],
 ) -> Layout:
-    """Lay out nodes (in spec order, with their (w, h)) and directed edges."""
-    pos = {n: i for i, n in enumerate(order)}
+    """Lay out nodes (in spec order, with their (w, h)) and directed edges:
+    layers, dummy nodes on long edges, order within layers, x, y, routes."""
     layer_of = assign_layers(order, edges)
     boxes = {
         n: Box(n, sizes[n][0], sizes[n][1], layer=layer_of[n]) for n in order
     }
+    preds, succs, chains = _split_long_edges(order, edges, layer_of, boxes)
+
+    n_layers = max(b.layer for b in boxes.values()) + 1
+    rank = {n: i for i, n in enumerate(order)}
+    layers: list[list[str]] = [[] for _ in range(n_layers)]
+    for b in sorted(boxes.values(), key=lambda b: (rank.get(b.id, 1e9), b.id)):
+        layers[b.layer].append(b.id)
+    layers = order_layers(layers, preds, succs)
+    assign_x(layers, boxes, preds, succs)
+    width, height = _place_y(layers, boxes)
+    routes = _routes(chains, boxes, width)
+    if any(r.back for r in routes):
+        width += 40
+    _spread_ports(routes, boxes)
+    real = {n: b for n, b in boxes.items() if not b.dummy}
+    return Layout(real, routes, width, height, layers)
+
+
+def _split_long_edges(order, edges, layer_of, boxes):
+    """(preds, succs, chains): an edge spanning several layers becomes a chain
+    through one dummy box per layer crossed (added to `boxes`), so ordering
+    and routing see it. Back edges (to an earlier node) get no dummies."""
+    pos = {n: i for i, n in enumerate(order)}
     preds: dict[str, list[str]] = {n: [] for n in order}
     succs: dict[str, list[str]] = {n: [] for n in order}
     chains: list[tuple[str, str, list[str], bool]] = []
@@ -213,16 +236,12 @@ def layout(
             succs[a].append(b)
             preds[b].append(a)
         chains.append((s, d, chain[1:-1], False))
+    return preds, succs, chains
 
-    n_layers = max(b.layer for b in boxes.values()) + 1
-    rank = {n: i for i, n in enumerate(order)}
-    layers: list[list[str]] = [[] for _ in range(n_layers)]
-    for b in sorted(boxes.values(), key=lambda b: (rank.get(b.id, 1e9), b.id)):
-        layers[b.layer].append(b.id)
-    layers = order_layers(layers, preds, succs)
-    assign_x(layers, boxes, preds, succs)
 
-    # y: each layer as tall as its tallest box; dummies span the whole layer.
+def _place_y(layers: list[list[str]], boxes: dict[str, Box]) -> tuple[float, float]:
+    """Set y (each layer as tall as its tallest box; dummies span the whole
+    layer), shift x to the margin; return the picture's (width, height)."""
     y = MARGIN
     for lay in layers:
         height = max((boxes[n].h for n in lay), default=0.0)
@@ -235,13 +254,16 @@ def layout(
     for b in boxes.values():
         b.x += MARGIN - left
     width = max(b.x + b.w / 2 for b in boxes.values()) + MARGIN
-    height = y - GAP_Y + MARGIN
+    return width, y - GAP_Y + MARGIN
 
+
+def _routes(chains, boxes: dict[str, Box], width: float) -> list[Route]:
+    """One polyline per edge: down through its dummies, or for a back edge up
+    the right-hand side, outside everything."""
     routes = []
     for s, d, dummies, back in chains:
         src, dst = boxes[s], boxes[d]
         if back:
-            # Up the right-hand side, outside everything.
             out = width + 10
             pts = [(src.x + src.w / 2, src.y + src.h / 2), (out, src.y + src.h / 2),
                    (out, dst.y + dst.h / 2), (dst.x + dst.w / 2, dst.y + dst.h / 2)]
@@ -252,11 +274,7 @@ def layout(
             pts += [(boxes[m].x, boxes[m].y), (boxes[m].x, boxes[m].y + boxes[m].h)]
         pts.append((dst.x, dst.y))
         routes.append(Route(s, d, pts, dst.layer - src.layer))
-    if any(r.back for r in routes):
-        width += 40
-    _spread_ports(routes, boxes)
-    real = {n: b for n, b in boxes.items() if not b.dummy}
-    return Layout(real, routes, width, height, layers)
+    return routes
 
 
 def _spread_ports(routes: list[Route], boxes: dict[str, Box]) -> None:

@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from ..report import Report
 from ..shapes.base import fmt
+from .conv_labels import conv_family_settings
 
 MERGE_TYPES = frozenset({"add", "concat"})
 
@@ -157,6 +158,7 @@ def key_settings(type_: str, get) -> str:
     elif type_ == "concat":
         if get("axis") not in (None, -1):
             parts.append(f"axis {get('axis')}")
+    parts += conv_family_settings(type_, get)
     if get("activation") and get("activation") != "linear":
         parts.append(str(get("activation")))
     if get("trainable") is False:
@@ -193,8 +195,6 @@ def _model_name(report: Report) -> str:
 
 def build_graph(report: Report) -> Graph:
     """The drawing model of a report (valid or not)."""
-    infos = {li.index: li for li in report.layers}
-    infos_by_name = {li.name: li for li in report.layers}
     graph = Graph(
         name=_model_name(report),
         file=report.file,
@@ -210,6 +210,19 @@ def build_graph(report: Report) -> Graph:
         GNode(id="input", name="input", type="", shape=_input_shape(report),
               status="input")
     )
+    read = _add_layers(report, graph)
+    for gnode in graph.nodes:
+        if gnode.id.startswith("n") and not gnode.output and gnode.id not in read:
+            gnode.dead = True
+    _attach_diagnostics(report, graph)
+    return graph
+
+
+def _add_layers(report: Report, graph: Graph) -> set[str]:
+    """One node per layer and one edge per input it reads (a 'ghost' node for
+    a name no layer has); returns the ids of the nodes something reads."""
+    infos = {li.index: li for li in report.layers}
+    infos_by_name = {li.name: li for li in report.layers}
     by_name: dict[str, list[tuple[int, str]]] = {"input": [(-1, "input")]}
     for pos, node in enumerate(report.nodes):
         by_name.setdefault(node.name, []).append((pos, f"n{pos}"))
@@ -253,11 +266,7 @@ def build_graph(report: Report) -> Graph:
                 continue
             read.add(src)
             graph.edges.append(GEdge(src, gnode.id, "back" if later else kind))
-    for gnode in graph.nodes:
-        if gnode.id.startswith("n") and not gnode.output and gnode.id not in read:
-            gnode.dead = True
-    _attach_diagnostics(report, graph)
-    return graph
+    return read
 
 
 def _attach_diagnostics(report: Report, graph: Graph) -> None:

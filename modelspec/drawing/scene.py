@@ -32,6 +32,10 @@ FAMILY_FILL = {
     "dropout": "#eeeeee", "flatten": "#f2f2f2", "reshape": "#f2f2f2",
     "activation": "#f7f0e8",
     "add": "#fde9d9", "concat": "#dff3f3",
+    # conv family and resizing
+    "depthwise_conv2d": "#e3eefb", "separable_conv2d": "#e3eefb",
+    "conv2d_transpose": "#e3eefb",
+    "zero_pad2d": "#f2f2f2", "cropping2d": "#f2f2f2", "upsampling2d": "#f2f2f2",
 }
 STROKE = "#50627a"
 TEXT = "#1d2733"

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # Keras 3 activation names a spec may use; anything else is a validation error
 # rather than a late KeyError inside Keras.
-Activation = Literal[
+ActivationName = Literal[
     "linear",
     "relu",
     "relu6",
@@ -21,6 +21,8 @@ Activation = Literal[
     "mish",
     "sigmoid",
     "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
     "tanh",
     "softmax",
     "log_softmax",
@@ -47,6 +49,31 @@ class Strict(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, strict=True, defer_build=True
     )
+
+
+class LeakyReLUActivation(Strict):
+    """`activation = { type = "leaky_relu", negative_slope = 0.1 }`."""
+
+    type: Literal["leaky_relu"] = Field(description="Leaky ReLU with a given slope.")
+    negative_slope: float = Field(
+        0.2,
+        ge=0,
+        description="Slope for negative inputs; default 0.2, as Keras's "
+        "'leaky_relu' activation (the keras.layers.LeakyReLU layer's is 0.3).",
+    )
+
+    def __str__(self) -> str:  # how lints, `check` and `graph` name it
+        return f"leaky_relu({self.negative_slope:g})"
+
+
+# A name, or a table for the one activation that takes a parameter. The plain
+# name "leaky_relu" is Keras's string activation: slope 0.2.
+Activation = Union[ActivationName, LeakyReLUActivation]
+
+
+def activation_name(activation) -> str | None:
+    """'leaky_relu' for the table form; the name itself otherwise."""
+    return getattr(activation, "type", activation)
 
 
 class TruncatedNormalInit(Strict):

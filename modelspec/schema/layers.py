@@ -11,46 +11,16 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from .common import Activation, Initializer, Pair, PositiveInt, Strict
-
-Padding = Literal["valid", "same"]
-
-
-class LayerBase(Strict):
-    name: Optional[str] = Field(
-        None,
-        pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$",
-        description="Layer name; default '<type>_<n>', n counting that type from 1.",
-    )
-    inputs: Optional[list[str]] = Field(
-        None,
-        min_length=1,
-        description="Names of the layers this one reads ('input' is the model "
-        "input); default: the previous layer.",
-    )
-    expect_shape: Optional[list[int]] = Field(
-        None, description="Assertion on this layer's output shape (no batch axis)."
-    )
-    trainable: bool = Field(True, description="False freezes this layer's weights.")
-
-    @property
-    def kind(self) -> str:
-        return self.type  # type: ignore[attr-defined]
-
-
-class WeightedLayer(LayerBase):
-    kernel_init: Optional[Initializer] = Field(
-        None, description="Kernel initializer; default Keras's glorot_uniform."
-    )
-    bias_init: Optional[Initializer] = Field(
-        None, description="Bias initializer; default zeros."
-    )
-    kernel_l2: float = Field(0.0, ge=0, description="L2 penalty on the kernel.")
-    kernel_l1: float = Field(0.0, ge=0, description="L1 penalty on the kernel.")
-    bias_l2: float = Field(0.0, ge=0, description="L2 penalty on the bias.")
-    activity_l2: float = Field(
-        0.0, ge=0, description="L2 penalty on the layer's output (activity)."
-    )
+from .common import Activation, Pair, PositiveInt
+from .conv_layers import (  # the convolution family and resizing layers
+    Conv2DTranspose,
+    Cropping2D,
+    DepthwiseConv2D,
+    SeparableConv2D,
+    UpSampling2D,
+    ZeroPad2D,
+)
+from .layer_base import LayerBase, Padding, WeightedLayer, pair
 
 
 class Conv2D(WeightedLayer):
@@ -67,10 +37,15 @@ class Conv2D(WeightedLayer):
     in_channels: Optional[PositiveInt] = Field(
         None, description="Assertion on the number of input channels."
     )
+    groups: PositiveInt = Field(
+        1,
+        description="Grouped convolution: input channels and filters split into "
+        "this many groups, each convolved separately; both must be divisible.",
+    )
 
     @model_validator(mode="after")
     def _strides_or_dilation(self) -> "Conv2D":
-        if max(_pair(self.strides)) > 1 and max(_pair(self.dilation)) > 1:
+        if max(pair(self.strides)) > 1 and max(pair(self.dilation)) > 1:
             raise ValueError(
                 "strides > 1 is not supported together with dilation > 1 "
                 f"(Keras's rule). Received: strides={self.strides}, "
@@ -93,11 +68,17 @@ class AvgPool2D(_Pool2D):
     type: Literal["avg_pool2d"]
 
 
-class GlobalAvgPool2D(LayerBase):
+class _GlobalPool2D(LayerBase):
+    keepdims: bool = Field(
+        False, description="Keep the spatial axes: output (1, 1, c) instead of (c,)."
+    )
+
+
+class GlobalAvgPool2D(_GlobalPool2D):
     type: Literal["global_avg_pool2d"]
 
 
-class GlobalMaxPool2D(LayerBase):
+class GlobalMaxPool2D(_GlobalPool2D):
     type: Literal["global_max_pool2d"]
 
 
@@ -135,6 +116,14 @@ class Dropout(LayerBase):
     type: Literal["dropout"]
     rate: float = Field(
         ge=0, le=1, description="Fraction of the inputs to drop, in [0, 1)."
+    )
+    noise_shape: Optional[list[PositiveInt]] = Field(
+        None,
+        min_length=1,
+        description="Shape of the dropout mask, no batch axis (each example "
+        "draws its own): one entry per input axis, 1 to share the mask along "
+        "that axis or the input's size; [1, 1, 1] drops whole examples of a "
+        "feature map (stochastic depth, Keras's noise_shape=(None, 1, 1, 1)).",
     )
 
 
@@ -174,6 +163,7 @@ class Concat(_Merge):
     axis: int = Field(-1, description="Axis to join along (no batch axis counted).")
 
 
+
 Layer = Annotated[
     Union[
         Conv2D,
@@ -190,6 +180,13 @@ Layer = Annotated[
         ActivationLayer,
         Add,
         Concat,
+        # conv family and resizing
+        DepthwiseConv2D,
+        SeparableConv2D,
+        Conv2DTranspose,
+        ZeroPad2D,
+        Cropping2D,
+        UpSampling2D,
     ],
     Field(discriminator="type"),
 ]
@@ -200,10 +197,3 @@ LAYER_MODELS: dict[str, type[LayerBase]] = {
 }
 
 LAYER_TYPES = frozenset(LAYER_MODELS)
-
-
-def _pair(v: int | list[int]) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (v[0], v[1])
-
-
-pair = _pair

@@ -12,6 +12,12 @@ from .merge import RULES as _MERGE
 from .spatial import RULES as _SPATIAL
 from .tensor import RULES as _TENSOR
 
-RULES = {**_SPATIAL, **_TENSOR, **_MERGE}
+# -- conv family and resizing (conv_family.py, resize.py)
+from .conv_family import RULES as _CONV_FAMILY
+from .resize import RULES as _RESIZE
+from .resize import dropout as _dropout
+
+RULES = {**_SPATIAL, **_TENSOR, **_MERGE, **_CONV_FAMILY, **_RESIZE,
+         "dropout": _dropout}
 
 __all__ = ["Issue", "Out", "RULES", "ShapeError"]

@@ -20,19 +20,45 @@ def conv2d(layer, inputs) -> Out:
             f"in_channels = {layer.in_channels}, but the input {fmt(shape)} has "
             f"{c} channels",
             key="in_channels",
-            hint=f"a kernel here is [{k[0]}, {k[1]}, {c}, {layer.filters}] "
-            "as [kh, kw, in, out]",
+            hint=f"a kernel here is [{k[0]}, {k[1]}, {_per_group(c, layer)}, "
+            f"{layer.filters}] as [kh, kw, in, out]",
         ))
     spans = [dd * (kk - 1) + 1 for kk, dd in zip(k, d)]
     window = _window_issue(shape, k, spans, s, layer.padding)
-    if window is not None:
-        issues.append(window)
+    issues += [i for i in (window, groups_issue(layer, c)) if i is not None]
     if issues:
         raise ShapeError(issues)
     out = [conv_length(n, kk, ss, layer.padding, dd)
            for n, kk, ss, dd in zip((h, w), k, s, d)]
-    params = k[0] * k[1] * c * layer.filters + (layer.filters if layer.use_bias else 0)
+    # Each group's kernel sees only c / groups input channels.
+    kernel = k[0] * k[1] * (c // layer.groups) * layer.filters
+    params = kernel + (layer.filters if layer.use_bias else 0)
     return Out((out[0], out[1], layer.filters), params)
+
+
+def _per_group(channels: int, layer) -> int:
+    """Input channels one kernel sees: all of them unless grouped."""
+    g = layer.groups
+    return channels // g if channels % g == 0 else channels
+
+
+def groups_issue(layer, channels: int) -> Issue | None:
+    """Keras's rule: input channels and filters both divide into the groups."""
+    g = layer.groups
+    bad = [f"{what} = {n}" for what, n in
+           (("input channels", channels), ("filters", layer.filters)) if n % g]
+    if not bad:
+        return None
+    return Issue(
+        "MS220",
+        f"groups = {g} must divide both the input channels and the filters; "
+        f"{' and '.join(bad)} {'is' if len(bad) == 1 else 'are'} not a multiple "
+        f"of {g}. Received: groups={g}, input channels={channels}, "
+        f"filters={layer.filters}",
+        key="groups",
+        hint=f"each group convolves channels/groups inputs into filters/groups "
+        f"outputs; use a divisor of {channels} and {layer.filters}",
+    )
 
 
 def _window_issue(shape, k, spans, strides, padding) -> Issue | None:
@@ -97,7 +123,7 @@ def _pool(layer, inputs, kind: str) -> Out:
 def _global(layer, inputs, kind: str) -> Out:
     (shape,) = inputs
     need_rank(shape, 3, kind, "a feature map (h, w, c)")
-    return Out((shape[-1],))
+    return Out((1, 1, shape[-1]) if layer.keepdims else (shape[-1],))
 
 
 RULES = {

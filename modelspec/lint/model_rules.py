@@ -1,4 +1,5 @@
-"""Lint pass: model-level assertions and what a careful reviewer would flag.
+"""Lint rules over the model alone: its assertions (`expect_params`,
+`classes`) and what a careful reviewer would flag in the architecture.
 
 Each rule is a small function over `LintContext` yielding diagnostics; `RULES`
 lists them in the order they run. The rules only read; they never change the
@@ -7,45 +8,13 @@ spec.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional
 
-from .data.info import DATASETS
-from .diagnostics import Diagnostic
-from .report import LayerInfo, Node
-from .schema.common import IDENTITY_ACTIVATIONS, PROBABILITY_ACTIVATIONS
-from .shapes.base import fmt
-from .source import Positions
-from .train_rules import LR_RANGES, output_activation
-
-
-@dataclass
-class LintContext:
-    nodes: list[Node]
-    infos: dict[str, LayerInfo]
-    model: Any  # ModelTable or None
-    tables: dict[str, Any]
-    positions: Positions
-    raw: dict = field(default_factory=dict)
-
-    def diag(self, code, msg, path: tuple, *, node: Optional[Node] = None,
-             severity="error", hint=None) -> Diagnostic:
-        line, col = self.positions.find(path)
-        return Diagnostic(
-            code, msg, severity=severity, line=line, column=col, hint=hint,
-            layer=node.name if node else None, index=node.index if node else None,
-            layer_type=node.type if node else None,
-        )
-
-    def warn(self, code, msg, path, **kw) -> Diagnostic:
-        return self.diag(code, msg, path, severity="warning", **kw)
-
-    @property
-    def output(self) -> Optional[Node]:
-        return self.nodes[-1] if self.nodes else None
-
-    def by_name(self, name: str) -> Optional[Node]:
-        return next((n for n in self.nodes if n.name == name), None)
+from ..diagnostics import Diagnostic
+from ..report import Node
+from ..schema.common import IDENTITY_ACTIVATIONS, PROBABILITY_ACTIVATIONS
+from ..shapes.base import fmt
+from .context import LintContext, output_activation
 
 
 def _layer_path(node: Node, key: Optional[str] = None) -> tuple:
@@ -209,14 +178,3 @@ RULES: list[Callable[[LintContext], Iterable[Diagnostic]]] = [
     reshape_batch_axis,
 ]
 
-
-def lint(c: LintContext) -> list[Diagnostic]:
-    from .train_rules import RULES as TRAIN_RULES
-
-    out: list[Diagnostic] = []
-    for rule in RULES + TRAIN_RULES:
-        out.extend(rule(c))
-    return out
-
-
-__all__ = ["DATASETS", "LR_RANGES", "LintContext", "RULES", "lint"]

@@ -1,9 +1,10 @@
 """Classify images with an exported ONNX file: onnxruntime and numpy only.
 
-Everything needed comes from the file's metadata (`modelspec.onnx_meta`):
-input shape, pixel range and preprocessing, class names, and whether the
-output is logits (softmax applied here) or probabilities. TensorFlow is never
-imported, so this is what a serving process would run.
+Everything needed comes from the file's metadata
+(`modelspec.onnx_file.metadata`): input shape, pixel range and preprocessing,
+class names, and whether the output is logits (softmax applied here) or
+probabilities. TensorFlow is never imported, so this is what a serving process
+would run.
 """
 
 from __future__ import annotations
@@ -11,15 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import onnx_meta
-from .errors import UsageError, require
-
-
-def read_metadata(path) -> dict[str, Any]:
-    """The modelspec metadata of an ONNX file, decoded."""
-    ort = require("onnxruntime")
-    sess = _session(ort, path)
-    return _metadata(sess, path)
+from ..errors import UsageError, require
+from . import metadata as onnx_meta
 
 
 def _session(ort, path):
@@ -33,7 +27,7 @@ def _session(ort, path):
             str(path), sess_options=opts, providers=["CPUExecutionProvider"]
         )
     except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph types
-        raise UsageError(f"{path}: not a readable ONNX model ({e})") from None
+        raise UsageError(f"{path}: not a readable ONNX model ({e})") from e
 
 
 def _metadata(sess, path) -> dict[str, Any]:
@@ -89,7 +83,7 @@ def probabilities(path, images: Sequence[str | Path]):
     """(labels, probabilities of shape (n, classes), metadata)."""
     np = require("numpy")
     ort = require("onnxruntime")
-    from .data import load_image_files
+    from ..data import load_image_files
 
     sess = _session(ort, path)
     meta = _metadata(sess, path)

@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modelspec.errors import RunError, UsageError
-from modelspec.fsutil import atomic_write_text
+from ..errors import RunError, UsageError
+from ..fsutil import atomic_write_text
 
 SPEC = "spec.toml"
 RESOLVED = "resolved.json"
@@ -23,6 +23,10 @@ STATE = "state.json"
 METRICS = "metrics.json"
 TB = "tb"
 LATEST = "latest"
+# The plots written after training (backends/keras_backend/finish.py).
+CURVES = "curves.png"
+SAMPLES = "samples.png"
+CONFUSION = "confusion.png"
 
 
 def create_run_dir(out: str | os.PathLike, name: str, now: float | None = None):
@@ -87,7 +91,7 @@ def read_json(path: Path) -> dict:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
-        raise RunError(f"cannot read {path}: {exc}") from None
+        raise RunError(f"cannot read {path}: {exc}") from exc
 
 
 @dataclass

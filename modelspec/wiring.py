@@ -1,4 +1,4 @@
-"""Graph pass: layer names, `inputs` references, cycles and dead layers.
+"""Wiring pass: layer names, `inputs` references, cycles and dead layers.
 
 Layers form a DAG in list order: each reads earlier layers only, so a reference
 to a later layer is both a forward reference and the only way to make a cycle.

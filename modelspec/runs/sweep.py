@@ -25,9 +25,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import UsageError
-from .fsutil import atomic_write_text
-from .overrides import split_override
+from ..errors import UsageError
+from ..fsutil import atomic_write_text
+from ..overrides import split_override
 from .sweep_table import (  # noqa: F401  (part of this module's API)
     COLUMNS,
     CSV_FILE,
@@ -253,7 +253,7 @@ def load_state(sweep_dir: str | Path) -> SweepState:
     try:
         return SweepState.from_json(json.loads(path.read_text()))
     except (OSError, ValueError, TypeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
+        raise UsageError(f"cannot read {path}: {exc}") from exc
 
 
 def find_unfinished(out: str | Path, key: str) -> Path | None:
@@ -289,14 +289,14 @@ def next_action(variant: Variant, run_state: dict, has_metrics: bool) -> str:
 
 def check_variants(text: str, source: str, variants: Sequence[Variant]) -> list:
     """[(variant, Report)] for every variant of the spec text `text`."""
-    from .check import check_text
+    from ..check import check_text
 
     out = []
     for v in variants:
         try:
             out.append((v, check_text(text, file=source, overrides=v.overrides)))
         except UsageError as e:
-            raise UsageError(f"variant {v.label}: {e.message}", hint=e.hint) from None
+            raise UsageError(f"variant {v.label}: {e.message}", hint=e.hint) from e
     return out
 
 
@@ -311,7 +311,7 @@ def new_state(
 ) -> SweepState:
     """The plan of a new sweep (nothing is written). The base seed of
     --repeat is the spec's own train.seed (default 0)."""
-    from .check import check_text
+    from ..check import check_text
 
     grid = parse_grid(set_items)
     fixed = [f"train.epochs={epochs}"] if epochs is not None else []

@@ -1,6 +1,6 @@
 """What an exported ONNX file says about itself (its `metadata_props`).
 
-Framework-free: the exporter writes these entries and `modelspec.onnx_predict`
+Framework-free: the exporter writes these entries and `modelspec.onnx_file.predict`
 reads them back with nothing but onnxruntime and numpy, so a consumer can
 preprocess inputs and read outputs correctly without the spec.
 
@@ -46,7 +46,7 @@ def canonical_preprocessing(prep: Optional[Mapping[str, Any]]) -> dict:
 
     Values that are unknown (a spec exported without its data: standardization
     statistics, the pixel range of user data) stay null, and
-    `modelspec.onnx_predict` then refuses to guess.
+    `modelspec.onnx_file.predict` then refuses to guess.
     """
     if not prep:
         return {"scale": "unknown", "divide": None, "mean": None, "std": None,
@@ -74,7 +74,7 @@ def canonical_preprocessing(prep: Optional[Mapping[str, Any]]) -> dict:
 def static_preprocessing(spec) -> Optional[dict]:
     """What the spec alone says about preprocessing (no data loaded): None
     without a `[data]` table."""
-    from .data.info import DATASETS
+    from ..data.info import DATASETS
 
     data = getattr(spec, "data", None)
     if data is None:
@@ -131,7 +131,7 @@ def output_kind(spec) -> str:
 
 def default_class_names(spec) -> list[str]:
     """The spec's class names, else the built-in dataset's, else '0'..'n-1'."""
-    from .data.info import CLASS_NAMES
+    from ..data.info import CLASS_NAMES
 
     if spec.model.class_names:
         return list(spec.model.class_names)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from .errors import ModelspecError, UsageError
+from ..errors import ModelspecError, UsageError
+from .output import console, fail, print_diagnostics
+from .params import Command, FormatOption, PictureFormat, SetOption, TextOrJson
 
 SUFFIXES = {".svg": "svg", ".png": "png", ".html": "html", ".htm": "html",
             ".mmd": "mermaid", ".md": "mermaid"}
@@ -23,23 +25,10 @@ STATUS = {"unchanged": ("=", "dim"), "changed": ("~", "yellow"),
           "added": ("+", "green"), "removed": ("-", "red")}
 
 
-def _fail(e: ModelspecError) -> typer.Exit:
-    print(f"error: {e.message}", file=sys.stderr)
-    if e.hint:
-        print(f"  hint: {e.hint}", file=sys.stderr)
-    return typer.Exit(e.exit_code)
-
-
-def pick_format(fmt: Optional[str], output: Optional[Path]) -> str:
+def pick_format(fmt: Optional[PictureFormat], output: Optional[Path]) -> str:
     """--format wins; else the output's suffix; else SVG."""
-    from .drawing import FORMATS
-
     if fmt is not None:
-        fmt = fmt.lower()
-        if fmt not in FORMATS:
-            raise UsageError(f"--format must be one of {', '.join(FORMATS)}. "
-                             f"Received: {fmt}")
-        return fmt
+        return fmt.value
     if output is None or str(output) == "-":
         return "svg"
     suffix = output.suffix.lower()
@@ -52,35 +41,31 @@ def pick_format(fmt: Optional[str], output: Optional[Path]) -> str:
 
 
 def graph(
-    spec: Path = typer.Argument(..., help="The spec file to draw."),
-    output: Optional[Path] = typer.Option(
-        None, "-o", "--output",
+    spec: Annotated[Path, typer.Argument(
+        metavar="SPEC", help="The spec file to draw.")],
+    output: Annotated[Optional[Path], typer.Option(
+        "-o", "--output", metavar="FILE",
         help="Write here ('-' for stdout). Default: <spec name>.svg/.png/.html in "
-        "the current folder; mermaid goes to stdout.",
-    ),
-    format: Optional[str] = typer.Option(
-        None, "--format", "-f", help="svg, png, html or mermaid (default: from -o, "
-        "else svg)."
-    ),
-    set_: Optional[List[str]] = typer.Option(
-        None, "--set", help="Override a spec value: KEY.PATH=VALUE (repeatable)."
-    ),
+        "the current folder; mermaid goes to stdout.")] = None,
+    format: Annotated[Optional[PictureFormat], typer.Option(
+        "--format", "-f", case_sensitive=False,
+        help="Picture format (default: from -o, else svg).")] = None,
+    set_: SetOption = None,
 ) -> None:
     """Draw the layer graph with shapes and parameter counts (no graphviz).
 
     A spec with errors is still drawn, the broken layers in red; the command
     then prints the diagnostics and exits 1."""
-    from .check import check_file
-    from .drawing import render
-    from .fsutil import atomic_write_bytes
-    from .render import print_diagnostics
+    from ..check import check_file
+    from ..drawing import render
+    from ..fsutil import atomic_write_bytes
 
     try:
         fmt = pick_format(format, output)
         report = check_file(spec, set_ or ())
         data = render(report, fmt)
     except ModelspecError as e:
-        raise _fail(e) from None
+        raise fail(e) from None
     if output is None and fmt != "mermaid":
         output = Path(spec.stem + EXTENSION[fmt])
     raw = data.encode("utf-8") if isinstance(data, str) else data
@@ -92,7 +77,7 @@ def graph(
         try:
             atomic_write_bytes(output, raw)
         except OSError as e:
-            raise _fail(UsageError(f"cannot write {output}: {e.strerror}")) from None
+            raise fail(UsageError(f"cannot write {output}: {e.strerror}")) from None
         n = len(report.nodes)
         print(f"wrote {output} ({fmt}, {n} layer{'s' * (n != 1)}, "
               f"{report.total_params:,} params)")
@@ -117,7 +102,7 @@ def _value(v: Any) -> str:
 
 
 def _shape(s) -> str:
-    from .shapes.base import fmt
+    from ..shapes.base import fmt
 
     return "?" if s is None else fmt(s)
 
@@ -217,22 +202,21 @@ def totals_text(d) -> str:
 
 
 def diff(
-    a: Path = typer.Argument(..., help="The first spec (the 'before')."),
-    b: Path = typer.Argument(..., help="The second spec (the 'after')."),
-    format: str = typer.Option("text", "--format", "-f", help="text or json."),
+    a: Annotated[Path, typer.Argument(
+        metavar="A", help="The first spec (the 'before').")],
+    b: Annotated[Path, typer.Argument(
+        metavar="B", help="The second spec (the 'after').")],
+    format: FormatOption = TextOrJson.text,
 ) -> None:
     """Compare two specs layer by layer: added, removed and changed layers with
     their shapes and parameter counts. Exits 0 even when they differ."""
-    from .check import check_file
-    from .diffing import diff_reports
-    from .render import console
+    from ..check import check_file
+    from ..diffing import diff_reports
 
-    if format not in ("text", "json"):
-        raise _fail(UsageError(f"--format must be text or json. Received: {format}"))
     try:
         ra, rb = check_file(a), check_file(b)
     except ModelspecError as e:
-        raise _fail(e) from None
+        raise fail(e) from None
     d = diff_reports(ra, rb)
     for r in (ra, rb):
         if not r.ok:
@@ -240,7 +224,7 @@ def diff(
             print(f"note: {r.file} has {n} error{'s' * (n != 1)} (see modelspec "
                   "check); layers whose shape could not be inferred show ?",
                   file=sys.stderr)
-    if format == "json":
+    if format is TextOrJson.json:
         print(json.dumps(d.to_json(), indent=2, ensure_ascii=False))
         return
     c = console()
@@ -251,5 +235,5 @@ def diff(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("graph")(graph)
-    app.command("diff")(diff)
+    app.command("graph", cls=Command)(graph)
+    app.command("diff", cls=Command)(diff)

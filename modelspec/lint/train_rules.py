@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import Iterable, Optional
 
-from .data.info import DATASETS, TRAIN_SIZES
-from .diagnostics import Diagnostic
-from .report import Node
-from .shapes.base import fmt, prod
-
-if TYPE_CHECKING:
-    from .lint import LintContext
+from ..data.info import DATASETS, TRAIN_SIZES
+from ..diagnostics import Diagnostic
+from ..shapes.base import prod
+from .context import LintContext, output_activation
 
 # Learning rates outside these bounds are almost always a slip (seed 001 used
 # SGD's 0.1 with Adam). Bounds are inclusive; defaults are Keras's.
@@ -21,27 +18,7 @@ LR_RANGES = {
     "sgd": (1e-5, 1.0, 1e-2),
 }
 
-# Layers that pass scores through unchanged in kind: the activation that made
-# the logits sits further back.
-_PASSIVE = frozenset({"global_avg_pool2d", "global_max_pool2d", "flatten", "reshape",
-                      "dropout", "max_pool2d", "avg_pool2d"})
-
-
-def output_activation(nodes: list[Node]) -> Optional[tuple[Node, str]]:
-    """The layer whose activation produced the model output, and that activation
-    ('linear' when none is set); None when it cannot be told (merges, norms)."""
-    by_name = {n.name: n for n in nodes}
-    node = nodes[-1] if nodes else None
-    while node is not None and node.layer is not None:
-        if node.type in ("conv2d", "dense", "activation"):
-            return node, node.layer.activation or "linear"
-        if node.type not in _PASSIVE or len(node.inputs) != 1:
-            return None
-        node = by_name.get(node.inputs[0])
-    return None
-
-
-def _classes(c: "LintContext") -> Optional[int]:
+def _classes(c: LintContext) -> Optional[int]:
     if c.model is not None and c.model.classes is not None:
         return c.model.classes
     out = c.output
@@ -51,7 +28,7 @@ def _classes(c: "LintContext") -> Optional[int]:
     return None
 
 
-def loss_matches_output(c: "LintContext") -> Iterable[Diagnostic]:
+def loss_matches_output(c: LintContext) -> Iterable[Diagnostic]:
     train = c.tables.get("train")
     if train is None or train.from_logits is None:
         return
@@ -78,7 +55,7 @@ def loss_matches_output(c: "LintContext") -> Iterable[Diagnostic]:
         )
 
 
-def learning_rate(c: "LintContext") -> Iterable[Diagnostic]:
+def learning_rate(c: LintContext) -> Iterable[Diagnostic]:
     train = c.tables.get("train")
     if train is None:
         return
@@ -103,7 +80,7 @@ def _num(x: float) -> str:
     return f"{x:g}".replace("e-0", "e-").replace("e+0", "e+")
 
 
-def topk_metrics(c: "LintContext") -> Iterable[Diagnostic]:
+def topk_metrics(c: LintContext) -> Iterable[Diagnostic]:
     train = c.tables.get("train")
     k_classes = _classes(c)
     if train is None or k_classes is None:
@@ -118,7 +95,7 @@ def topk_metrics(c: "LintContext") -> Iterable[Diagnostic]:
             )
 
 
-def data_fits_model(c: "LintContext") -> Iterable[Diagnostic]:
+def data_fits_model(c: LintContext) -> Iterable[Diagnostic]:
     data = c.tables.get("data")
     if data is None or c.model is None or data.dataset not in DATASETS:
         return
@@ -156,8 +133,8 @@ def data_fits_model(c: "LintContext") -> Iterable[Diagnostic]:
         )
 
 
-def validation_split(c: "LintContext") -> Iterable[Diagnostic]:
-    from .schema import TrainTable
+def validation_split(c: LintContext) -> Iterable[Diagnostic]:
+    from ..schema import TrainTable
 
     data = c.tables.get("data")
     train = c.tables.get("train") or TrainTable()
@@ -186,7 +163,7 @@ def validation_split(c: "LintContext") -> Iterable[Diagnostic]:
         )
 
 
-def transfer_names(c: "LintContext") -> Iterable[Diagnostic]:
+def transfer_names(c: LintContext) -> Iterable[Diagnostic]:
     transfer = c.tables.get("transfer")
     if transfer is None or not isinstance(transfer.freeze, list):
         return
@@ -206,5 +183,3 @@ RULES = [
     validation_split,
     transfer_names,
 ]
-
-__all__ = ["LR_RANGES", "RULES", "fmt", "output_activation"]

@@ -1,5 +1,4 @@
-"""`modelspec sweep` (a grid of --set values, trained one after another) and the
-plotting half of `modelspec runs --compare`.
+"""`modelspec sweep`: a grid of --set values, trained one after another.
 
 TensorFlow loads only when the first variant trains: every variant is checked
 first, and the sweep does not start if one of them is invalid.
@@ -7,20 +6,16 @@ first, and the sweep does not start if one of them is invalid.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
-from .errors import ModelspecError, UsageError
-
-
-def _fail(e: ModelspecError) -> typer.Exit:
-    print(f"error: {e.message}", file=sys.stderr)
-    if e.hint:
-        print(f"  hint: {e.hint}", file=sys.stderr)
-    return typer.Exit(e.exit_code)
+from ..errors import ModelspecError, UsageError
+from .output import fail, quiet_tensorflow
+from .params import Command
+from .progress import RichReporter
 
 
 class VariantsInvalid(ModelspecError):
@@ -29,8 +24,8 @@ class VariantsInvalid(ModelspecError):
 
 def _open(spec, set_items, repeat, epochs, out, resume, fresh, say):
     """(sweep_dir or None if new, state, spec text)."""
-    from . import sweep as sw  # lazy: keeps other commands' start-up light
-    from .check import read_spec_text
+    from ..check import read_spec_text
+    from ..runs import sweep as sw  # lazy: keeps other commands' start-up light
 
     if resume is not None:
         if spec is not None or set_items or repeat != 1 or epochs is not None:
@@ -62,7 +57,8 @@ def _open(spec, set_items, repeat, epochs, out, resume, fresh, say):
 def _check(state, text) -> dict:
     """{variant index: Report}; raises VariantsInvalid after printing every
     invalid variant's diagnostics. Warnings shared by all are printed once."""
-    from . import sweep as sw  # lazy: keeps other commands' start-up light
+    from ..runs import sweep as sw  # lazy: keeps other commands' start-up light
+
     checked = sw.check_variants(text, state.source, state.variants)
     seen = set()
     bad = []
@@ -90,8 +86,9 @@ def _check(state, text) -> dict:
 
 
 def table(rows, title: str):
-    from . import sweep as sw  # lazy: keeps other commands' start-up light
     from rich.table import Table
+
+    from ..runs import sweep as sw  # lazy: keeps other commands' start-up light
 
     t = Table(title=title)
     for key, label in sw.COLUMNS:
@@ -105,76 +102,50 @@ def table(rows, title: str):
 
 
 def sweep_command(
-    spec: Path | None = typer.Argument(None, help="The spec file to sweep."),
-    set_: list[str] | None = typer.Option(
-        None, "--set",
-        help="KEY.PATH=V1,V2,... (repeatable); every combination is one run. "
+    spec: Annotated[Optional[Path], typer.Argument(
+        metavar="SPEC", help="The spec file to sweep.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option(
+        "--set", metavar="KEY.PATH=V1,V2,...",
+        help="Values to sweep (repeatable); every combination is one run. "
         "Commas inside [..] do not split: layers.conv1.kernel=[3,3],[5,5].",
-    ),
-    repeat: int = typer.Option(
-        1, "--repeat", min=1,
+    )] = None,
+    repeat: Annotated[int, typer.Option(
+        "--repeat", min=1, metavar="N",
         help="Run each combination N times, with train.seed = seed, seed+1, ...",
-    ),
-    epochs: int | None = typer.Option(
-        None, "--epochs", min=1, help="Train every variant this many epochs."
-    ),
-    out: Path = typer.Option(Path("runs"), "--out", help="Runs folder."),
-    resume: Path | None = typer.Option(
-        None, "--resume", help="Continue an interrupted sweep (its folder)."
-    ),
-    fresh: bool = typer.Option(
-        False, "--fresh",
+    )] = 1,
+    epochs: Annotated[Optional[int], typer.Option(
+        "--epochs", min=1, metavar="N",
+        help="Train every variant this many epochs.")] = None,
+    out: Annotated[Path, typer.Option(
+        "--out", metavar="DIR", help="Runs folder.")] = Path("runs"),
+    resume: Annotated[Optional[Path], typer.Option(
+        "--resume", metavar="SWEEP_DIR",
+        help="Continue an interrupted sweep (its folder).")] = None,
+    fresh: Annotated[bool, typer.Option(
+        "--fresh",
         help="Start a new sweep even when an unfinished one with the same spec "
         "and grid exists (by default that one is continued).",
-    ),
+    )] = False,
 ) -> None:
     """Train a grid of variants, each a normal run; compare them in a table
     and one plot under runs/sweeps/<name>-<stamp>/."""
-    from . import sweep as sw  # lazy: keeps other commands' start-up light
     from rich.console import Console
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from ..runs import sweep as sw  # lazy: keeps other commands' start-up light
+
+    quiet_tensorflow()
     console = Console()
 
     def say(text: str) -> None:
         console.print(text, highlight=False, soft_wrap=True)
 
     try:
-        sweep_dir, state, text = _open(
+        sweep_dir, state, reports = _plan(
             spec, list(set_ or ()), repeat, epochs, out, resume, fresh, say
         )
-        reports = _check(state, text)
-        if sweep_dir is None:
-            from .fsutil import atomic_write_text
-
-            sweep_dir = sw.create_sweep_dir(out, state.spec_name)
-            atomic_write_text(sweep_dir / sw.SPEC_COPY, text)
-            sw.save_state(sweep_dir, state)
-        n = len(state.variants)
-        say(f"sweep of {n} variant{'s' * (n != 1)} of {state.spec_name} -> "
-            f"{sweep_dir}")
-        from backends.keras_backend.sweep_run import run_sweep
-
-        from .cli_train import RichReporter
-
-        def announce(v, action) -> None:
-            note = {"skip": "  (finished, skipped)", "resume": "  (resuming)"}
-            say(f"[{v.index}/{n}] {v.label}{note.get(action, '')}")
-
-        def summary(v) -> None:
-            run_dir = sw.run_path(sweep_dir, v)
-            row = sw.comparison_row(v, _metrics(run_dir), run_dir)
-            say(f"  val acc {sw.format_cell('val_accuracy', row['val_accuracy'])}, "
-                f"test acc {sw.format_cell('test_accuracy', row['test_accuracy'])}"
-                f" -> {run_dir}")
-
-        with RichReporter(console) as reporter:
-            outcome = run_sweep(
-                sweep_dir, state, reports, reporter=reporter,
-                on_variant=announce, after_variant=summary,
-            )
+        outcome = _train(sweep_dir, state, reports, console, say)
     except ModelspecError as e:
-        raise _fail(e) from None
+        raise fail(e) from None
     console.print(table(outcome.rows, f"sweep of {state.spec_name}"))
     say(f"saved {sweep_dir / sw.CSV_FILE}, {sw.MD_FILE} and {sw.PLOT_FILE}")
     for v in outcome.failed:
@@ -184,43 +155,61 @@ def sweep_command(
         raise typer.Exit(1)
 
 
-def _metrics(run_dir: Path) -> dict:
+def _plan(spec, set_items, repeat, epochs, out, resume, fresh, say):
+    """(sweep folder, state, {variant index: Report}): every variant checked,
+    and the folder of a new sweep created with its spec copy and state."""
+    from ..fsutil import atomic_write_text
+    from ..runs import sweep as sw
+
+    sweep_dir, state, text = _open(
+        spec, set_items, repeat, epochs, out, resume, fresh, say
+    )
+    reports = _check(state, text)
+    if sweep_dir is None:
+        sweep_dir = sw.create_sweep_dir(out, state.spec_name)
+        atomic_write_text(sweep_dir / sw.SPEC_COPY, text)
+        sw.save_state(sweep_dir, state)
+    return sweep_dir, state, reports
+
+
+def _train(sweep_dir: Path, state, reports: dict, console, say):
+    """Train the variants one after another (the backend's run_sweep), with a
+    line before and after each."""
+    from .. import runs
+    from ..runs import sweep as sw
+
+    n = len(state.variants)
+    say(f"sweep of {n} variant{'s' * (n != 1)} of {state.spec_name} -> "
+        f"{sweep_dir}")
+    from backends.keras_backend.sweep_run import run_sweep
+
+    def announce(v, action) -> None:
+        note = {"skip": "  (finished, skipped)", "resume": "  (resuming)"}
+        say(f"[{v.index}/{n}] {v.label}{note.get(action, '')}")
+
+    def summary(v) -> None:
+        run_dir = sw.run_path(sweep_dir, v)
+        row = sw.comparison_row(v, _metrics(run_dir / runs.METRICS), run_dir)
+        say(f"  val acc {sw.format_cell('val_accuracy', row['val_accuracy'])}, "
+            f"test acc {sw.format_cell('test_accuracy', row['test_accuracy'])}"
+            f" -> {run_dir}")
+
+    with RichReporter(console) as reporter:
+        return run_sweep(
+            sweep_dir, state, reports, reporter=reporter,
+            on_variant=announce, after_variant=summary,
+        )
+
+
+def _metrics(path: Path) -> dict:
+    """A run's metrics.json, or {} while it has none (the summary shows '-')."""
     import json
 
     try:
-        return json.loads((run_dir / "metrics.json").read_text())
+        return json.loads(path.read_text())
     except (OSError, ValueError, TypeError):
         return {}
 
 
-def runs_folder_or_compare(
-    folders: list[Path] | None, compare: bool, output: Path | None
-) -> Path:
-    """For `modelspec runs`: without --compare, the one folder to list; with
-    it, plot the given runs on one figure and exit."""
-    folders = list(folders or [])
-    if not compare:
-        if len(folders) > 1 or output is not None:
-            raise _fail(UsageError(
-                "several run folders or -o need --compare",
-                hint="modelspec runs --compare RUN RUN -o compare.png",
-            ))
-        return folders[0] if folders else Path("runs")
-    target = output or Path("compare.png")
-    if target.suffix.lower() != ".png":
-        raise _fail(UsageError(f"-o must name a .png file. Received: {target}"))
-    try:
-        from backends.keras_backend.compare import compare_runs
-
-        if not folders:
-            raise UsageError("--compare needs run folders",
-                             hint="modelspec runs --compare RUN RUN")
-        dirs = compare_runs(folders, target)
-    except ModelspecError as e:
-        raise _fail(e) from None
-    print(f"wrote {target} ({len(dirs)} run{'s' * (len(dirs) != 1)})")
-    raise typer.Exit(0)
-
-
 def register(app: typer.Typer) -> None:
-    app.command("sweep")(sweep_command)
+    app.command("sweep", cls=Command)(sweep_command)

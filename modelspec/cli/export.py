@@ -1,4 +1,4 @@
-"""`modelspec export RUN_OR_SPEC --onnx`, and the ONNX side of `predict`.
+"""`modelspec export RUN_OR_SPEC --onnx`.
 
 A run folder exports its best.keras (or `--checkpoint last`); a spec file
 exports freshly initialized weights, with a warning. Every export is verified
@@ -8,36 +8,19 @@ printed at the end says what was verified.
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, Optional
 
 import typer
 
-from .errors import ModelspecError, SpecInvalid, UsageError
-
-
-def _fail(e: ModelspecError) -> typer.Exit:
-    print(f"error: {e.message}", file=sys.stderr)
-    if e.hint:
-        print(f"  hint: {e.hint}", file=sys.stderr)
-    return typer.Exit(e.exit_code)
-
-
-def _warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
-
-
-def _print_diagnostics(report) -> None:
-    for d in report.diagnostics:
-        if d.file is None:
-            d.file = report.file
-        print(d.render(), file=sys.stderr)
+from ..errors import ModelspecError, SpecInvalid, UsageError
+from ..runs import LATEST
+from .output import fail, print_diagnostics, quiet_tensorflow, warn
+from .params import Checkpoint, Command, SetOption
 
 
 def _is_run(path: Path) -> bool:
-    return path.is_dir() or path.name == "latest"
+    return path.is_dir() or path.name == LATEST
 
 
 def _check_data(spec, n: int):
@@ -47,7 +30,7 @@ def _check_data(spec, n: int):
     if spec.data is None:
         return None, None, None, "the spec has no [data] table"
     try:
-        from .data import load_data
+        from ..data import load_data
 
         splits = load_data(spec.data, tuple(spec.model.input), seed=spec.train.seed)
     except ModelspecError as e:
@@ -60,9 +43,10 @@ def _check_data(spec, n: int):
 
 
 def _load_run(run: Path, checkpoint: str, overrides: list[str]):
-    from backends.keras_backend import load_model, optim, runs
+    from backends.keras_backend import load_model, optim
 
-    from .check import check_text
+    from .. import runs
+    from ..check import check_text
 
     run_dir = runs.resolve_run(run)
     resolved = runs.read_json(run_dir / runs.RESOLVED)
@@ -83,53 +67,50 @@ def _load_run(run: Path, checkpoint: str, overrides: list[str]):
     try:
         model = load_model(path, compile=False)
     except Exception as e:  # a corrupt or foreign file
-        raise UsageError(f"cannot load {path}: {e}") from None
+        raise UsageError(f"cannot load {path}: {e}") from e
     return run_dir, path, report, model, resolved
 
 
 def export_command(
-    target: Path = typer.Argument(..., help="A run folder, or a spec .toml file."),
-    onnx: bool = typer.Option(False, "--onnx", help="Export to ONNX (the format)."),
-    output: Optional[Path] = typer.Option(
-        None, "-o", "--output", help="The .onnx file (default: <run>/best.onnx, "
-        "or <model name>.onnx for a spec)."
-    ),
-    opset: Optional[int] = typer.Option(
-        None, "--opset", min=9, help="ONNX opset (default [export] opset, 17)."
-    ),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
-    checkpoint: str = typer.Option(
-        "best", "--checkpoint", help="For a run: best or last."
-    ),
-    random_inputs: bool = typer.Option(
-        False, "--random-inputs", help="Verify on random inputs; load no data."
-    ),
-    set_: Optional[List[str]] = typer.Option(
-        None, "--set", help="Override a spec value: KEY.PATH=VALUE (repeatable)."
-    ),
+    target: Annotated[Path, typer.Argument(
+        metavar="RUN_OR_SPEC", help="A run folder, or a spec .toml file.")],
+    onnx: Annotated[bool, typer.Option(
+        "--onnx", help="Export to ONNX (the format).")] = False,
+    output: Annotated[Optional[Path], typer.Option(
+        "-o", "--output", metavar="FILE.onnx",
+        help="The .onnx file (default: <run>/best.onnx, or <model name>.onnx for "
+        "a spec).")] = None,
+    opset: Annotated[Optional[int], typer.Option(
+        "--opset", min=9, metavar="N",
+        help="ONNX opset (default [export] opset, 17).")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite an existing file.")] = False,
+    checkpoint: Annotated[Checkpoint, typer.Option(
+        "--checkpoint", help="For a run: which checkpoint.")] = Checkpoint.best,
+    random_inputs: Annotated[bool, typer.Option(
+        "--random-inputs", help="Verify on random inputs; load no data.")] = False,
+    set_: SetOption = None,
 ) -> None:
     """Export a run (or a spec, untrained) to a verified ONNX file."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    quiet_tensorflow()
     try:
         if not onnx:
             raise UsageError("choose the export format", hint="add --onnx")
-        if checkpoint not in ("best", "last"):
-            raise UsageError(f"--checkpoint must be best or last. Received: "
-                             f"{checkpoint}")
         result, source = _export(
-            target, output, opset, force, checkpoint, random_inputs, list(set_ or ())
+            target, output, opset, force, checkpoint.value, random_inputs,
+            list(set_ or ()),
         )
     except SpecInvalid as e:
-        _print_diagnostics(e.report)
-        raise _fail(e) from None
+        print_diagnostics(e.report, summary=False)
+        raise fail(e) from None
     except ModelspecError as e:
-        raise _fail(e) from None
+        raise fail(e) from None
     render_export(result, source)
 
 
 def _refuse_overwrite(output: Path, force: bool) -> None:
     """Fail before the slow part; export_onnx checks again before renaming."""
-    from .errors import OutputExists
+    from ..errors import OutputExists
 
     if output.exists() and not force:
         raise OutputExists(
@@ -140,7 +121,7 @@ def _refuse_overwrite(output: Path, force: bool) -> None:
 def _export(target, output, opset, force, checkpoint, random_inputs, overrides):
     from backends.onnx_export import export_onnx
 
-    from .check import check_file
+    from ..check import check_file
 
     meta: dict = {}
     if output is not None:
@@ -168,7 +149,7 @@ def _export(target, output, opset, force, checkpoint, random_inputs, overrides):
             _refuse_overwrite(output, force)
         from backends.keras_backend import build_model
 
-        _warn(f"{target} is a spec, not a run: exporting freshly initialized "
+        warn(f"{target} is a spec, not a run: exporting freshly initialized "
               "(untrained) weights")
         model = build_model(report, seed=report.spec.train.seed)
         source = f"{target} (random weights)"
@@ -181,7 +162,7 @@ def _export(target, output, opset, force, checkpoint, random_inputs, overrides):
         if names and "class_names" not in meta:
             meta["class_names"] = names
         if x is None:
-            _warn(f"verifying on random inputs: {why}")
+            warn(f"verifying on random inputs: {why}")
     result = export_onnx(
         model, report, output, opset=opset or settings.opset, force=force, data=x,
         tolerance=settings.tolerance, metadata=meta,
@@ -235,31 +216,5 @@ def render_export(result, source: str, console=None) -> None:
     (console or Console()).print(table)
 
 
-def render_predictions(results, console=None, title: Optional[str] = None) -> None:
-    """Print [(input, [(class, probability), ...])] as `modelspec predict` does,
-    for runs and .onnx files alike."""
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title)
-    for col in ("input", "rank", "class", "probability"):
-        table.add_column(col, justify="right" if col == "probability" else "left")
-    for label, ranked in results:
-        for rank, (name, p) in enumerate(ranked, start=1):
-            table.add_row(label if rank == 1 else "", str(rank), name, f"{p:.4f}")
-    (console or Console()).print(table)
-
-
-def predict_onnx_command(model: Path, images: List[Path], top: int = 3) -> None:
-    """`modelspec predict FILE.onnx IMAGE...`: ONNX Runtime only, no TensorFlow."""
-    from .onnx_predict import predict_onnx
-
-    try:
-        results = predict_onnx(model, [str(p) for p in images], top_k=top)
-    except ModelspecError as e:
-        raise _fail(e) from None
-    render_predictions(results, title=str(model))
-
-
 def register(app: typer.Typer) -> None:
-    app.command("export")(export_command)
+    app.command("export", cls=Command)(export_command)

@@ -1,0 +1,40 @@
+"""Run folders, framework-free: the run-directory format (`rundir`: file names,
+creating, resolving, listing) and sweeps over runs (`sweep`: the plan, its
+state and `sweep_table`: the comparison). Training writes these folders
+(backends/keras_backend/); `modelspec runs` reads them without TensorFlow.
+
+`from modelspec import runs` then `runs.METRICS`, `runs.resolve_run(...)`:
+the run-directory API is re-exported here.
+"""
+
+from __future__ import annotations
+
+from .rundir import (
+    BEST,
+    CONFUSION,
+    CURVES,
+    HISTORY,
+    LAST,
+    LATEST,
+    METRICS,
+    RESOLVED,
+    SAMPLES,
+    SPEC,
+    STATE,
+    TB,
+    RunInfo,
+    create_run_dir,
+    list_runs,
+    point_latest,
+    read_json,
+    resolve_run,
+    run_info,
+    write_json,
+)
+
+__all__ = [
+    "BEST", "CONFUSION", "CURVES", "HISTORY", "LAST", "LATEST", "METRICS",
+    "RESOLVED", "SAMPLES", "SPEC", "STATE", "TB", "RunInfo", "create_run_dir",
+    "list_runs", "point_latest", "read_json", "resolve_run", "run_info",
+    "write_json",
+]
