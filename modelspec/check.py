@@ -34,7 +34,9 @@ def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -
                        column=e.column, hint=e.hint or _syntax_hint(text, e.line))
         )
         return _finish(report)
-    raw = apply_overrides(raw, overrides)
+    set_by: list[tuple[tuple, str]] = []
+    raw = apply_overrides(raw, overrides, set_by)
+    _point_at_command_line(positions, set_by)
     report.raw = raw
 
     validated = validate(raw, positions)
@@ -50,7 +52,18 @@ def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -
     report.diagnostics += lint(ctx)
     if report.ok:
         report.spec = validated.spec
-    return _finish(report)
+    return _finish(report, [item for _, item in set_by])
+
+
+def _point_at_command_line(positions, set_by: list[tuple[tuple, str]]) -> None:
+    """A key set with --set was not written in the file: its diagnostics point
+    at the option. Its position is stored as line -k for the k-th override
+    (positions are 1-based, so no file line is <= 0); `_finish` turns that into
+    the diagnostic's `source`."""
+    for k, (path, _) in enumerate(set_by, start=1):
+        for known in [p for p in positions.at if p[: len(path)] == path]:
+            del positions.at[known]  # the file's value there is gone
+        positions.at[path] = (-k, 0)
 
 
 def _syntax_hint(text: str, line: int | None) -> str:
@@ -68,14 +81,17 @@ _ROOT_CAUSES = frozenset({"MS100", "MS101", "MS102", "MS103", "MS104",
                           "MS201", "MS202", "MS203"})
 
 
-def _finish(report: Report) -> Report:
+def _finish(report: Report, overrides: list[str] | None = None) -> Report:
     for d in report.diagnostics:
         d.file = report.file
+        if d.line is not None and d.line <= 0 and overrides:
+            d.source = f"--set {overrides[-d.line - 1]}"
+            d.line = d.column = None
     # Causes lead: a bad name or reference explains what follows it, so those
     # come first; then everything by position.
     report.diagnostics.sort(
-        key=lambda d: (d.code not in _ROOT_CAUSES, d.line is None, d.line or 0,
-                       d.column or 0, d.code)
+        key=lambda d: (d.code not in _ROOT_CAUSES, d.source is None,
+                       d.line is None, d.line or 0, d.column or 0, d.code)
     )
     return report
 

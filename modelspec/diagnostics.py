@@ -44,6 +44,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "MS309": ("warning", "output is not a vector"),
     "MS310": ("warning", "dropout right before the output"),
     "MS311": ("warning", "reshape's -1 is not the batch axis"),
+    "MS312": ("warning", "the weights alone exceed this machine's memory"),
     "MS401": ("error", "model input does not match the dataset"),
     "MS402": ("error", "classes do not match the dataset"),
     "MS403": ("error", "data classes subset out of range"),
@@ -64,6 +65,8 @@ class Diagnostic:
     layer_type: Optional[str] = None
     hint: Optional[str] = None
     file: Optional[str] = field(default=None, repr=False)
+    # Where the problem was written when it is not the file: `--set k=v`.
+    source: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
@@ -74,7 +77,10 @@ class Diagnostic:
         return self.severity == "error"
 
     def where(self) -> str:
-        """`file:line:col`, omitting what is unknown."""
+        """`file:line:col`, omitting what is unknown; or the command-line option
+        (`--set train.batchsize=8`) that wrote the value."""
+        if self.source:
+            return self.source
         parts = [self.file or "<spec>"]
         if self.line is not None:
             parts.append(str(self.line))
@@ -106,4 +112,6 @@ class Diagnostic:
     def to_json(self) -> dict:
         d = asdict(self)
         d.pop("file")
+        if d["source"] is None:  # only diagnostics about a --set carry it
+            d.pop("source")
         return d

@@ -12,6 +12,7 @@ import copy
 from typing import Any, Iterable
 
 from .errors import UsageError
+from .validate import did_you_mean
 from .source import tomllib
 
 
@@ -34,6 +35,7 @@ def split_override(item: str) -> tuple[list[str], str]:
 
 
 def _child(container: Any, part: str, item: str) -> Any:
+    """The key or list index that `part` names inside `container`."""
     if isinstance(container, list):
         if part.lstrip("-").isdigit():
             i = int(part)
@@ -46,12 +48,22 @@ def _child(container: Any, part: str, item: str) -> Any:
         for i, entry in enumerate(container):
             if isinstance(entry, dict) and entry.get("name") == part:
                 return i
-        raise UsageError(f"--set {item!r}: no layer is named {part!r}")
+        names = [e["name"] for e in container
+                 if isinstance(e, dict) and isinstance(e.get("name"), str)]
+        raise UsageError(
+            f"--set {item!r}: no layer is named {part!r}",
+            hint=did_you_mean(part, names) or (
+                "layers are named by `name` (or counted from 0: layers.0.filters); "
+                "`modelspec check` lists them"),
+        )
     return part
 
 
-def apply_overrides(data: dict, items: Iterable[str]) -> dict:
-    """Return a copy of `data` with every override applied, in order."""
+def apply_overrides(data: dict, items: Iterable[str],
+                    where: list | None = None) -> dict:
+    """Return a copy of `data` with every override applied, in order. `where`,
+    if given, receives (key path with layer names resolved to indices, item)
+    for each override, so diagnostics can point at the command line."""
     data = copy.deepcopy(data)
     for item in items:
         parts, raw = split_override(item)
@@ -67,4 +79,17 @@ def apply_overrides(data: dict, items: Iterable[str]) -> dict:
                 )
         last = _child(node, parts[-1], item)
         node[last] = parse_value(raw)
+        if where is not None:
+            where.append((_resolved(data, parts, item), item))
     return data
+
+
+def _resolved(data: dict, parts: list[str], item: str) -> tuple:
+    path: list = []
+    node: Any = data
+    for part in parts:
+        key = _child(node, part, item)
+        path.append(key if not isinstance(key, int) or key >= 0
+                    else len(node) + key)
+        node = node[key] if isinstance(node, (dict, list)) else None
+    return tuple(path)

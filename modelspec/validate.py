@@ -226,11 +226,15 @@ def validate(raw: dict, positions: Positions) -> Validated:
                     hint=did_you_mean(key, allowed)
                     or "allowed: " + ", ".join(sorted(allowed)))
 
+    misplaced = _misplaced_layers(raw, ctx)
     if "model" not in raw:
         ctx.add("MS102", "missing required table [model]", (), hint="add [model] "
                 "with name and input, e.g. input = [28, 28, 1]")
     else:
-        out.model = _check_model(TABLES["model"], raw["model"], ("model",), ctx)
+        model = raw["model"]
+        if misplaced:
+            model = {k: v for k, v in model.items() if k != "layers"}
+        out.model = _check_model(TABLES["model"], model, ("model",), ctx)
     for name in ("data", "train", "transfer", "export"):
         if name in raw:
             table = _check_model(TABLES[name], raw[name], (name,), ctx)
@@ -238,7 +242,9 @@ def validate(raw: dict, positions: Positions) -> Validated:
                 out.tables[name] = table
 
     layers = raw.get("layers")
-    if layers is None:
+    if layers is None and misplaced:
+        pass  # reported once, as the misplaced key it is
+    elif layers is None:
         ctx.add("MS102", "missing required [[layers]]", (),
                 hint="add at least one [[layers]] table with a `type`")
     elif not isinstance(layers, list) or not layers:
@@ -262,6 +268,19 @@ def validate(raw: dict, positions: Positions) -> Validated:
             export=out.tables.get("export") or TABLES["export"](),
         )
     return out
+
+
+def _misplaced_layers(raw: dict, ctx: _Context) -> bool:
+    """`layers = [...]` written after [model]: TOML puts it inside [model]."""
+    model = raw.get("model")
+    if "layers" in raw or not isinstance(model, dict) or "layers" not in model:
+        return False
+    ctx.add("MS101", "`layers` written after [model] is read as a key of [model] "
+            "(in TOML every key after a [table] header belongs to that table)",
+            ("model", "layers"),
+            hint="move `layers = [...]` above [model], before the first [table] "
+            "header, or write each layer as a [[layers]] table")
+    return True
 
 
 def _check_layer(entry: Any, i: int, name: str, ctx: _Context):

@@ -17,12 +17,25 @@ def custom_objects() -> dict:
     return {"modelspec>LocalResponseNormalization": cls, cls.__name__: cls}
 
 
-def load_model(path, **kwargs):
-    """`keras.saving.load_model` with modelspec's custom layers registered."""
-    from modelspec.errors import require
+def load_model(path, *, purpose: str = "", **kwargs):
+    """`keras.saving.load_model` with modelspec's custom layers registered.
 
+    A missing or damaged file is a UsageError (exit 2) with one wording for
+    every command; a file Keras still cannot read is a RunError naming it.
+    `purpose` completes the message: "to resume", "for transfer".
+    """
+    from modelspec.errors import RunError, require
+    from modelspec.runs.checkpoint import require_model_file
+
+    require_model_file(path)
     keras = require("keras")
-    return keras.saving.load_model(path, custom_objects=custom_objects(), **kwargs)
+    try:
+        return keras.saving.load_model(
+            path, custom_objects=custom_objects(), **kwargs
+        )
+    except Exception as exc:  # a foreign or incompatible file: say which one
+        where = f" {purpose}" if purpose else ""
+        raise RunError(f"cannot load {path}{where}: {exc}") from exc
 
 
 __all__ = ["LOWERINGS", "build_model", "custom_objects", "load_model", "lower_nodes"]

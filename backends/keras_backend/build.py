@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from modelspec import runs
-from modelspec.errors import RunError, require
+from modelspec.errors import require
 
 from . import compat, optim
 
@@ -62,10 +62,7 @@ def load_for_resume(path: Path, report, jit: bool):
     from . import load_model
 
     optim.custom_objects()  # registers the schedule and loss classes
-    try:
-        model = load_model(path)
-    except Exception as exc:  # corrupt file: name it rather than a traceback
-        raise RunError(f"cannot load {path} to resume: {exc}") from exc
+    model = load_model(path, purpose="to resume")
     model.compile(
         optimizer=model.optimizer,
         loss=optim.make_loss(report),

@@ -30,10 +30,7 @@ def load_best(run_dir: Path, report, compile_: bool = True):
             break
     else:
         raise RunError(f"{run_dir} holds no {runs.BEST} or {runs.LAST}")
-    try:
-        model = load_model(path, compile=False)
-    except Exception as exc:  # corrupt or foreign file
-        raise RunError(f"cannot load {path}: {exc}") from exc
+    model = load_model(path, compile=False)
     if compile_:
         model.compile(
             loss=optim.make_loss(report),

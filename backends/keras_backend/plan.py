@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelspec import DISTRIBUTION
 from modelspec.errors import RunError, require
 
 from . import optim, pipeline
@@ -157,7 +158,7 @@ def versions() -> dict:
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
-    for dist in ("modelspec", "tensorflow-cpu", "tensorflow", "keras", "numpy"):
+    for dist in (DISTRIBUTION, "tensorflow-cpu", "tensorflow", "keras", "numpy"):
         try:
             out[dist] = md.version(dist)
         except md.PackageNotFoundError:

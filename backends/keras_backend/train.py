@@ -17,6 +17,7 @@ from typing import Any
 from modelspec import runs
 from modelspec.errors import RunError, SpecInvalid
 from modelspec.fsutil import atomic_write_text
+from modelspec.resources import require_training_memory
 
 from . import build, compat, finish, fit, pipeline, plan
 from . import callbacks as cb
@@ -55,6 +56,7 @@ def train(
     if not report.ok or report.spec is None:
         raise SpecInvalid(report)
     spec = report.spec
+    require_training_memory(report.total_params, spec.train.optimizer)
     strategy = _choose_strategy(spec)
     splits = splits if splits is not None else pipeline.load_splits(spec)
     if spec.transfer is not None:  # fail before a run directory exists
@@ -132,6 +134,7 @@ def resume(
     report = check_text(text, file=str(run_dir / runs.SPEC), overrides=overrides)
     if not report.ok or report.spec is None:
         raise SpecInvalid(report)
+    require_training_memory(report.total_params, report.spec.train.optimizer)
     strategy = _choose_strategy(report.spec)
     scratch = _scratch_dir(strategy[0])
     if extra_overrides and old and scratch is None:

@@ -154,8 +154,5 @@ def load_and_apply(model, table, base: Path | None = None) -> TransferReport:
     from . import load_model
 
     path = resolve_source(table.from_, base)
-    try:
-        source_model = load_model(path, compile=False)
-    except Exception as exc:  # a corrupt or foreign file: say which one
-        raise RunError(f"cannot load {path} for transfer: {exc}") from exc
+    source_model = load_model(path, compile=False, purpose="for transfer")
     return apply_transfer(model, source_model, table, source=str(path))

@@ -66,10 +66,15 @@ def schema(
 
 def version() -> None:
     """Print the modelspec version."""
-    print(f"modelspec {__version__}")
+    from .. import DISTRIBUTION
+
+    print(f"modelspec {__version__} ({DISTRIBUTION})")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("check", cls=Command)(check)
-    app.command("schema", cls=Command)(schema)
-    app.command("version", cls=Command)(version)
+    app.command("check", cls=Command,
+                short_help="Validate specs, infer shapes and parameters.")(check)
+    app.command("schema", cls=Command,
+                short_help="Print the JSON Schema of spec files.")(schema)
+    app.command("version", cls=Command,
+                short_help="Print the modelspec version.")(version)

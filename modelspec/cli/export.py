@@ -64,10 +64,7 @@ def _load_run(run: Path, checkpoint: str, overrides: list[str]):
             hint="train it first, or pick the other one with --checkpoint",
         )
     optim.custom_objects()  # registers the run's custom loss/schedule classes
-    try:
-        model = load_model(path, compile=False)
-    except Exception as e:  # a corrupt or foreign file
-        raise UsageError(f"cannot load {path}: {e}") from e
+    model = load_model(path, compile=False)
     return run_dir, path, report, model, resolved
 
 
@@ -217,4 +214,5 @@ def render_export(result, source: str, console=None) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("export", cls=Command)(export_command)
+    app.command("export", cls=Command,
+                short_help="Export a run or spec to a verified ONNX file.")(export_command)

@@ -212,4 +212,5 @@ def _metrics(path: Path) -> dict:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("sweep", cls=Command)(sweep_command)
+    app.command("sweep", cls=Command,
+                short_help="Train a grid of variants and compare them.")(sweep_command)

@@ -257,7 +257,11 @@ def compare_runs(folders: list[Path], output: Optional[Path]) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train", cls=Command)(train_command)
-    app.command("evaluate", cls=Command)(evaluate_command)
-    app.command("predict", cls=Command)(predict_command)
-    app.command("runs", cls=Command)(runs_command)
+    app.command("train", cls=Command,
+                short_help="Train a spec into a new run folder.")(train_command)
+    app.command("evaluate", cls=Command,
+                short_help="Evaluate a run's best model on its data.")(evaluate_command)
+    app.command("predict", cls=Command,
+                short_help="Classify images with a run or an .onnx file.")(predict_command)
+    app.command("runs", cls=Command,
+                short_help="List runs and their best metrics.")(runs_command)

@@ -132,7 +132,13 @@ def _change_text(c) -> str:
     return text
 
 
-def diff_table(d):
+# Narrower than this, the changed settings leave the table for a list below it:
+# the six fixed columns take ~75 characters, and a squeezed column would cut
+# words such as truncated_normal in two.
+WIDE_DIFF = 110
+
+
+def diff_table(d, settings_column: bool = True):
     """A Rich table of the SpecDiff: one row per aligned layer."""
     from rich import box
     from rich.table import Table
@@ -146,7 +152,8 @@ def diff_table(d):
     table.add_column("output shape", no_wrap=True)
     table.add_column("params", justify="right", no_wrap=True)
     table.add_column("Δ params", justify="right", no_wrap=True)
-    table.add_column("changed settings")
+    if settings_column:
+        table.add_column("changed settings")
     for row in d.layers:
         mark, style = STATUS[row.status]
         delta = row.params_delta
@@ -162,9 +169,23 @@ def diff_table(d):
             _arrow(_shape(row.shape_a), _shape(row.shape_b), row.status),
             _arrow(_params(row.params_a), _params(row.params_b), row.status),
             _signed(delta) if delta else "",
-            changes,
+            *([changes] if settings_column else []),
         )
     return table
+
+
+def changes_list(d):
+    """The changed settings of each layer, one paragraph per layer, for
+    terminals too narrow to hold them in the table."""
+    from rich.text import Text
+
+    out = Text()
+    for row in d.layers:
+        changes = [_change_text(c) for c in row.changes if c.key != "name"]
+        if changes:
+            out.append(f"{row.name_b or row.name_a}: ", style="bold")
+            out.append("; ".join(changes) + "\n")
+    return out
 
 
 def settings_table(d):
@@ -228,12 +249,17 @@ def diff(
         print(json.dumps(d.to_json(), indent=2, ensure_ascii=False))
         return
     c = console()
-    c.print(diff_table(d))
+    wide = c.width >= WIDE_DIFF
+    c.print(diff_table(d, settings_column=wide))
+    if not wide:
+        c.print(changes_list(d))
     if d.settings:
         c.print(settings_table(d))
     c.print(totals_text(d))
 
 
 def register(app: typer.Typer) -> None:
-    app.command("graph", cls=Command)(graph)
-    app.command("diff", cls=Command)(diff)
+    app.command("graph", cls=Command,
+                short_help="Draw the layer graph (SVG, PNG, HTML, Mermaid).")(graph)
+    app.command("diff", cls=Command,
+                short_help="Compare two specs layer by layer and key by key.")(diff)

@@ -159,8 +159,7 @@ def load_image_files(
     out = []
     for p in map(Path, paths):
         if not p.is_file():
-            # A path given on the command line: an IO error (exit 2), as README says.
-            raise UsageError(f"{p}: no such file")
+            raise UsageError(f"{p}: no such file", hint="check the image paths")
         if p.suffix.lower() == ".npy":
             try:
                 a = np.load(p, allow_pickle=False)
@@ -171,7 +170,9 @@ def load_image_files(
             elif a.ndim > 1 and fits(a.shape[1:], input_shape):
                 a = a.reshape((len(a),) + input_shape)
             else:
-                check_fits(str(p), tuple(a.shape), input_shape)
+                check_fits(str(p), tuple(a.shape), input_shape, hint=(
+                    f"the model takes examples of shape {list(input_shape)}: give "
+                    "an .npy array of that shape (or a batch of them), or an image"))
             out.append(np.asarray(a, dtype=np.float32))
             continue
         h, w, c = geometry(input_shape, image_size)

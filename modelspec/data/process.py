@@ -111,14 +111,15 @@ def fits(example: tuple[int, ...], input_shape: tuple[int, ...]) -> bool:
     return squeezed(example) == squeezed(input_shape)
 
 
-def check_fits(name: str, example: tuple[int, ...], input_shape: tuple[int, ...]):
+def check_fits(name: str, example: tuple[int, ...], input_shape: tuple[int, ...],
+               hint: str | None = None):
     if not fits(example, input_shape):
         raise DataError(
             f"{name} examples have shape {tuple(example)} ({math.prod(example)} "
             f"values), which does not fit [model] input {list(input_shape)} "
             f"({math.prod(input_shape)} values)",
-            hint="change [model] input to the data's shape (channels last), or "
-            "use a dataset whose examples have that shape",
+            hint=hint or "change [model] input to the data's shape (channels "
+            "last), or use a dataset whose examples have that shape",
         )
 
 

@@ -167,6 +167,26 @@ def reshape_batch_axis(c: LintContext) -> Iterable[Diagnostic]:
             )
 
 
+def weights_fit_in_memory(c: LintContext) -> Iterable[Diagnostic]:
+    from ..resources import gib, machine_memory, weight_bytes
+
+    total = sum(li.params for li in c.infos.values())
+    memory = machine_memory()
+    if memory is None or weight_bytes(total) <= memory:
+        return
+    biggest = max(c.infos.values(), key=lambda li: li.params)
+    yield c.warn(
+        "MS312",
+        f"the model has {total:,} parameters: its float32 weights alone need "
+        f"{gib(weight_bytes(total))}, more than this machine's {gib(memory)} of "
+        "memory",
+        ("model",),
+        hint=f"the largest layer is '{biggest.name}' with {biggest.params:,} "
+        "parameters; training needs about four times the weights (gradients and "
+        "optimizer state)",
+    )
+
+
 RULES: list[Callable[[LintContext], Iterable[Diagnostic]]] = [
     expect_params,
     classes_match,
@@ -176,5 +196,6 @@ RULES: list[Callable[[LintContext], Iterable[Diagnostic]]] = [
     linear_stack,
     dropout_rates,
     reshape_batch_axis,
+    weights_fit_in_memory,
 ]
 

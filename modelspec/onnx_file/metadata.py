@@ -173,7 +173,10 @@ def decode(props: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in props.items():
         if key in JSON_KEYS:
-            out[key] = json.loads(value)
+            try:
+                out[key] = json.loads(value)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"'{key}' is not valid JSON: {e}") from e
         elif key == "opset":
             out[key] = int(value)
         else:

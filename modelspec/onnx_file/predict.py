@@ -39,7 +39,13 @@ def _metadata(sess, path) -> dict[str, Any]:
             f"{path} has no modelspec metadata ({', '.join(missing)} missing)",
             hint="export it with `modelspec export RUN --onnx`",
         )
-    return onnx_meta.decode(props)
+    try:
+        return onnx_meta.decode(props)
+    except ValueError as e:  # json.JSONDecodeError included
+        raise UsageError(
+            f"{path}: its modelspec metadata is damaged ({e})",
+            hint="export the run again with `modelspec export RUN --onnx --force`",
+        ) from e
 
 
 def apply_preprocessing(raw, prep: dict):
