@@ -1,6 +1,6 @@
 """The checker: a straight list of named passes over typed data.
 
-    parse -> overrides -> validate -> wiring -> shapes -> lint
+    parse -> overrides -> expand -> validate -> wiring -> shapes -> lint
 
 `check_text` never raises for anything a spec says; every problem becomes a
 diagnostic in the returned Report. Only an unreadable file raises (UsageError).
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
 
+from .blocks import expand
 from .diagnostics import Diagnostic
 from .errors import UsageError
 from .infer import infer_shapes
@@ -38,18 +40,31 @@ def check_text(text: str, file: str = "<spec>", overrides: Iterable[str] = ()) -
     raw = apply_overrides(raw, overrides, set_by)
     _point_at_command_line(positions, set_by)
     report.raw = raw
+    expanded = expand(raw, positions)
+    if expanded.aborted or (expanded.diagnostics and not expanded.raw["layers"]):
+        # nothing (sensible) to check: the expansion's errors say why
+        report.diagnostics += expanded.diagnostics
+        return _finish(report)
+    raw, positions = expanded.raw, expanded.positions
+    report.blocks = expanded.instances
+    passes: list[Diagnostic] = []
 
     validated = validate(raw, positions)
-    report.diagnostics += validated.diagnostics
+    passes += validated.diagnostics
     if validated.layers:
         report.nodes, graph_diags = build_graph(validated, positions)
-        report.diagnostics += graph_diags
+        passes += graph_diags
     infos, shape_diags = infer_shapes(report.nodes, validated.model, positions)
     report.layers = infos
-    report.diagnostics += shape_diags
+    passes += shape_diags
     ctx = LintContext(report.nodes, {li.name: li for li in infos}, validated.model,
                       validated.tables, positions, raw)
-    report.diagnostics += lint(ctx)
+    passes += lint(ctx)
+    if expanded.used:
+        for item in [*infos, *report.nodes]:
+            item.block = expanded.block_path(item.index)
+        passes = _in_blocks(expanded.diagnostics + passes, expanded)
+    report.diagnostics += passes
     if report.ok:
         report.spec = validated.spec
     return _finish(report, [item for _, item in set_by])
@@ -64,6 +79,34 @@ def _point_at_command_line(positions, set_by: list[tuple[tuple, str]]) -> None:
         for known in [p for p in positions.at if p[: len(path)] == path]:
             del positions.at[known]  # the file's value there is gone
         positions.at[path] = (-k, 0)
+
+
+def _in_blocks(diags: list[Diagnostic], expanded) -> list[Diagnostic]:
+    """Name the block instance of each diagnostic about an expanded layer, and
+    say once (with a count) what every instance of a block repeats."""
+    out: list[Diagnostic] = []
+    first: dict[tuple, Diagnostic] = {}
+    # A layer that failed to expand leaves the layers it would read unread:
+    # the failure is the diagnostic to read, not those dead layers.
+    broken = {expanded.origins[i][0].instance for i in expanded.failed
+              if i in expanded.origins}
+    for d in diags:
+        if d.index is not None and d.index in expanded.failed:
+            continue  # its ${...} failed: that error is the one to read
+        frames = expanded.origins.get(d.index) if d.index is not None else None
+        if d.code == "MS205" and frames and frames[0].instance in broken:
+            continue
+        frames = d.origin or (expanded.origins.get(d.index)
+                              if d.index is not None else None)
+        if frames:
+            d = replace(d, origin=list(frames))
+            key = (d.code, d.line, d.column, frames[0].block)
+            if key in first:
+                first[key].also += 1
+                continue
+            first[key] = d
+        out.append(d)
+    return out
 
 
 def _syntax_hint(text: str, line: int | None) -> str:

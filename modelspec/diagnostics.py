@@ -21,7 +21,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "MS205": ("error", "dead layer: nothing reads its output"),
     "MS206": ("error", "kernel or pool window larger than its input"),
     "MS207": ("error", "a dimension shrinks to zero or below"),
-    "MS208": ("error", "incompatible shapes for add or concat"),
+    "MS208": ("error", "incompatible shapes for a merge (add, multiply, concat, ...)"),
     "MS209": ("error", "expect_shape assertion failed"),
     "MS210": ("error", "expect_params assertion failed"),
     "MS211": ("error", "in_channels assertion failed"),
@@ -33,6 +33,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "MS221": ("error", "invalid output_padding for conv2d_transpose"),
     "MS222": ("error", "cropping removes the whole input"),
     "MS223": ("error", "dropout noise_shape does not broadcast to the input"),
+    # -- merges, rescaling and normalisation
+    "MS230": ("error", "per-channel values do not match the input's axis"),
     "MS301": ("warning", "non-linear activation on the output logits"),
     "MS302": ("error", "loss and output activation disagree"),
     "MS303": ("warning", "learning rate far outside the optimizer's usual range"),
@@ -50,7 +52,22 @@ CODES: dict[str, tuple[Severity, str]] = {
     "MS403": ("error", "data classes subset out of range"),
     "MS404": ("warning", "validation split is empty or too large"),
     "MS405": ("error", "transfer settings invalid"),
+    "MS501": ("error", "unknown block"),
+    "MS502": ("error", "bad block argument or use entry"),
+    "MS503": ("error", "invalid ${...} expression"),
+    "MS504": ("error", "block uses itself (recursion)"),
+    "MS505": ("error", "block expansion too large"),
 }
+
+
+@dataclass
+class Origin:
+    """One block instance around an expanded layer: its name, its block and
+    the line of the use entry that made it."""
+
+    instance: str
+    block: str
+    line: Optional[int] = None
 
 
 @dataclass
@@ -67,6 +84,11 @@ class Diagnostic:
     file: Optional[str] = field(default=None, repr=False)
     # Where the problem was written when it is not the file: `--set k=v`.
     source: Optional[str] = None
+    # The block instances the layer came from, innermost first (None: no block).
+    origin: Optional[list[Origin]] = None
+    # How many more diagnostics of this code at this place (other instances or
+    # layers of the same block) were folded into this one.
+    also: int = 0
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
@@ -105,6 +127,13 @@ class Diagnostic:
         text = f"{head} {subject}: {self.message}" if subject else (
             f"{head}: {self.message}"
         )
+        for n, o in enumerate(self.origin or ()):
+            line = f":{o.line}" if o.line is not None else ""
+            text += (f"\n  in block '{o.block}' instance '{o.instance}', used at "
+                     f"{self.file or '<spec>'}{line}")
+            if n == 0 and self.also:
+                # the same slip in other instances (or layers) of the block
+                text += f" (and {self.also} more like it)"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
@@ -114,4 +143,9 @@ class Diagnostic:
         d.pop("file")
         if d["source"] is None:  # only diagnostics about a --set carry it
             d.pop("source")
+        # Keys only blocks bring, so that reports without blocks stay as they were.
+        if d["origin"] is None:
+            d.pop("origin")
+        if not d["also"]:
+            d.pop("also")
         return d

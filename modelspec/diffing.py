@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .blocks.diffing import diff_instances
 from .report import Report
 
 PAIR_KEYS = ("kernel", "strides", "dilation", "pool")
@@ -102,6 +103,8 @@ class SpecDiff:
     errors_a: int = 0
     errors_b: int = 0
     settings: list[Change] = field(default_factory=list)  # outside [[layers]]
+    # top-level block instances (modelspec/blocks/diffing.py); [] without blocks
+    blocks: list = field(default_factory=list)
 
     @property
     def params_delta(self) -> int:
@@ -130,7 +133,7 @@ class SpecDiff:
             "output_shape_b": list(self.output_b) if self.output_b else None,
             "errors_a": self.errors_a,
             "errors_b": self.errors_b,
-        }
+        } | ({"blocks": [d.to_json() for d in self.blocks]} if self.blocks else {})
 
 
 def _normalise(settings: dict) -> dict:
@@ -281,6 +284,7 @@ def diff_reports(a: Report, b: Report) -> SpecDiff:
         output_a=a.output_shape, output_b=b.output_shape,
         errors_a=len(a.errors), errors_b=len(b.errors),
         settings=diff_tables(a.raw, b.raw),
+        blocks=diff_instances(a, b),
     )
 
 

@@ -28,6 +28,8 @@ class Node:
     # model input, or None when the name is unknown or ambiguous (a duplicate).
     # Names alone cannot wire a graph that has a duplicate name.
     sources: list[Optional[int]] = field(default_factory=list)
+    # The block instances the layer is in, outermost first; None outside blocks.
+    block: Optional[list[str]] = None
 
 
 INPUT_INDEX = -1
@@ -43,6 +45,8 @@ class LayerInfo:
     params: int
     trainable_params: int
     non_trainable_params: int
+    # The block instances this layer is in, outermost first; None outside blocks.
+    block: Optional[list[str]] = None
 
     def to_json(self) -> dict:
         return {
@@ -66,6 +70,8 @@ class Report:
     spec: Any = None  # modelspec.schema.Spec when the whole spec validated
     raw: dict = field(default_factory=dict)
     text: str = ""
+    # Block instance name -> block name (empty when the spec uses no blocks).
+    blocks: dict[str, str] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -102,11 +108,15 @@ class Report:
         return sum(li.non_trainable_params for li in self.layers)
 
     def to_json(self) -> dict:
+        layers = [li.to_json() for li in self.layers]
+        if self.blocks:  # only specs with blocks gain the key
+            for d, li in zip(layers, self.layers):
+                d["block"] = li.block
         return {
             "file": self.file,
             "ok": self.ok,
             "diagnostics": [d.to_json() for d in self.diagnostics],
-            "layers": [li.to_json() for li in self.layers],
+            "layers": layers,
             "output_shape": list(self.output_shape) if self.output_shape else None,
             "total_params": self.total_params,
             "trainable_params": self.trainable_params,

@@ -209,7 +209,11 @@ def _union_rule(errs: list[dict]) -> Optional[str]:
     kinds = {str(e["loc"][1]) if len(e["loc"]) > 1 else "" for e in errs}
     if len(errs) < 2:
         return None
-    if any(k.startswith("list") for k in kinds) and any("int" in k for k in kinds):
+    # Pair's members are constrained (positive) ints; a plain int-or-list union
+    # such as an `axis` gets Pydantic's own words.
+    if any(k.startswith("list[constrained-int") for k in kinds) and any(
+        "int" in k for k in kinds
+    ):
         return "a positive int or a list of two positive ints such as [3, 3]"
     if any("float" in k for k in kinds) and any("int" in k for k in kinds):
         return "a count (an int >= 0) or a fraction between 0 and 1"
@@ -219,7 +223,7 @@ def _union_rule(errs: list[dict]) -> Optional[str]:
 def validate(raw: dict, positions: Positions) -> Validated:
     out = Validated()
     ctx = _Context(positions, out.diagnostics)
-    allowed = set(TABLES) | {"layers"}
+    allowed = set(TABLES) | {"layers", "vars", "blocks"}
     for key in raw:
         if key not in allowed:
             ctx.add("MS101", f"unknown table or key '{key}'", (key,),

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from .diagnostics import Diagnostic
 from .report import INPUT_INDEX, Node
+from .schema.merge_norm import MERGE_KINDS
 from .source import Positions
 from .validate import Validated, default_names, did_you_mean
 
 INPUT = "input"
-MERGES = frozenset({"add", "concat"})
+MERGES = frozenset({"add", "concat"}) | MERGE_KINDS  # + multiply, subtract, ...
 
 
 def build_graph(v: Validated, positions: Positions) -> tuple[list[Node], list[Diagnostic]]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import fuzz_merge_norm
+
 
 def weight_count(weights) -> int:
     return sum(math.prod(w.shape) for w in weights)
@@ -68,12 +70,15 @@ def _window(spec) -> dict:
     }
 
 
-def plain_keras_layer(node):
+def plain_keras_layer(node, input_shapes):
     """The node's layer as plain Keras spells it, written here rather than taken
     from backends.keras_backend, so that a backend failure can be judged."""
     import keras
     import tensorflow as tf
 
+    merge_or_norm = fuzz_merge_norm.plain_keras_layer(node, input_shapes)
+    if merge_or_norm is not None:
+        return merge_or_norm
     spec, kl = node.layer, keras.layers
     if node.type in ("max_pool2d", "avg_pool2d"):
         cls = kl.MaxPooling2D if node.type == "max_pool2d" else kl.AveragePooling2D
@@ -122,19 +127,23 @@ def plain_keras_layer(node):
     return build[node.type]()
 
 
-def plain_keras_error(node, input_shapes, training: bool = False):
+def plain_keras_error(node, input_shapes, training: bool = False, arrays=None):
     """What plain Keras raises when it builds this one layer on inputs of these
-    shapes (no batch axis) and runs it on a batch (in training mode if asked);
-    None if it does not."""
+    shapes (no batch axis) and runs it on a batch: `arrays`, the data the layers
+    before it really produced (a layer may produce another shape than it
+    declares), else ones (in training mode if asked); None if it does not."""
     import keras
     import numpy as np
 
+    if arrays is None:
+        arrays = [np.ones((2, *s), "float32") for s in input_shapes]
     try:
         inputs = [keras.Input(shape) for shape in input_shapes]
-        merge = node.type in ("add", "concat")
-        out = plain_keras_layer(node)(inputs if merge else inputs[0])
-        batch = [np.ones((2, *s), "float32") for s in input_shapes]
-        keras.Model(inputs, out)(batch, training=training)
+        merge = node.type in ("add", "concat", *fuzz_merge_norm.ELEMENTWISE)
+        out = plain_keras_layer(node, input_shapes)(
+            inputs if merge else inputs[0]
+        )
+        keras.Model(inputs, out)(list(arrays), training=training)
     except Exception as e:
         return e
     return None
@@ -168,7 +177,7 @@ def kernel_exceeds_2n_minus_1(layer) -> bool:
     return any(span > 2 * n - 1 for span, n in zip(spans, (h, w)))
 
 
-def deliberately_stricter(model, diagnostic) -> bool:
+def deliberately_stricter(model, diagnostic, nodes=()) -> bool:
     """Errors the checker raises although Keras builds the layer, judged on the
     Keras `model` (which contains the layer) rather than on the checker's shapes:
 
@@ -183,6 +192,9 @@ def deliberately_stricter(model, diagnostic) -> bool:
     - MS221 for a conv2d_transpose that Keras builds with an output of no rows
       or columns: 'same', an even kernel and output_padding 0 on a 1-pixel
       input (on larger inputs TensorFlow refuses it).
+    - The merge and normalisation kinds' cases (`fuzz_merge_norm.stricter`),
+      given the input ranks Keras's layer received; those need the spec's
+      `nodes`.
     """
     import keras
 
@@ -199,6 +211,11 @@ def deliberately_stricter(model, diagnostic) -> bool:
     if diagnostic.code == "MS221" and isinstance(layer,
                                                  keras.layers.Conv2DTranspose):
         return 0 in tuple(layer.output.shape[1:3])
+    node = next((n for n in nodes if n.name == diagnostic.layer), None)
+    if node is not None and node.type in fuzz_merge_norm.BY_RANK[3]:
+        inputs = layer.input if isinstance(layer.input, list) else [layer.input]
+        ranks = [len(t.shape) - 1 for t in inputs]  # without the batch axis
+        return fuzz_merge_norm.stricter(node.type, diagnostic.code, ranks, node.layer)
     return False
 
 
@@ -219,12 +236,20 @@ def _upstream(nodes, name: str) -> set[str]:
     return seen
 
 
+def _batch(input_shape):
+    import numpy as np
+
+    return np.ones((2, *input_shape), dtype="float32")
+
+
 def judge_lowering_failure(report, text, input_shape, error) -> str:
     """The backend cannot lower (or run) the rejected spec. Find the first layer
     it fails on; plain Keras must fail on that layer too, on the same input
     shapes. Layers before it built, so a checker error there must be a
     deliberate one; and the checker must have flagged that layer or one it
     reads (else it accepted a layer Keras rejects)."""
+    import numpy as np
+
     nodes = report.nodes
     index, models = len(nodes) - 1, []
     for i in range(len(nodes) - 1):
@@ -239,14 +264,17 @@ def judge_lowering_failure(report, text, input_shape, error) -> str:
         else tuple(models[position[ref]].output.shape[1:])
         for ref in node.inputs
     ]
-    assert plain_keras_error(node, shapes) is not None, (
+    arrays = [_batch(input_shape) if ref == "input"
+              else np.asarray(models[position[ref]](_batch(input_shape)))
+              for ref in node.inputs]
+    assert plain_keras_error(node, shapes, arrays=arrays) is not None, (
         f"the backend fails on {node.name} ({node.type}) with "
         f"{type(error).__name__}: {error}\nbut plain Keras builds that layer on "
         f"inputs {shapes}:\n{text}"
     )
     for d in report.errors:
         if d.layer in position and position[d.layer] < index:
-            assert deliberately_stricter(models[position[d.layer]], d), (
+            assert deliberately_stricter(models[position[d.layer]], d, nodes), (
                 f"checker error on {d.layer}, which Keras builds:\n{text}"
                 + _listing(report)
             )

@@ -65,10 +65,13 @@ def test_help_shows_no_python_types_and_no_cut_sentences(command):
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
 def test_check_table_keeps_words_whole_at_80_columns(path):
     report = check_file(path)
-    text = render(summary_table(report))
-    assert max(len(line) for line in text.splitlines()) <= 80
-    words = [w for li in report.layers for w in (li.name, f"({li.type})")]
-    assert whole_words(text, words) == []
+    for expand in (False, True):
+        text = render(summary_table(report, expand=expand))
+        assert max(len(line) for line in text.splitlines()) <= 80
+        # Collapsed, a block instance is one row under its top-level name.
+        names = {li.name if expand or not li.block else li.block[0]
+                 for li in report.layers}
+        assert whole_words(text, names) == []
 
 
 @pytest.mark.parametrize("a,b", [("mnist_lenet", "mnist_mod"),

@@ -13,6 +13,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+import fuzz_merge_norm
+from blocks_fuzz import block_specs, check_blocks_against_keras
 from conv_cases import conv_family_layer, pool_or_dropout_layer
 from helpers import to_toml
 from keras_agreement import (
@@ -34,7 +36,7 @@ pytestmark = [
 ]
 
 SHAPE_CODES = {"MS204", "MS206", "MS207", "MS208", "MS213", "MS214",
-               "MS220", "MS221", "MS222"}
+               "MS220", "MS221", "MS222", "MS230"}
 
 
 # --- strategies -------------------------------------------------------------
@@ -125,6 +127,8 @@ def simple(draw, kind):
         }, None
     if kind in NEW_KINDS:
         return draw(conv_vocabulary(kind))
+    if kind in fuzz_merge_norm.SIMPLE:
+        return draw(fuzz_merge_norm.layer(kind))
     raise AssertionError(kind)
 
 
@@ -195,6 +199,8 @@ BY_RANK = {
         "keepdims_or_noise",
     ],
 }
+for _rank, _kinds in fuzz_merge_norm.BY_RANK.items():  # vocab-merge kinds
+    BY_RANK[_rank] = BY_RANK[_rank] + _kinds
 ANY_KIND = sorted({k for kinds in BY_RANK.values() for k in kinds})
 
 
@@ -234,7 +240,10 @@ def stacks(draw):
         kind = draw(
             st.sampled_from(ANY_KIND if draw(st.integers(0, 9)) == 0 else kinds)
         )
-        if kind in ("add", "concat"):
+        if kind == "squeeze_excite":  # keeps the map's rank and shape, or errs
+            current = fuzz_merge_norm.squeeze_excite(draw, add, current)
+            continue
+        if kind in ("add", "concat", *fuzz_merge_norm.ELEMENTWISE):
             a, rank_a = branch(rank, current)
             b = current if draw(st.booleans()) else branch(rank, current)[0]
             merge = {"type": kind}
@@ -271,7 +280,8 @@ def check_against_keras(model_table, layers):
         model = lower_and_run(report.nodes, input_shape)
     except Exception as e:
         return judge_lowering_failure(report, text, input_shape, e)
-    unexplained = [d for d in report.errors if not deliberately_stricter(model, d)]
+    unexplained = [d for d in report.errors
+                   if not deliberately_stricter(model, d, report.nodes)]
     assert not unexplained, (
         "checker rejects a spec that Keras builds and runs:\n"
         + text
@@ -425,3 +435,29 @@ def test_a_keras_rejection_the_checker_missed_fails_the_property():
     report.diagnostics = [d for d in report.diagnostics if not d.is_error]
     with pytest.raises(AssertionError, match="the checker flags neither"):
         judge_lowering_failure(report, text, (6, 6, 1), ValueError("from Keras"))
+
+
+# --- random blocks (the generator is tests/blocks_fuzz.py) ----------------------
+
+
+@settings(max_examples=25, **FUZZ)
+@given(block_specs())
+def test_random_blocks_agree_with_keras(text):
+    outcome = check_blocks_against_keras(text)
+    event(outcome)
+    assert outcome in {"accepted", "stricter", "rejected"}
+
+
+def test_the_blocks_generator_reaches_both_outcomes():
+    from hypothesis import find
+
+    from modelspec.check import check_text
+
+    def ok(text) -> bool:
+        return check_text(text).ok and len(check_text(text).layers) > 8
+
+    def shape_error(text) -> bool:
+        return bool({d.code for d in check_text(text).errors} & SHAPE_CODES)
+
+    assert ok(find(block_specs(), ok))
+    assert shape_error(find(block_specs(), shape_error))

@@ -11,10 +11,16 @@ from .lower import LOWERINGS, build_model, lower_nodes
 
 def custom_objects() -> dict:
     """The custom layers a saved modelspec model may contain, by registered name."""
+    from .layer_scale import layer_class as layer_scale_class
     from .lrn import layer_class
+    from .normalization import layer_class as normalization_class
 
-    cls = layer_class()
-    return {"modelspec>LocalResponseNormalization": cls, cls.__name__: cls}
+    found = {}
+    for cls in (layer_class(), layer_scale_class()):
+        found[f"modelspec>{cls.__name__}"] = found[cls.__name__] = cls
+    # Only by its registered name: plain "Normalization" is Keras's own layer.
+    found["modelspec>Normalization"] = normalization_class()
+    return found
 
 
 def load_model(path, *, purpose: str = "", **kwargs):

@@ -16,6 +16,8 @@ from modelspec.schema import pair
 from .lower_base import _common, _Context, _weights
 from .lower_conv import LOWERINGS as _CONV_LOWERINGS
 from .lower_conv import keras_activation as _keras_activation
+from .lower_merge_norm import LOWERINGS as _MERGE_NORM_LOWERINGS
+from .lower_merge_norm import MERGE_KINDS as _MERGE_NORM_KINDS
 
 
 def _conv2d(layer, name, ctx):
@@ -152,8 +154,9 @@ LOWERINGS: dict[str, Callable[[Any, str, _Context], Any]] = {
 
 
 LOWERINGS.update(_CONV_LOWERINGS)
+LOWERINGS.update(_MERGE_NORM_LOWERINGS)
 
-_MERGES = {"add", "concat"}
+_MERGES = {"add", "concat"} | _MERGE_NORM_KINDS
 
 
 def build_model(report, *, seed: int | None = None):

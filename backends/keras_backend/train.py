@@ -21,6 +21,7 @@ from modelspec.resources import require_training_memory
 
 from . import build, compat, finish, fit, pipeline, plan
 from . import callbacks as cb
+from .adapt import adapt_model
 from .fit import TrainingInterrupted
 
 __all__ = ["TrainResult", "TrainingInterrupted", "resume", "train"]
@@ -162,6 +163,7 @@ def _run(
         resuming=resuming,
     )
     model, transfer_report = build.make_model(report, run_plan, state, on_transfer)
+    adapt_model(model, report, splits.x_train, transfer_report, resuming=resuming)
     if not resuming:
         config = plan.plan_config(report, overrides, splits, run_plan, transfer_report)
         runs.write_json(run_plan.run_dir / runs.RESOLVED, config)

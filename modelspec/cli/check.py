@@ -24,6 +24,8 @@ def check(
         "--strict", help="Treat warnings as errors.")] = False,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="No summary table.")] = False,
+    expand: Annotated[bool, typer.Option(
+        "--expand", help="One row per layer, block instances expanded.")] = False,
     set_: SetOption = None,
 ) -> None:
     """Validate specs and infer every layer's shape, without loading a framework."""
@@ -43,7 +45,7 @@ def check(
             continue
         print_diagnostics(report)
         if report.ok and not quiet:
-            print_summary(report)
+            print_summary(report, expand=expand)
     if format is TextOrJson.json:
         print(json.dumps(results[0] if len(results) == 1 else results, indent=2))
     raise typer.Exit(worst)

@@ -144,10 +144,12 @@ def table_console():
     return c if c.is_terminal else Console(width=200)
 
 
-def summary_table(report: Report):
-    """A Rich table like Keras's model.summary(), plus the reads-from column."""
+def summary_table(report: Report, expand: bool = False):
+    """A Rich table like Keras's model.summary(), plus the reads-from column;
+    block instances are one row each unless `expand`."""
     from rich.table import Table
 
+    from ..blocks import summary_rows
     from ..shapes.base import fmt
 
     name = report.spec.model.name if report.spec else report.file
@@ -157,11 +159,10 @@ def summary_table(report: Report):
     table.add_column("Output shape")
     table.add_column("Param #", justify="right")
     rows, previous = [], "input"
-    for li in report.layers:
-        reads = "" if li.inputs == [previous] else ", ".join(li.inputs)
-        rows.append((str(li.index), f"{li.name} ({li.type})", fmt(li.output_shape),
-                     f"{li.params:,}", reads))
-        previous = li.name
+    for r in summary_rows(report.layers, report.blocks, expand):
+        reads = "" if r.inputs == [previous] else ", ".join(r.inputs)
+        rows.append((r.index, r.label, fmt(r.shape), f"{r.params:,}", reads))
+        previous = r.output
     # A plain chain needs no "Reads" column; a DAG shows what each layer reads.
     branched = any(r[-1] for r in rows)
     if branched:
@@ -179,7 +180,8 @@ def totals_text(report: Report) -> str:
             f"Non-trainable params: {nt:,} ({_size(nt)})")
 
 
-def print_summary(report: Report, stream: TextIO | None = None) -> None:
+def print_summary(report: Report, stream: TextIO | None = None,
+                  expand: bool = False) -> None:
     c = console(stream)
-    c.print(summary_table(report))
+    c.print(summary_table(report, expand))
     c.print(totals_text(report))

@@ -123,6 +123,28 @@ def _signed(n: int) -> str:
     return f"{n:+,}" if n else "0"
 
 
+def block_table(diffs):
+    """The diff of top-level block instances (modelspec/blocks/diffing.py)."""
+    from rich import box
+    from rich.table import Table
+
+    marks = {"added": "+", "removed": "-", "changed": "~", "unchanged": "="}
+    table = Table(title="block instances", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("", "instance", "block", "output shape", "params", "layers"):
+        table.add_column(column, no_wrap=True, justify="right"
+                         if column in ("params", "layers") else "left")
+    for d in diffs:
+        table.add_row(
+            marks[d.status], d.name,
+            _arrow(d.block_a or "", d.block_b or "", d.status),
+            _arrow(_shape(d.shape_a), _shape(d.shape_b), d.status),
+            _arrow(_params(d.params_a), _params(d.params_b), d.status),
+            _arrow(_params(d.layers_a), _params(d.layers_b), d.status),
+        )
+    return table
+
+
 def _change_text(c) -> str:
     text = f"{c.key} {_value(c.a)} → {_value(c.b)}"
     if len(text) > 30:  # initializers: their kind is what a reader scans for
@@ -249,6 +271,8 @@ def diff(
         print(json.dumps(d.to_json(), indent=2, ensure_ascii=False))
         return
     c = console()
+    if d.blocks:
+        c.print(block_table(d.blocks))
     wide = c.width >= WIDE_DIFF
     c.print(diff_table(d, settings_column=wide))
     if not wide:

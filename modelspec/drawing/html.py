@@ -4,7 +4,41 @@ from __future__ import annotations
 
 from html import escape
 
-from .model import Graph
+from .model import Graph, cluster_tree
+
+
+def _blocks_html(graph: Graph) -> str:
+    """Block instances as nested, collapsible <details>, each with its output
+    shape and parameters; empty for a spec without blocks."""
+    if not graph.clusters:
+        return ""
+    tree, labels = cluster_tree(graph)
+    nodes = {n.id: n for n in graph.nodes}
+
+    def members(items) -> list:
+        out = []
+        for item in items:
+            out += [nodes[item]] if isinstance(item, str) else members(item[1])
+        return out
+
+    def html(items) -> str:
+        rows = []
+        for item in items:
+            if isinstance(item, str):
+                n = nodes[item]
+                rows.append(f"<li>{escape(n.title)} {escape(n.detail)}</li>")
+                continue
+            path, inner = item
+            layers = members(inner)
+            params = sum(n.params or 0 for n in layers)
+            rows.append(
+                f"<li><details><summary><b>{escape(labels[path])}</b> → "
+                f"{escape(layers[-1].shape_text)}, {params:,} params, "
+                f"{len(layers)} layers</summary>{html(inner)}</details></li>")
+        return f"<ul>{''.join(rows)}</ul>"
+
+    top = [item for item in tree if not isinstance(item, str)]
+    return f"<h2>Blocks</h2>\n{html(top)}\n"
 
 
 def to_html(graph: Graph, svg: str) -> str:
@@ -43,7 +77,7 @@ li.warning {{ color: #c77700; }}
 <div class="graph">
 {body_svg}
 </div>
-<h2>Diagnostics</h2>
+{_blocks_html(graph)}<h2>Diagnostics</h2>
 {diag}
 </body>
 </html>

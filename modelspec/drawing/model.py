@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ..blocks.clusters import block_clusters, nest
 from ..report import Report
 from ..shapes.base import fmt
 from .conv_labels import conv_family_settings
+from .merge_norm_labels import merge_norm_settings
 
 MERGE_TYPES = frozenset({"add", "concat"})
 
@@ -78,6 +80,8 @@ class Graph:
     n_errors: int = 0
     n_warnings: int = 0
     spec_messages: list[str] = field(default_factory=list)
+    # block instances (modelspec.blocks.clusters.Cluster), outer before inner
+    clusters: list = field(default_factory=list)
 
     def node(self, node_id: str) -> GNode:
         return next(n for n in self.nodes if n.id == node_id)
@@ -159,6 +163,7 @@ def key_settings(type_: str, get) -> str:
         if get("axis") not in (None, -1):
             parts.append(f"axis {get('axis')}")
     parts += conv_family_settings(type_, get)
+    parts += merge_norm_settings(type_, get)
     if get("activation") and get("activation") != "linear":
         parts.append(str(get("activation")))
     if get("trainable") is False:
@@ -215,7 +220,22 @@ def build_graph(report: Report) -> Graph:
         if gnode.id.startswith("n") and not gnode.output and gnode.id not in read:
             gnode.dead = True
     _attach_diagnostics(report, graph)
+    graph.clusters = block_clusters(report.nodes, report.blocks)
     return graph
+
+
+def cluster_tree(graph: Graph) -> tuple[list, dict[tuple, str]]:
+    """The node ids nested by block instance (see blocks.clusters.nest), and
+    each instance's label ('conv2 · stage')."""
+    first: dict[str, str] = {}
+    for n in graph.nodes:
+        first.setdefault(n.name, n.id)
+    paths: dict[str, tuple] = {}
+    for c in graph.clusters:  # inner clusters come later and win
+        for name in c.members:
+            paths[first.get(name, name)] = c.path
+    labels = {c.path: f"{c.name} · {c.block}" for c in graph.clusters}
+    return nest([n.id for n in graph.nodes], paths), labels
 
 
 def _add_layers(report: Report, graph: Graph) -> set[str]:

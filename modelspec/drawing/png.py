@@ -9,6 +9,7 @@ import math
 import os
 
 from ..errors import require
+from .frames import frames
 from .scene import (
     ERROR,
     FONT,
@@ -80,6 +81,26 @@ def _arrow(draw, tip, before, fill) -> None:
     draw.polygon([tip, left, right], fill=fill)
 
 
+def _paint_frames(draw, scene: Scene, s, font) -> None:
+    """The block instances' frames (as in the SVG), labels over all frames."""
+    found = frames(scene)
+    for f in found:
+        _dashed_box(draw, s((f.x0, f.y0)), s((f.x1, f.y1)), f.fill)
+    for f in found:
+        draw.text(s((f.label_x, f.label_y)), f.label, fill=MUTED, font=font,
+                  anchor="rm" if f.label_right else "lm")
+
+
+def _dashed_box(draw, p0, p1, fill) -> None:
+    draw.rounded_rectangle([p0[0], p0[1], p1[0], p1[1]], radius=10 * SCALE,
+                           fill=fill)
+    (x0, y0), (x1, y1) = p0, p1
+    for a, b in (((x0, y0), (x1, y0)), ((x1, y0), (x1, y1)),
+                 ((x1, y1), (x0, y1)), ((x0, y1), (x0, y0))):
+        _dashed(draw, [a, b], MUTED, max(1, int(SCALE)), on=4 * SCALE,
+                off=3 * SCALE)
+
+
 def to_png(scene: Scene) -> bytes:
     Image = require("PIL.Image", "cpu")
     ImageDraw = require("PIL.ImageDraw", "cpu")
@@ -96,6 +117,7 @@ def to_png(scene: Scene) -> bytes:
     head = g.name + (f"   ({g.file})" if g.file else "")
     draw.text((20 * SCALE, HEADER_H * 0.6 * SCALE), head, fill=TEXT,
               font=head_font, anchor="ls")
+    _paint_frames(draw, scene, s, _font(11))
     kinds = {(e.src, e.dst): e.kind for e in g.edges}
     for r in scene.layout.routes:
         kind = kinds.get((r.src, r.dst), "normal")

@@ -36,6 +36,11 @@ FAMILY_FILL = {
     "depthwise_conv2d": "#e3eefb", "separable_conv2d": "#e3eefb",
     "conv2d_transpose": "#e3eefb",
     "zero_pad2d": "#f2f2f2", "cropping2d": "#f2f2f2", "upsampling2d": "#f2f2f2",
+    # merges, rescaling and normalisation
+    "multiply": "#fde9d9", "subtract": "#fde9d9", "maximum": "#fde9d9",
+    "average": "#fde9d9",
+    "rescaling": "#fdf5dc", "normalization": "#fdf5dc", "layer_norm": "#fdf5dc",
+    "layer_scale": "#fdf5dc",
 }
 STROKE = "#50627a"
 TEXT = "#1d2733"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from xml.sax.saxutils import escape, quoteattr
 
+from .frames import frames
 from .scene import (
     ERROR,
     FONT,
@@ -111,6 +112,23 @@ def _node_svg(scene: Scene, node_id: str, dy: float) -> str:
     return "".join(parts)
 
 
+def _clusters_svg(scene: Scene, dy: float) -> str:
+    """The frames of the block instances, behind everything, labels on top."""
+    rects, texts = [], []
+    for f in frames(scene):
+        rects.append(
+            f'<rect class="cluster" id={attr("block-" + f.name)} '
+            f'x="{_f(f.x0)}" y="{_f(f.y0 + dy)}" width="{_f(f.x1 - f.x0)}" '
+            f'height="{_f(f.y1 - f.y0)}" rx="10" fill="{f.fill}" '
+            f'stroke="{MUTED}" stroke-width="1" stroke-dasharray="4 3">'
+            f"<title>{esc(f.label)}</title></rect>")
+        texts.append(
+            f'<text x="{_f(f.label_x)}" y="{_f(f.label_y + dy)}" text-anchor='
+            f'"{"end" if f.label_right else "start"}" font-size="11" '
+            f'fill="{MUTED}" dominant-baseline="central">{esc(f.label)}</text>')
+    return "".join(['<g class="clusters">', *rects, *texts, "</g>"])
+
+
 def to_svg(scene: Scene) -> str:
     g = scene.graph
     w, h = scene.width, scene.height
@@ -137,6 +155,8 @@ def to_svg(scene: Scene) -> str:
         f'<text x="20" y="{_f(HEADER_H * 0.6)}" font-size="15" font-weight="bold" '
         f'fill="{TEXT}">{esc(head)}</text>'
     )
+    if g.clusters:
+        out.append(_clusters_svg(scene, HEADER_H))
     kinds = {(e.src, e.dst): e.kind for e in g.edges}
     out.append('<g class="edges">')
     for r in scene.layout.routes:

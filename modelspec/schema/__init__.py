@@ -44,7 +44,9 @@ class Spec(Strict):
 
 
 def json_schema() -> dict:
-    schema = Spec.model_json_schema(by_alias=True)
+    from ..blocks.schema import add_blocks
+
+    schema = add_blocks(Spec.model_json_schema(by_alias=True))
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "modelspec"
     return schema

@@ -21,6 +21,16 @@ from .conv_layers import (  # the convolution family and resizing layers
     ZeroPad2D,
 )
 from .layer_base import LayerBase, Padding, WeightedLayer, pair
+from .merge_norm import (  # element-wise merges, rescaling and normalisation
+    Average,
+    LayerNorm,
+    LayerScale,
+    Maximum,
+    Multiply,
+    Normalization,
+    Rescaling,
+    Subtract,
+)
 
 
 class Conv2D(WeightedLayer):
@@ -187,6 +197,15 @@ Layer = Annotated[
         ZeroPad2D,
         Cropping2D,
         UpSampling2D,
+        # merges, rescaling and normalisation (merge_norm.py)
+        Multiply,
+        Subtract,
+        Maximum,
+        Average,
+        Rescaling,
+        Normalization,
+        LayerNorm,
+        LayerScale,
     ],
     Field(discriminator="type"),
 ]

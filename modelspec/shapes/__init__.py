@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .base import Issue, Out, ShapeError
 from .merge import RULES as _MERGE
+from .norm import RULES as _NORM  # vocab-merge
 from .spatial import RULES as _SPATIAL
 from .tensor import RULES as _TENSOR
 
@@ -17,7 +18,7 @@ from .conv_family import RULES as _CONV_FAMILY
 from .resize import RULES as _RESIZE
 from .resize import dropout as _dropout
 
-RULES = {**_SPATIAL, **_TENSOR, **_MERGE, **_CONV_FAMILY, **_RESIZE,
+RULES = {**_SPATIAL, **_TENSOR, **_MERGE, **_CONV_FAMILY, **_RESIZE, **_NORM,
          "dropout": _dropout}
 
 __all__ = ["Issue", "Out", "RULES", "ShapeError"]

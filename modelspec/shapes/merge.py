@@ -1,4 +1,5 @@
-"""`add` and `concat`: several inputs, Keras 3's merge rules."""
+"""Merges of several inputs (`add`, `subtract`, `multiply`, `maximum`, `average`,
+`concat`): Keras 3's merge rules."""
 
 from __future__ import annotations
 
@@ -9,13 +10,33 @@ def _shapes(inputs, names) -> str:
     return ", ".join(f"{n} {fmt(s)}" for n, s in zip(names, inputs))
 
 
-def add(layer, inputs) -> Out:
-    names = layer.inputs
+# Why two shapes that differ cannot be merged element-wise, per kind.
+_HINTS = {
+    "add": "in a residual block both branches must keep the same (h, w, c): use "
+    "padding = \"same\" and the same filters, or a 1x1 conv on the shortcut",
+    "multiply": "a squeeze-and-excite gate is (1, 1, c) against the (h, w, c) "
+    "feature map: the gate's channels must equal the map's",
+}
+_DEFAULT_HINT = "each axis must be equal, or 1 in one of the inputs (broadcast)"
+
+
+def elementwise(layer, inputs) -> Out:
+    """add, subtract, multiply, maximum, average: Keras's `Merge` broadcasting,
+    axis by axis (a 1 stretches to the other size), for inputs of one rank.
+
+    Keras also accepts inputs of different ranks (it inserts axes after the
+    batch axis); the checker does not: (h, w, c) with (c,) is a wiring slip
+    more often than a broadcast, and [1, 1, c] says it explicitly.
+    """
+    kind, names = layer.type, layer.inputs
     ranks = {len(s) for s in inputs}
     if len(ranks) > 1:
         raise ShapeError.one(
-            "MS208", f"add needs inputs of one rank: {_shapes(inputs, names)}",
+            "MS208",
+            f"{kind} needs inputs of one rank: {_shapes(inputs, names)}",
             key="inputs",
+            hint="reshape the smaller input so the ranks match, e.g. (c,) to "
+            "[1, 1, c] against (h, w, c)",
         )
     out = list(inputs[0])
     for shape in inputs[1:]:
@@ -24,14 +45,16 @@ def add(layer, inputs) -> Out:
             if a != b and 1 not in (a, b):
                 raise ShapeError.one(
                     "MS208",
-                    f"add needs equal shapes: {_shapes(inputs, names)}",
+                    f"{kind} needs equal shapes: "
+                    f"{_shapes(inputs, names)}",
                     key="inputs",
-                    hint="in a residual block both branches must keep the same "
-                    "(h, w, c): use padding = \"same\" and the same filters, or a "
-                    "1x1 conv on the shortcut",
+                    hint=_HINTS.get(kind, _DEFAULT_HINT),
                 )
             out[i] = max(a, b)
     return Out(tuple(out))
+
+
+add = elementwise
 
 
 def concat(layer, inputs) -> Out:
@@ -64,4 +87,13 @@ def concat(layer, inputs) -> Out:
     return Out(tuple(out))
 
 
-RULES = {"add": add, "concat": concat}
+RULES = {
+    "add": elementwise,
+    "concat": concat,
+    # --- vocab-merge ---
+    "subtract": elementwise,
+    "multiply": elementwise,
+    "maximum": elementwise,
+    "average": elementwise,
+    # --- end vocab-merge ---
+}
