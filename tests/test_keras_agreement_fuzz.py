@@ -443,12 +443,11 @@ def test_a_keras_rejection_the_checker_missed_fails_the_property():
 @settings(max_examples=25, **FUZZ)
 @given(block_specs())
 def test_random_blocks_agree_with_keras(text):
-    outcome = check_blocks_against_keras(text)
-    event(outcome)
-    assert outcome in {"accepted", "stricter", "rejected"}
+    event(check_blocks_against_keras(text))
 
 
 def test_the_blocks_generator_reaches_both_outcomes():
+    """`find` raises NoSuchExample when no generated spec fits."""
     from hypothesis import find
 
     from modelspec.check import check_text
@@ -459,5 +458,5 @@ def test_the_blocks_generator_reaches_both_outcomes():
     def shape_error(text) -> bool:
         return bool({d.code for d in check_text(text).errors} & SHAPE_CODES)
 
-    assert ok(find(block_specs(), ok))
-    assert shape_error(find(block_specs(), shape_error))
+    find(block_specs(), ok)
+    find(block_specs(), shape_error)
