@@ -543,6 +543,16 @@ def test_schema_accepts_specs_with_blocks_and_refuses_bad_block_tables():
     assert list(validator.iter_errors(data)) == []
     data["layers"][0]["padding"] = [["one", 1], [1, 1]]
     assert list(validator.iter_errors(data))
+    # and inside a layer's tables, but not outside the layers ([model] is literal)
+    data["layers"][0]["padding"] = 1
+    data["layers"].insert(1, {"type": "conv2d", "filters": 2, "kernel": 1, "kernel_init": {
+        "type": "variance_scaling", "scale": "${1 / 3}"}})
+    assert list(validator.iter_errors(data)) == []
+    data["layers"][1]["kernel_init"]["scale"] = "third"
+    assert list(validator.iter_errors(data))
+    data["layers"][1]["kernel_init"]["scale"] = 0.5
+    data["model"]["input"] = "${size}"
+    assert list(validator.iter_errors(data))
     data = tomllib.loads(EXAMPLE.read_text())
     data["blocks"]["basic"]["arg"] = []
     assert list(validator.iter_errors(data))

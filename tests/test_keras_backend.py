@@ -196,6 +196,13 @@ def test_initializers_and_seeds():
                 "units": 4,
                 "kernel_init": {"type": "zeros"},
             },
+            {
+                "type": "dense",
+                "name": "vs",
+                "units": 400,
+                "kernel_init": {"type": "variance_scaling", "scale": 2.0,
+                                "mode": "fan_out", "distribution": "uniform"},
+            },
         ],
     )
     model = build_model(report, seed=7)
@@ -208,6 +215,12 @@ def test_initializers_and_seeds():
     np.testing.assert_array_equal(model.get_layer("ru").bias.numpy(), 1.0)
     assert abs(model.get_layer("rn").kernel.numpy().mean() - 5.0) < 0.01
     assert not model.get_layer("z").kernel.numpy().any()
+    # EfficientNet's: uniform in +-sqrt(3 * scale / fan_out), fan_out = 400 units
+    vs = model.get_layer("vs")
+    assert vs.kernel_initializer.get_config()["mode"] == "fan_out"
+    limit = (3 * 2.0 / 400) ** 0.5
+    assert np.abs(vs.kernel.numpy()).max() <= limit
+    assert np.abs(vs.kernel.numpy()).max() > 0.9 * limit
 
     same = build_model(report, seed=7).get_weights()
     other = build_model(report, seed=8).get_weights()

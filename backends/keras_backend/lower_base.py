@@ -50,6 +50,11 @@ class _Context:
             )
         if kind == "constant":
             return inits.Constant(value=spec.value)
+        if kind == "variance_scaling":
+            return inits.VarianceScaling(
+                scale=spec.scale, mode=spec.mode, distribution=spec.distribution,
+                seed=seed,
+            )
         cls = getattr(inits, _NAMED_INITS[kind])
         return cls() if kind in _UNSEEDED else cls(seed=seed)
 

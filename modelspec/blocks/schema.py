@@ -20,8 +20,10 @@ TEMPLATE = {
 LOCAL_NAME = {
     "type": "string",
     "pattern": r"^[A-Za-z0-9_\-]+$",
-    "description": "Inside a block: the local name, after the instance's prefix.",
+    "description": "A layer name; inside a block the local name, after the "
+    "instance's prefix (it may start with a digit: 0_conv).",
 }
+TEMPLATE_TEST = {"type": "string", "pattern": r"\$\{"}
 WHEN = {
     "anyOf": [{"type": "boolean"}, {"$ref": "#/$defs/Template"}],
     "description": "The layer exists only when this is true.",
@@ -33,11 +35,21 @@ def add_blocks(schema: dict) -> dict:
     defs = schema["$defs"]
     layers = schema["properties"]["layers"]
     union = layers["items"]
-    for ref in union["discriminator"]["mapping"].values():
-        _templated(defs[ref.rsplit("/", 1)[-1]])
+    kinds = [ref.rsplit("/", 1)[-1] for ref in union["discriminator"]["mapping"].values()]
+    # tables inside a layer (kernel_init = { ... }) are substituted too
+    for name in _reachable(defs, kinds) - set(kinds):
+        _templated(defs[name], when=False)
+    for name in kinds:
+        _templated(defs[name])
     defs["Template"] = TEMPLATE
     defs["UseEntry"] = _use_entry_schema()
-    defs["LayerOrUse"] = {"anyOf": [union, {"$ref": "#/$defs/UseEntry"}]}
+    # `use` decides, so that a typo in a layer is reported against that layer
+    # (an anyOf would only say that neither alternative matched)
+    defs["LayerOrUse"] = {
+        "if": {"type": "object", "required": ["use"]},
+        "then": {"$ref": "#/$defs/UseEntry"},
+        "else": union,
+    }
     layers["items"] = {"$ref": "#/$defs/LayerOrUse"}
     block = BlockDef.model_json_schema(by_alias=True)
     block["properties"]["layers"]["items"] = {"$ref": "#/$defs/LayerOrUse"}
@@ -60,20 +72,56 @@ def add_blocks(schema: dict) -> dict:
     return schema
 
 
-def _templated(model: dict) -> None:
+def _reachable(defs: dict, roots: list[str]) -> set[str]:
+    """The $defs names that `roots` refer to, directly or not (roots too)."""
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in defs:
+            continue
+        seen.add(name)
+        todo.extend(_refs(defs[name]))
+    return seen
+
+
+def _refs(node) -> list[str]:
+    if isinstance(node, list):
+        return [r for n in node for r in _refs(n)]
+    if not isinstance(node, dict):
+        return []
+    own = [node["$ref"].rsplit("/", 1)[-1]] if isinstance(node.get("$ref"), str) else []
+    return own + [r for k, v in node.items() if k != "$ref" for r in _refs(v)]
+
+
+def _templated(model: dict, when: bool = True) -> None:
     for key, prop in model.get("properties", {}).items():
         if key == "type":
             continue
         inner = _items_templated({k: v for k, v in prop.items()
                                   if k not in ("description", "title", "default")})
-        new = {"anyOf": [inner, {"$ref": "#/$defs/Template"}]}
-        if key == "name":  # in a block, a local suffix such as "0_conv"
-            new["anyOf"].append(LOCAL_NAME)
+        if key == "name":
+            # LOCAL_NAME allows every top-level name too (the checker requires
+            # the leading letter there), so one pattern can report the mistake
+            inner = LOCAL_NAME
+        # if/else rather than anyOf: an editor then names what is wrong
+        new = {"if": TEMPLATE_TEST, "then": {"$ref": "#/$defs/Template"},
+               "else": _not_null(inner)}
         for k in ("description", "title", "default"):
             if k in prop:
                 new[k] = prop[k]
         model["properties"][key] = new
-    model["properties"]["when"] = copy.deepcopy(WHEN)
+    if when:
+        model["properties"]["when"] = copy.deepcopy(WHEN)
+
+
+def _not_null(node: dict) -> dict:
+    """`Optional[X]` without its null: TOML has no null, and a lone X lets an
+    editor report X's own error."""
+    alts = node.get("anyOf")
+    if alts and len(alts) == 2 and {"type": "null"} in alts and len(node) == 1:
+        return next(a for a in alts if a != {"type": "null"})
+    return node
 
 
 def _items_templated(node):
@@ -85,7 +133,8 @@ def _items_templated(node):
         return node
     out = {k: _items_templated(v) for k, v in node.items()}
     if isinstance(out.get("items"), dict):
-        out["items"] = {"anyOf": [out["items"], {"$ref": "#/$defs/Template"}]}
+        out["items"] = {"if": TEMPLATE_TEST, "then": {"$ref": "#/$defs/Template"},
+                        "else": out["items"]}
     return out
 
 

@@ -45,8 +45,9 @@ class Spec(Strict):
 
 def json_schema() -> dict:
     from ..blocks.schema import add_blocks
+    from .tagged import untangle
 
-    schema = add_blocks(Spec.model_json_schema(by_alias=True))
+    schema = untangle(add_blocks(Spec.model_json_schema(by_alias=True)))
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "modelspec"
     return schema

@@ -99,6 +99,19 @@ class ConstantInit(Strict):
     value: float = Field(0.0, description="The constant every weight starts at.")
 
 
+class VarianceScalingInit(Strict):
+    """Keras's VarianceScaling: stddev (or limit) from scale / fan."""
+
+    type: Literal["variance_scaling"]
+    scale: float = Field(1.0, gt=0, description="Multiplies the variance.")
+    mode: Literal["fan_in", "fan_out", "fan_avg"] = Field(
+        "fan_in", description="Which fan divides the scale."
+    )
+    distribution: Literal["truncated_normal", "untruncated_normal", "uniform"] = Field(
+        "truncated_normal", description="The distribution drawn from."
+    )
+
+
 class NamedInit(Strict):
     type: Literal[
         "zeros",
@@ -115,7 +128,8 @@ class NamedInit(Strict):
 
 Initializer = Annotated[
     Union[
-        TruncatedNormalInit, RandomNormalInit, RandomUniformInit, ConstantInit, NamedInit
+        TruncatedNormalInit, RandomNormalInit, RandomUniformInit, ConstantInit,
+        VarianceScalingInit, NamedInit,
     ],
     Field(discriminator="type"),
 ]
