@@ -51,20 +51,22 @@ def produced(report) -> set[Key]:
     return {(d.code, d.line, d.layer) for d in report.diagnostics}
 
 
-# One rendered diagnostic's first line; hints follow on lines indented by two.
+# One rendered diagnostic's first line; hints and block origins follow on lines
+# indented by two.
 RENDERED = re.compile(
     r"^specs/broken/(?P<file>[^:\s]+\.toml)(?::(?P<line>\d+):\d+)?: "
     r"(?P<severity>error|warning) (?P<code>MS\d{3})"
-    r"(?: layers\[\d+\] (?P<layer>\S+) \(\w+\))?: \S"
+    r"(?: (?:layers\[\d+\]|layer) (?P<layer>\S+) \([^)]*\))?: \S"
 )
 
 
 def golden_facts(path: Path, text: str) -> set[Key]:
     """(code, line, layer) of every diagnostic a golden text shows; each line
-    must be a diagnostic of this spec with its code's severity, or a hint."""
+    must be a diagnostic of this spec with its code's severity, a hint or a
+    block origin."""
     found = set()
     for line in text.splitlines():
-        if line.startswith("  hint: "):
+        if line.startswith(("  hint: ", "  in block ")):
             continue
         m = RENDERED.match(line)
         assert m, f"{path.name}: not a diagnostic or a hint: {line!r}"
