@@ -2,7 +2,10 @@
 
 Weights are matched by layer name. Equal shapes are copied; an output layer
 whose last axis grew (9 -> 10 classes) keeps the learned rows and leaves the
-new ones as freshly initialised; anything else is skipped with the reason.
+new ones as freshly initialised; layers listed in `skip` keep their
+initializers; anything else does not fit, which `load_and_apply` reports as
+one error naming every such layer and both shapes. The source is a run, a
+.keras file or a weight file (pretrained.py reads .weights.h5 and legacy .h5).
 """
 
 from __future__ import annotations
@@ -24,12 +27,15 @@ class TransferReport:
     frozen: list[str] = field(default_factory=list)
     new: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (layer, reason)
+    kept: list[str] = field(default_factory=list)  # [transfer] skip: initializers
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(layer, action, detail) rows, for the CLI's table."""
         out = [(n, "copied", "") for n in self.copied]
         out += [(n, "widened", d) for n, d in self.widened]
         out += [(n, "new", "freshly initialised") for n in self.new]
+        out += [(n, "kept", "left at its initializer ([transfer] skip)")
+                for n in self.kept]
         out += [(n, "skipped", r) for n, r in self.skipped]
         frozen = set(self.frozen)
         return [
@@ -44,19 +50,25 @@ class TransferReport:
             "frozen": self.frozen,
             "new": self.new,
             "skipped": [list(s) for s in self.skipped],
+            "kept": self.kept,
         }
 
 
 def resolve_source(from_: str, base: Path | None = None) -> Path:
-    """A run directory (its best.keras, else last.keras) or a .keras file."""
-    p = Path(from_)
+    """A run directory (its best.keras, else last.keras), a .keras file or a
+    weight file; a bare file name is also looked for in Keras's model cache."""
+    from .pretrained import find_in_keras_cache, is_weight_file
+
+    p = Path(from_).expanduser()
     if not p.is_absolute() and base is not None and not p.exists():
         p = base / p
+    if not p.exists():
+        p = find_in_keras_cache(from_) or p
     if p.is_file():
-        if p.suffix != ".keras":
+        if p.suffix != ".keras" and not is_weight_file(p):
             raise RunError(
-                f"[transfer] from must be a run directory or a .keras file. "
-                f"Received: {from_}"
+                f"[transfer] from must be a run directory, a .keras file or a "
+                f".weights.h5 / .h5 weight file. Received: {from_}"
             )
         return p
     if p.exists() or (p.parent / runs.LATEST).exists():
@@ -67,7 +79,8 @@ def resolve_source(from_: str, base: Path | None = None) -> Path:
         raise RunError(f"run {run} has no {runs.BEST} to transfer from")
     raise RunError(
         f"[transfer] from: no such run directory or file: {from_}",
-        hint="train the source spec first, or point at a .keras file",
+        hint="train the source spec first, or point at a .keras or weight file "
+        "(bare file names are also looked for in Keras's cache, ~/.keras/models)",
     )
 
 
@@ -131,9 +144,15 @@ def freeze_names(model, freeze) -> list[str]:
 def apply_transfer(model, source_model, table, source: str = "") -> TransferReport:
     """Copy weights from `source_model` into `model` (in place) and freeze."""
     report = TransferReport(source=source)
+    if hasattr(source_model, "aligned_to"):  # a weight file (pretrained.py)
+        source_model = source_model.aligned_to(model)
     src_layers = {layer.name: layer for layer in source_model.layers}
+    keep = set(getattr(table, "skip", None) or ())
     for layer in _weighted(model):
         src = src_layers.get(layer.name)
+        if layer.name in keep:
+            report.kept.append(layer.name)
+            continue
         if src is None or not src.weights:
             report.new.append(layer.name)
             continue
@@ -152,7 +171,13 @@ def apply_transfer(model, source_model, table, source: str = "") -> TransferRepo
 
 def load_and_apply(model, table, base: Path | None = None) -> TransferReport:
     from . import load_model
+    from .pretrained import check_fit, is_weight_file, read_weights
 
     path = resolve_source(table.from_, base)
-    source_model = load_model(path, compile=False, purpose="for transfer")
-    return apply_transfer(model, source_model, table, source=str(path))
+    if is_weight_file(path):
+        source_model = read_weights(path)
+    else:
+        source_model = load_model(path, compile=False, purpose="for transfer")
+    report = apply_transfer(model, source_model, table, source=str(path))
+    check_fit(report)
+    return report

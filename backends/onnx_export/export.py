@@ -111,6 +111,27 @@ def as_float32(model):
     return copy
 
 
+def _collecting_optimizers() -> dict:
+    """tf2onnx's own ONNX optimizers, in its order, each preceded by a garbage
+    collection. tf2onnx deep-copies the whole graph (weights included) before
+    every optimizer and drops the old copy into cyclic garbage that Python's
+    collector, counting objects rather than bytes, frees late: a 98 MB dense
+    layer peaked at 5.4 GB, ResNet50 at 7.5 GB. Collecting first keeps about
+    two copies alive; the converted graph is the same."""
+    import gc
+
+    from tf2onnx import optimizer
+
+    def collecting(factory):
+        def make():
+            gc.collect()
+            return factory()
+
+        return make
+
+    return {name: collecting(f) for name, f in optimizer._get_optimizers().items()}
+
+
 def convert(model, input_shape, opset: int):
     """The ONNX ModelProto for a Keras model; conversion errors -> ExportError."""
     tf = require("tensorflow")
@@ -123,6 +144,7 @@ def convert(model, input_shape, opset: int):
             proto, _ = tf2onnx.convert.from_keras(
                 model, input_signature=signature, opset=opset,
                 custom_op_handlers=dict(CUSTOM_OP_HANDLERS),
+                optimizers=_collecting_optimizers(),
             )
     except Exception as e:  # tf2onnx raises bare ValueError/KeyError/...
         raise ExportError(

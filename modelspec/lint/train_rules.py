@@ -165,14 +165,16 @@ def validation_split(c: LintContext) -> Iterable[Diagnostic]:
 
 def transfer_names(c: LintContext) -> Iterable[Diagnostic]:
     transfer = c.tables.get("transfer")
-    if transfer is None or not isinstance(transfer.freeze, list):
+    if transfer is None:
         return
     names = {n.name for n in c.nodes}
-    for i, name in enumerate(transfer.freeze):
-        if name not in names:
-            yield c.diag("MS405", f"freeze names '{name}', which is not a layer",
-                         ("transfer", "freeze", i),
-                         hint="layer names: " + ", ".join(sorted(names)))
+    freeze = transfer.freeze if isinstance(transfer.freeze, list) else []
+    for key, listed in (("freeze", freeze), ("skip", transfer.skip)):
+        for i, name in enumerate(listed):
+            if name not in names:
+                yield c.diag("MS405", f"{key} names '{name}', which is not a layer",
+                             ("transfer", key, i),
+                             hint="layer names: " + ", ".join(sorted(names)))
 
 
 RULES = [

@@ -203,10 +203,19 @@ class TrainTable(Strict):
 class TransferTable(Strict):
     from_: str = Field(
         alias="from",
-        description="A run directory (its best.keras) or a .keras file to copy from.",
+        description="Where the weights come from, matched by layer name: a run "
+        "directory (its best.keras), a .keras file, a .weights.h5 file or a legacy "
+        ".h5 weight file (keras.applications' ImageNet files); a bare file name is "
+        "also looked for in Keras's cache (~/.keras/models).",
     )
     freeze: Union[Literal["all_but_last", "none"], list[str]] = Field(
         "none", description="Layers to freeze: a list of names, or 'all_but_last'."
+    )
+    skip: list[str] = Field(
+        default_factory=list,
+        description="Layers left at their initializers even when the source has "
+        "them (e.g. a new head); any other layer whose weights do not fit is an "
+        "error.",
     )
     widen: bool = Field(
         True,
