@@ -1,42 +1,24 @@
 """Cases for the conv-family and resizing layers, shared by the table-driven
 agreement tests, the ONNX parity tests and the hypothesis fuzz generator:
-a small TOML writer, deterministic samples of each kind's argument grid, and
-hypothesis strategies for one layer of each kind."""
+a spec writer (on helpers.to_toml), deterministic samples of each kind's
+argument grid, and hypothesis strategies for one layer of each kind."""
 
 from __future__ import annotations
 
 import itertools
-import json
 import random
 
 from hypothesis import strategies as st
+
+from helpers import to_toml
 
 # Codes the new kinds may produce on a well-formed spec, besides the shape codes
 # the older kinds share (kernel too big, dimension <= 0, rank).
 CONV_FAMILY_CODES = {"MS206", "MS207", "MS213", "MS220", "MS221", "MS222", "MS223"}
 
 
-def toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + " }"
-    raise TypeError(v)
-
-
 def spec_text(input_shape, layers: list[dict], name: str = "case") -> str:
-    lines = ["[model]", f"name = {json.dumps(name)}",
-             f"input = {toml_value(list(input_shape))}"]
-    for layer in layers:
-        lines += ["", "[[layers]]"]
-        lines += [f"{k} = {toml_value(v)}" for k, v in layer.items() if v is not None]
-    return "\n".join(lines) + "\n"
+    return to_toml({"name": name, "input": list(input_shape)}, layers)
 
 
 def _sample(grid: dict, n: int, seed: int, keep=lambda case: True) -> list[dict]:

@@ -1,7 +1,7 @@
 """`modelspec diff`: alignment, classification, totals, goldens, the command.
 
-Goldens live in tests/golden/diff/; regenerate with MODELSPEC_UPDATE_GOLDEN=1
-and review the change by eye.
+Goldens live in tests/golden/diff/; to change one, follow the review procedure
+in tests/golden/README.md.
 """
 
 from __future__ import annotations
@@ -59,6 +59,10 @@ def test_golden_text(case, monkeypatch):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8")
+    # Held to the checker's totals too, in update mode as well.
+    totals = [check_file(ROOT / spec).total_params for spec in (a, b)]
+    head = f"params {totals[0]:,} → {totals[1]:,} ("
+    assert [line for line in text.splitlines() if line.startswith(head)], head
 
 
 def test_mnist_mod_reads_as_pooling_removed_convs_added():

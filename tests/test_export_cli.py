@@ -15,6 +15,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MODELSPEC_OFFLINE", "1")
 
+from helpers import digits_splits, run_onnxruntime
 from modelspec.check import check_file
 from modelspec.onnx_file import metadata as onnx_meta
 
@@ -115,6 +116,16 @@ def test_trained_run_exports_with_full_top1_agreement(trained_run):
     assert out.is_file()
     assert "100.0% on 360 test examples" in res.stdout
     assert "onnx.checker" in res.stdout and "(N, 10)" in res.stdout
+    # Measured here: plain ONNX Runtime against plain Keras on best.keras, on the
+    # digits test set split by the test itself.
+    import keras
+
+    x, _ = digits_splits()["test"]
+    model = keras.saving.load_model(trained_run / "best.keras", compile=False)
+    keras_out = np.asarray(model.predict(x, batch_size=256, verbose=0))
+    onnx_out = run_onnxruntime(out, x)
+    assert len(x) == 360 and np.abs(onnx_out - keras_out).max() <= 1e-4
+    assert (onnx_out.argmax(-1) == keras_out.argmax(-1)).all()
     meta = onnx_meta.decode(_props(out))
     resolved = json.loads((trained_run / "resolved.json").read_text())
     assert meta["class_names"] == resolved["class_names"]
@@ -167,7 +178,8 @@ def test_onnx_predict_matches_keras_predict(trained_run, tmp_path):
     first = onnx_results[0][1][0]
     assert first[0] in shown.stdout and f"{first[1]:.4f}" in shown.stdout
     missing = _runner().invoke(_cli(), ["predict", str(out), str(tmp_path / "no.png")])
-    assert missing.exit_code != 0 and "error:" in missing.stderr
+    assert missing.exit_code == 2 and "error:" in missing.stderr
+    assert "no.png: no such file" in missing.stderr
 
 
 def test_onnx_predict_imports_no_tensorflow(trained_run, tmp_path):

@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from helpers import spec_text
+from helpers import run_onnxruntime, spec_text
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MODELSPEC_OFFLINE", "1")
@@ -63,7 +63,6 @@ def _randomise(model, report, rng):
 def test_onnxruntime_computes_what_keras_computes(case, tmp_path):
     from backends.keras_backend import build_model
     from backends.onnx_export import export_onnx
-    from backends.onnx_export.verify import run_onnx, session
     from modelspec.check import check_text
 
     layers = CASES[case] + [{"type": "flatten", "name": "flat"}]
@@ -76,7 +75,7 @@ def test_onnxruntime_computes_what_keras_computes(case, tmp_path):
     export_onnx(model, report, out)
     x = rng.normal(3.0, 2.0, (8, *SHAPE)).astype("float32")
     keras_out = np.asarray(model(x, training=False))
-    onnx_out = run_onnx(session(out), x)
+    onnx_out = run_onnxruntime(out, x)
     assert onnx_out.shape == keras_out.shape == (8, int(np.prod(SHAPE)))
     scale = max(1.0, float(np.abs(keras_out).max()))
     assert np.abs(onnx_out - keras_out).max() <= 1e-5 * scale
@@ -91,7 +90,6 @@ def test_mixed_precision_model_exports_through_a_float32_copy(tmp_path):
     from backends.keras_backend import build_model
     from backends.keras_backend.build import dtype_policy
     from backends.onnx_export import export_onnx
-    from backends.onnx_export.verify import run_onnx, session
     from modelspec.check import check_text
 
     layers = [{"type": "normalization"}, {"type": "layer_scale"},
@@ -107,7 +105,7 @@ def test_mixed_precision_model_exports_through_a_float32_copy(tmp_path):
     result = export_onnx(model, report, out, tolerance=0.1)
     assert any("float32 copy" in note for note in result.verification.notes)
     x = rng.normal(3.0, 2.0, (8, *SHAPE)).astype("float32")
-    onnx_out = run_onnx(session(out), x)
+    onnx_out = run_onnxruntime(out, x)
     # The float32 copy of the same weights, computed in numpy.
     mean, var, _ = model.get_layer("normalization_1").get_weights()
     (gamma,) = model.get_layer("layer_scale_1").get_weights()

@@ -6,6 +6,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers import toml_value
 from modelspec.check import check_text
 from modelspec.diagnostics import CODES
 
@@ -25,18 +26,6 @@ keys = st.sampled_from(
      "rate", "shape", "pool", "axis", "activation", "expect_shape", "in_channels",
      "input", "classes", "dataset", "epochs", "optimizer", "from", "bogus"]
 )
-
-
-def _toml(v) -> str:
-    import json
-
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml(x) for x in v) + "]"
-    if isinstance(v, str):
-        return json.dumps(v)
-    return repr(v)
 
 
 def _assert_sane(report) -> None:
@@ -62,7 +51,7 @@ def test_mutated_specs(seed, data):
         op = data.draw(st.sampled_from(["set", "drop", "dup", "swap", "cut"]))
         i = data.draw(st.integers(0, max(0, len(lines) - 1)))
         if op == "set":
-            lines.insert(i, f"{data.draw(keys)} = {_toml(data.draw(values))}")
+            lines.insert(i, f"{data.draw(keys)} = {toml_value(data.draw(values))}")
         elif op == "drop" and lines:
             lines.pop(i)
         elif op == "dup" and lines:
@@ -80,9 +69,8 @@ def test_mutated_specs(seed, data):
 @given(st.lists(st.dictionaries(keys, values, max_size=6), min_size=1, max_size=6),
        st.lists(st.integers(0, 40), min_size=1, max_size=4))
 def test_random_layer_tables(layers, shape):
-    text = f"[model]\nname = 'f'\ninput = {_toml(shape)}\n"
+    text = f"[model]\nname = 'f'\ninput = {toml_value(shape)}\n"
     for layer in layers:
-        text += "[[layers]]\n" + "".join(
-            f"{k} = {_toml(v)}\n" for k, v in layer.items()
-        )
+        text += "[[layers]]\n"
+        text += "".join(f"{k} = {toml_value(v)}\n" for k, v in layer.items())
     _assert_sane(check_text(text))

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import lrn_reference
+
 # Quiet TensorFlow's C++ logging; it is imported later, inside the tests.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -34,20 +36,6 @@ LRN_PARAMS = [
     dict(depth_radius=5, bias=1.0, alpha=1.0, beta=0.5),  # TF's defaults
     dict(depth_radius=2, bias=0.5, alpha=1e-4, beta=1.0),
 ]
-
-
-def lrn_reference(x, depth_radius, bias, alpha, beta):
-    """TF's formula written out in numpy, so the test does not only compare
-    the op with itself."""
-    import numpy as np
-
-    channels = x.shape[-1]
-    sq = np.square(x.astype("float64"))
-    sqr_sum = np.zeros_like(sq)
-    for c in range(channels):
-        lo, hi = max(0, c - depth_radius), min(channels, c + depth_radius + 1)
-        sqr_sum[..., c] = sq[..., lo:hi].sum(axis=-1)
-    return x / (bias + alpha * sqr_sum) ** beta
 
 
 @pytest.mark.parametrize("params", LRN_PARAMS)

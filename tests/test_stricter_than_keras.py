@@ -52,6 +52,10 @@ CASES = {
         'type = "normalization"\naxis = [2, -1]\nmean = 0.5\nvariance = 2.0'], None),
     "MS214 layer_norm": ([8], [
         'type = "layer_norm"\naxis = -2\ncenter = false\nscale = false'], None),
+    "MS214 concat": ([8], [
+        'type = "dense"\nname = "a"\nunits = 3',
+        'type = "dense"\nname = "b"\nunits = 3\ninputs = ["input"]',
+        'type = "concat"\naxis = -2\ninputs = ["a", "b"]'], None),
 }
 
 
@@ -91,6 +95,8 @@ def test_checker_refuses_what_keras_builds(code):
         assert "conv4" not in [layer.name for layer in model.layers]
     if code == "MS212":
         assert out.shape == (2, 7, 7, 10)
+    if code == "MS214 concat":  # the two batches of 2 stacked
+        assert out.shape == (4, 3)
     if code == "MS230":  # three channels out, one declared
         assert out.shape == (2, 4, 4, 3) and tuple(model.output.shape) == (
             None, 4, 4, 1)
