@@ -17,8 +17,10 @@ HEADER = (
 def machine() -> str:
     import os
 
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, " \
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}"
+    )
 
 
 def write_section(name: str, body: str) -> None:
@@ -27,8 +29,9 @@ def write_section(name: str, body: str) -> None:
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     block = f"{begin}\n{body.rstrip()}\n{end}"
     if begin in text:
-        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda m: block,
-                      text, flags=re.S)
+        text = re.sub(
+            re.escape(begin) + ".*?" + re.escape(end), lambda m: block, text, flags=re.S
+        )
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     DOC.parent.mkdir(exist_ok=True)

@@ -59,13 +59,27 @@ def chain_spec(n_layers: int) -> str:
     body = max(n_layers - 3, 0)
     for i in range(body):
         if i % 2 == 0:
-            lines += ["[[layers]]", 'type = "conv2d"', "filters = 8", "kernel = 3",
-                      'padding = "same"', 'activation = "relu"']
+            lines += [
+                "[[layers]]",
+                'type = "conv2d"',
+                "filters = 8",
+                "kernel = 3",
+                'padding = "same"',
+                'activation = "relu"',
+            ]
         else:
             lines += ["[[layers]]", 'type = "batch_norm"']
-    lines += ["[[layers]]", 'type = "global_avg_pool2d"', "[[layers]]",
-              'type = "dense"', "units = 16", 'activation = "relu"', "[[layers]]",
-              'type = "dense"', "units = 10"]
+    lines += [
+        "[[layers]]",
+        'type = "global_avg_pool2d"',
+        "[[layers]]",
+        'type = "dense"',
+        "units = 16",
+        'activation = "relu"',
+        "[[layers]]",
+        'type = "dense"',
+        "units = 10",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -115,35 +129,49 @@ def zoo_section(paths: list[Path], repeat: int, env: dict, note: str) -> str:
         inproc, n = in_process_file_time(path, max(3, repeat // 2))
         results.append((n, path.stem, cold, build, inproc))
     for n, name, cold, build, inproc in sorted(results):
-        rows.append(f"| {name} | {n} | **{cold * 1000:.0f} ms** | "
-                    f"{build * 1000:.0f} ms | **{build / cold:.1f}x** | "
-                    f"{inproc * 1000:.1f} ms | {inproc / n * 1e6:.0f} us |")
+        rows.append(
+            f"| {name} | {n} | **{cold * 1000:.0f} ms** | "
+            f"{build * 1000:.0f} ms | **{build / cold:.1f}x** | "
+            f"{inproc * 1000:.1f} ms | {inproc / n * 1e6:.0f} us |"
+        )
     per_layer = [(n, inproc) for n, _, _, _, inproc in results]
     if len(per_layer) > 1 and max(per_layer)[0] >= 2 * min(per_layer)[0]:
         (n0, t0), (n1, t1) = min(per_layer), max(per_layer)
-        rows += ["", f"From {n0} to {n1} expanded layers the in-process check time "
-                 f"grows {t1 / t0:.1f}x (linear would be {n1 / n0:.1f}x)."]
-    return ("## Check: the zoo (benchmarks/bench_check.py --part zoo)\n\n"
-            f"Machine: {machine()}, load average {os.getloadavg()[0]:.1f} at the "
-            f"end; cold checks are medians of {repeat} processes, "
-            "Keras builds of 3 (`python -c \"import keras; "
-            "keras.applications.<X>(weights=None)\"`, nothing downloaded). The "
-            f"ratio is Keras build / cold check.{note}\n\n" + "\n".join(rows))
+        rows += [
+            "",
+            f"From {n0} to {n1} expanded layers the in-process check time "
+            f"grows {t1 / t0:.1f}x (linear would be {n1 / n0:.1f}x).",
+        ]
+    return (
+        "## Check: the zoo (benchmarks/bench_check.py --part zoo)\n\n"
+        f"Machine: {machine()}, load average {os.getloadavg()[0]:.1f} at the "
+        f"end; cold checks are medians of {repeat} processes, "
+        'Keras builds of 3 (`python -c "import keras; '
+        'keras.applications.<X>(weights=None)"`, nothing downloaded). The '
+        f"ratio is Keras build / cold check.{note}\n\n" + "\n".join(rows)
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--part", choices=("all", "basic", "zoo"), default="all")
-    ap.add_argument("--zoo", default="", help="comma-separated zoo spec names "
-                    "(default: every specs/zoo/*.toml)")
+    ap.add_argument(
+        "--zoo",
+        default="",
+        help="comma-separated zoo spec names (default: every specs/zoo/*.toml)",
+    )
     args = ap.parse_args()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     # A user's install caches bytecode; this sandbox sets PYTHONDONTWRITEBYTECODE,
     # which would make every cold check recompile modelspec from source.
     bytecode_off = env.pop("PYTHONDONTWRITEBYTECODE", None) is not None
-    note = (" PYTHONDONTWRITEBYTECODE was unset for the measured processes, as on a "
-            "normal install." if bytecode_off else "")
+    note = (
+        " PYTHONDONTWRITEBYTECODE was unset for the measured processes, as on a "
+        "normal install."
+        if bytecode_off
+        else ""
+    )
     if args.part in ("all", "zoo"):
         names = [n for n in args.zoo.split(",") if n]
         paths = [ZOO / f"{n}.toml" for n in names] or sorted(ZOO.glob("*.toml"))
@@ -158,8 +186,9 @@ def basic(args, env: dict, note: str) -> None:
     py = sys.executable
     timed([py, "-m", "modelspec", "check", "-q", str(SPEC)], env)  # warm the caches
 
-    check_cold = median_of(args.repeat, [py, "-m", "modelspec", "check", "-q",
-                                         str(SPEC)], env)
+    check_cold = median_of(
+        args.repeat, [py, "-m", "modelspec", "check", "-q", str(SPEC)], env
+    )
     python_bare = median_of(args.repeat, [py, "-c", "pass"], env)
     import_tf = median_of(3, [py, "-c", "import tensorflow"], env)
     keras_build = median_of(3, [py, "-c", "import tensorflow\n" + KERAS_LENET], env)
@@ -171,9 +200,9 @@ def basic(args, env: dict, note: str) -> None:
         for n in sizes:
             f = Path(tmp) / f"gen{n}.toml"
             f.write_text(chain_spec(n))
-            cold_big[n] = median_of(args.repeat, [py, "-m", "modelspec", "check", "-q",
-                                                  str(f)],
-                                    env)
+            cold_big[n] = median_of(
+                args.repeat, [py, "-m", "modelspec", "check", "-q", str(f)], env
+            )
 
     rows = [
         f"- cold `modelspec check specs/mnist_lenet.toml` (process): "
@@ -187,15 +216,20 @@ def basic(args, env: dict, note: str) -> None:
         "| ---: | ---: | ---: | ---: |",
     ]
     for n in sizes:
-        rows.append(f"| {n} | {per[n] * 1000:.1f} ms | {per[n] / n * 1e6:.0f} us | "
-                    f"{cold_big[n] * 1000:.0f} ms |")
+        rows.append(
+            f"| {n} | {per[n] * 1000:.1f} ms | {per[n] / n * 1e6:.0f} us | "
+            f"{cold_big[n] * 1000:.0f} ms |"
+        )
     growth = per[1000] / per[100]
     rows.append("")
-    rows.append(f"From 100 to 1000 layers the in-process time grows {growth:.1f}x "
-                "(linear would be 10x).")
-    body = "## Check (benchmarks/bench_check.py)\n\n" + f"Machine: {machine()}; " \
-        f"medians of {args.repeat} runs (3 for TensorFlow).{note}\n\n" + \
-        "\n".join(rows)
+    rows.append(
+        f"From 100 to 1000 layers the in-process time grows {growth:.1f}x "
+        "(linear would be 10x)."
+    )
+    body = (
+        "## Check (benchmarks/bench_check.py)\n\n" + f"Machine: {machine()}; "
+        f"medians of {args.repeat} runs (3 for TensorFlow).{note}\n\n" + "\n".join(rows)
+    )
     print(body)
     write_section("check", body)
 

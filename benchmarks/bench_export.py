@@ -38,11 +38,20 @@ def export_times(pattern: str, folder: Path) -> list[tuple]:
             continue
         model = build_model(report, seed=0)
         start = time.perf_counter()
-        result = export_onnx(model, report, folder / f"{Path(path).stem}.onnx",
-                             force=True, n_random=16)
+        result = export_onnx(
+            model, report, folder / f"{Path(path).stem}.onnx", force=True, n_random=16
+        )
         total = time.perf_counter() - start
-        rows.append((Path(path).name, model.count_params(), result.convert_seconds,
-                     total, result.file_size, result.verification.max_abs_diff))
+        rows.append(
+            (
+                Path(path).name,
+                model.count_params(),
+                result.convert_seconds,
+                total,
+                result.file_size,
+                result.verification.max_abs_diff,
+            )
+        )
         print(f"{Path(path).name:32s} {total:6.1f} s", flush=True)
     return rows
 
@@ -79,10 +88,10 @@ def inference(folder: Path, repeat: int) -> dict:
         # Each lambda is timed before the loop moves on; the defaults bind
         # this iteration's values all the same.
         out[batch] = {
-            "onnxruntime": _median_seconds(
-                lambda x=x: sess.run(None, {name: x}), n),
+            "onnxruntime": _median_seconds(lambda x=x: sess.run(None, {name: x}), n),
             "model.predict": _median_seconds(
-                lambda x=x, b=batch: model.predict(x, batch_size=b, verbose=0), n),
+                lambda x=x, b=batch: model.predict(x, batch_size=b, verbose=0), n
+            ),
             "model(x)": _median_seconds(lambda x=x: model(x, training=False), n),
         }
     return out
@@ -108,8 +117,9 @@ def render(rows, inf, repeat: int, load: tuple) -> str:
     for key in ("onnxruntime", "model.predict", "model(x)"):
         t1, t64 = inf[1][key], inf[64][key]
         ratio = f"{t1 / ort1:.1f}x / {t64 / ort64:.1f}x"
-        lines.append(f"| {key} | {t1 * 1e3:.2f} ms | {64 / t64:,.0f} images/s | "
-                     f"{ratio} |")
+        lines.append(
+            f"| {key} | {t1 * 1e3:.2f} ms | {64 / t64:,.0f} images/s | {ratio} |"
+        )
     lines += [
         "",
         "Export time per spec (conversion with tf2onnx, then onnx.checker, shape "
@@ -119,8 +129,10 @@ def render(rows, inf, repeat: int, load: tuple) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, params, conv, total, size, diff in rows:
-        lines.append(f"| {name} | {params:,} | {conv:.1f} s | {total:.1f} s | "
-                     f"{size / 2**20:.1f} MB | {diff:.1e} |")
+        lines.append(
+            f"| {name} | {params:,} | {conv:.1f} s | {total:.1f} s | "
+            f"{size / 2**20:.1f} MB | {diff:.1e} |"
+        )
     lines += [
         "",
         "Conversion time grows with the weights: tf2onnx copies the constant "
@@ -140,8 +152,10 @@ def main() -> None:
         folder = Path(tmp)
         inf = inference(folder, args.repeat)
         for batch, row in inf.items():
-            print(f"batch {batch}: " + ", ".join(
-                f"{k} {v * 1e3:.2f} ms" for k, v in row.items()))
+            print(
+                f"batch {batch}: "
+                + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in row.items())
+            )
         rows = export_times(args.specs, folder)
     write_section("export", render(rows, inf, args.repeat, load))
     print("wrote the export section of docs/benchmarks.md")

@@ -37,10 +37,13 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     specs = sorted((ROOT / "specs").glob("*.toml")) + sorted(
-        (ROOT / "specs" / "broken").glob("*.toml"))
+        (ROOT / "specs" / "broken").glob("*.toml")
+    )
     render(check_file(specs[0]), "png")  # warm imports and font loading
-    print(f"{'spec':48} {'layers':>6} {'check':>8} " +
-          " ".join(f"{f:>8}" for f in FORMATS))
+    print(
+        f"{'spec':48} {'layers':>6} {'check':>8} "
+        + " ".join(f"{f:>8}" for f in FORMATS)
+    )
     worst = dict.fromkeys(FORMATS, 0.0)
     for path in specs:
         report = check_file(path)
@@ -51,16 +54,22 @@ def main() -> None:
             worst[fmt] = max(worst[fmt], t)
             cells.append(f"{t * 1000:6.1f}ms")
         name = str(path.relative_to(ROOT))
-        print(f"{name:48} {len(report.nodes):6d} {t_check * 1000:6.1f}ms "
-              + " ".join(cells))
+        print(
+            f"{name:48} {len(report.nodes):6d} {t_check * 1000:6.1f}ms "
+            + " ".join(cells)
+        )
     slowest = ", ".join(f"{f} {t * 1000:.1f} ms" for f, t in worst.items())
     print("slowest: " + slowest)
-    write_section("graph", (
-        "## Graph (benchmarks/bench_graph.py)\n\n"
-        f"Machine: {machine()}; medians of {args.repeat} in-process renders of each "
-        f"of the {len(specs)} specs in specs/ and specs/broken/ (check excluded).\n\n"
-        f"Slowest spec per format: {slowest}."
-    ))
+    write_section(
+        "graph",
+        (
+            "## Graph (benchmarks/bench_graph.py)\n\n"
+            f"Machine: {machine()}; medians of {args.repeat} in-process renders of "
+            f"each of the {len(specs)} specs in specs/ and specs/broken/ "
+            "(check excluded).\n\n"
+            f"Slowest spec per format: {slowest}."
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -69,8 +69,19 @@ def build_plain_model(keras):
 
 # The config entries that define a layer's computation (not names or dtypes).
 ARCH_KEYS = {
-    "filters", "kernel_size", "strides", "padding", "dilation_rate", "use_bias",
-    "activation", "units", "rate", "pool_size", "momentum", "epsilon", "center",
+    "filters",
+    "kernel_size",
+    "strides",
+    "padding",
+    "dilation_rate",
+    "use_bias",
+    "activation",
+    "units",
+    "rate",
+    "pool_size",
+    "momentum",
+    "epsilon",
+    "center",
     "scale",
 }
 
@@ -288,11 +299,26 @@ def check_spec_matches() -> int:
     if not report.ok:
         sys.exit(f"{SPEC} does not check clean: run modelspec check {SPEC}")
     t, aug = report.spec.train, report.spec.data.augment
-    keys = ("batch", "optimizer", "lr", "schedule", "seed", "precision", "augment",
-            "params")
-    got = (t.batch_size, t.optimizer.type, t.optimizer.learning_rate,
-           (t.schedule.type, t.schedule.alpha, t.schedule.warmup_epochs), t.seed,
-           t.precision, bool(aug.flip or aug.pad_crop), report.total_params)
+    keys = (
+        "batch",
+        "optimizer",
+        "lr",
+        "schedule",
+        "seed",
+        "precision",
+        "augment",
+        "params",
+    )
+    got = (
+        t.batch_size,
+        t.optimizer.type,
+        t.optimizer.learning_rate,
+        (t.schedule.type, t.schedule.alpha, t.schedule.warmup_epochs),
+        t.seed,
+        t.precision,
+        bool(aug.flip or aug.pad_crop),
+        report.total_params,
+    )
     want = (BATCH, "adam", LR, ("cosine", 0.0, 0.0), SEED, "float32", False, PARAMS)
     if got != want:
         diff = {k: (g, w) for k, g, w in zip(keys, got, want, strict=True) if g != w}
@@ -350,14 +376,23 @@ def main() -> None:
         plain = plain_run(epochs, lim)
         ms = modelspec_run(SPEC, next(folders), epochs, lim, "modelspec train (CLI)")
         prec = [
-            modelspec_run(SPEC, next(folders), args.compare_epochs,
-                          lim + [f"train.precision={p}"], f"modelspec, precision = {p}")
+            modelspec_run(
+                SPEC,
+                next(folders),
+                args.compare_epochs,
+                lim + [f"train.precision={p}"],
+                f"modelspec, precision = {p}",
+            )
             for p in ([] if args.no_precision else ["float32", "mixed_bfloat16"])
         ]
         jit = [
-            modelspec_run(LENET, next(folders), args.compare_epochs,
-                          jit_data + [f"train.jit_compile={j}"],
-                          f"LeNet (mnist_lenet.toml), jit_compile = {j}")
+            modelspec_run(
+                LENET,
+                next(folders),
+                args.compare_epochs,
+                jit_data + [f"train.jit_compile={j}"],
+                f"LeNet (mnist_lenet.toml), jit_compile = {j}",
+            )
             for j in ([] if args.no_jit else ["false", "true"])
         ]
     total = time.perf_counter() - started

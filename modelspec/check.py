@@ -34,8 +34,13 @@ def check_text(
         raw, positions = parse(text)
     except TomlSyntaxError as e:
         report.diagnostics.append(
-            Diagnostic("MS100", f"TOML syntax: {e.message}", line=e.line,
-                       column=e.column, hint=e.hint or _syntax_hint(text, e.line))
+            Diagnostic(
+                "MS100",
+                f"TOML syntax: {e.message}",
+                line=e.line,
+                column=e.column,
+                hint=e.hint or _syntax_hint(text, e.line),
+            )
         )
         return _finish(report)
     set_by: list[tuple[tuple, str]] = []
@@ -59,8 +64,14 @@ def check_text(
     infos, shape_diags = infer_shapes(report.nodes, validated.model, positions)
     report.layers = infos
     passes += shape_diags
-    ctx = LintContext(report.nodes, {li.name: li for li in infos}, validated.model,
-                      validated.tables, positions, raw)
+    ctx = LintContext(
+        report.nodes,
+        {li.name: li for li in infos},
+        validated.model,
+        validated.tables,
+        positions,
+        raw,
+    )
     passes += lint(ctx)
     if expanded.used:
         for info in infos:
@@ -92,16 +103,20 @@ def _in_blocks(diags: list[Diagnostic], expanded) -> list[Diagnostic]:
     first: dict[tuple, Diagnostic] = {}
     # A layer that failed to expand leaves the layers it would read unread:
     # the failure is the diagnostic to read, not those dead layers.
-    broken = {expanded.origins[i][0].instance for i in expanded.failed
-              if i in expanded.origins}
+    broken = {
+        expanded.origins[i][0].instance
+        for i in expanded.failed
+        if i in expanded.origins
+    }
     for d in diags:
         if d.index is not None and d.index in expanded.failed:
             continue  # its ${...} failed: that error is the one to read
         frames = expanded.origins.get(d.index) if d.index is not None else None
         if d.code == "MS205" and frames and frames[0].instance in broken:
             continue
-        frames = d.origin or (expanded.origins.get(d.index)
-                              if d.index is not None else None)
+        frames = d.origin or (
+            expanded.origins.get(d.index) if d.index is not None else None
+        )
         if frames:
             d = replace(d, origin=list(frames))
             key = (d.code, d.line, d.column, frames[0].block)
@@ -117,15 +132,17 @@ def _syntax_hint(text: str, line: int | None) -> str:
     import re
 
     src = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
-    m = re.match(r"\s*([A-Za-z0-9_\-]+)\s*=\s*([A-Za-z_][A-Za-z0-9_\-]*)\s*(#.*)?$",
-                 src)
+    m = re.match(
+        r"\s*([A-Za-z0-9_\-]+)\s*=\s*([A-Za-z_][A-Za-z0-9_\-]*)\s*(#.*)?$", src
+    )
     if m and m.group(2) not in ("true", "false", "inf", "nan"):
         return f'strings need quotes: {m.group(1)} = "{m.group(2)}"'
     return "TOML syntax: key = value, strings in quotes, [table], [[layers]]"
 
 
-_ROOT_CAUSES = frozenset({"MS100", "MS101", "MS102", "MS103", "MS104",
-                          "MS201", "MS202", "MS203"})
+_ROOT_CAUSES = frozenset(
+    {"MS100", "MS101", "MS102", "MS103", "MS104", "MS201", "MS202", "MS203"}
+)
 
 
 def _finish(report: Report, overrides: list[str] | None = None) -> Report:
@@ -137,8 +154,14 @@ def _finish(report: Report, overrides: list[str] | None = None) -> Report:
     # Causes lead: a bad name or reference explains what follows it, so those
     # come first; then everything by position.
     report.diagnostics.sort(
-        key=lambda d: (d.code not in _ROOT_CAUSES, d.source is None,
-                       d.line is None, d.line or 0, d.column or 0, d.code)
+        key=lambda d: (
+            d.code not in _ROOT_CAUSES,
+            d.source is None,
+            d.line is None,
+            d.line or 0,
+            d.column or 0,
+            d.code,
+        )
     )
     return report
 
@@ -156,8 +179,10 @@ def max_spec_bytes() -> int:
     try:
         limit = int(value)
     except ValueError:
-        raise UsageError(f"{MAX_SPEC_ENV} must be a number of bytes. "
-                         f"Received: {MAX_SPEC_ENV}={value!r}") from None
+        raise UsageError(
+            f"{MAX_SPEC_ENV} must be a number of bytes. "
+            f"Received: {MAX_SPEC_ENV}={value!r}"
+        ) from None
     if limit <= 0:
         raise UsageError(f"{MAX_SPEC_ENV} must be positive. Received: {limit}")
     return limit
@@ -173,8 +198,10 @@ def read_spec_text(path: str | Path) -> str:
         # Refuse devices and FIFOs before opening: /dev/zero never ends and a FIFO
         # blocks until someone writes to it.
         if not stat.S_ISREG(p.stat().st_mode):
-            raise UsageError(f"{p} is not a regular file (a device, FIFO or socket)",
-                             hint="give the path of a .toml spec file")
+            raise UsageError(
+                f"{p} is not a regular file (a device, FIFO or socket)",
+                hint="give the path of a .toml spec file",
+            )
         limit = max_spec_bytes()
         with open(p, "rb") as f:
             data = f.read(limit + 1)

@@ -124,13 +124,17 @@ class Diagnostic:
         """The one-line text form, followed by a hint line when there is one."""
         subject = self.subject()
         head = f"{self.where()}: {self.severity} {self.code}"
-        text = f"{head} {subject}: {self.message}" if subject else (
-            f"{head}: {self.message}"
+        text = (
+            f"{head} {subject}: {self.message}"
+            if subject
+            else (f"{head}: {self.message}")
         )
         for n, o in enumerate(self.origin or ()):
             line = f":{o.line}" if o.line is not None else ""
-            text += (f"\n  in block '{o.block}' instance '{o.instance}', used at "
-                     f"{self.file or '<spec>'}{line}")
+            text += (
+                f"\n  in block '{o.block}' instance '{o.instance}', used at "
+                f"{self.file or '<spec>'}{line}"
+            )
             if n == 0 and self.also:
                 # the same slip in other instances (or layers) of the block
                 text += f" (and {self.also} more like it)"

@@ -116,20 +116,23 @@ class SpecDiff:
 
     @property
     def identical(self) -> bool:
-        return not self.settings and all(d.status == "unchanged"
-                                         for d in self.layers)
+        return not self.settings and all(d.status == "unchanged" for d in self.layers)
 
     def to_json(self) -> dict:
         return {
             "a": self.file_a,
             "b": self.file_b,
             "identical": self.identical,
-            "counts": {s: self.count(s)
-                       for s in ("unchanged", "changed", "added", "removed")},
+            "counts": {
+                s: self.count(s) for s in ("unchanged", "changed", "added", "removed")
+            },
             "layers": [d.to_json() for d in self.layers],
             "settings": [c.to_json() for c in self.settings],
-            "totals": {"params_a": self.params_a, "params_b": self.params_b,
-                       "delta": self.params_delta},
+            "totals": {
+                "params_a": self.params_a,
+                "params_b": self.params_b,
+                "delta": self.params_delta,
+            },
             "output_shape_a": list(self.output_a) if self.output_a else None,
             "output_shape_b": list(self.output_b) if self.output_b else None,
             "errors_a": self.errors_a,
@@ -158,19 +161,25 @@ def _layers(report: Report) -> list[_Layer]:
         if node.layer is not None:
             settings = node.layer.model_dump(mode="json", exclude=set(NOT_SETTINGS))
         else:
-            settings = {k: v for k, v in (node.raw or {}).items()
-                        if k not in NOT_SETTINGS}
+            settings = {
+                k: v for k, v in (node.raw or {}).items() if k not in NOT_SETTINGS
+            }
         info = infos.get(node.index)
-        out.append(_Layer(
-            index=node.index, name=node.name, type=node.type,
-            settings=_normalise(settings),
-            written={k: v for k, v in (node.raw or {}).items()
-                     if k not in NOT_SETTINGS},
-            inputs=list(node.inputs),
-            explicit_inputs="inputs" in (node.raw or {}),
-            shape=tuple(info.output_shape) if info else None,
-            params=info.params if info else None,
-        ))
+        out.append(
+            _Layer(
+                index=node.index,
+                name=node.name,
+                type=node.type,
+                settings=_normalise(settings),
+                written={
+                    k: v for k, v in (node.raw or {}).items() if k not in NOT_SETTINGS
+                },
+                inputs=list(node.inputs),
+                explicit_inputs="inputs" in (node.raw or {}),
+                shape=tuple(info.output_shape) if info else None,
+                params=info.params if info else None,
+            )
+        )
     return out
 
 
@@ -180,8 +189,11 @@ def _lcs(a: list, b: list) -> list[tuple[int, int]]:
     dp = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):
-            dp[i][j] = (dp[i + 1][j + 1] + 1 if a[i] == b[j]
-                        else max(dp[i + 1][j], dp[i][j + 1]))
+            dp[i][j] = (
+                dp[i + 1][j + 1] + 1
+                if a[i] == b[j]
+                else max(dp[i + 1][j], dp[i][j + 1])
+            )
     pairs, i, j = [], 0, 0
     while i < n and j < m:
         if a[i] == b[j]:
@@ -256,36 +268,59 @@ def diff_reports(a: Report, b: Report) -> SpecDiff:
         for i in range(limit):
             if i not in match and i not in emitted:
                 emitted.add(i)
-                x = la[i]
-                out.append(LayerDiff("removed", name_a=x.name, type_a=x.type,
-                                     shape_a=x.shape, params_a=x.params))
+                out.append(_removed(la[i]))
 
     for j, y in enumerate(lb):
         if j in inverse:
-            i = inverse[j]
-            removed_before(i)
-            x = la[i]
-            changes = _changes(x, y, rename)
-            same = not changes and x.shape == y.shape and x.params == y.params
-            out.append(LayerDiff(
-                "unchanged" if same else "changed", x.name, y.name, x.type, y.type,
-                x.shape, y.shape, x.params, y.params, changes,
-            ))
+            removed_before(inverse[j])
+            out.append(_matched(la[inverse[j]], y, rename))
             continue
         # Removed layers of this gap come before the added ones.
-        nxt = next((inverse[k] for k in range(j + 1, len(lb)) if k in inverse),
-                   len(la))
+        nxt = next((inverse[k] for k in range(j + 1, len(lb)) if k in inverse), len(la))
         removed_before(nxt)
-        out.append(LayerDiff("added", name_b=y.name, type_b=y.type,
-                             shape_b=y.shape, params_b=y.params))
+        out.append(_added(y))
     removed_before(len(la))
     return SpecDiff(
-        file_a=a.file, file_b=b.file, layers=out,
-        params_a=a.total_params, params_b=b.total_params,
-        output_a=a.output_shape, output_b=b.output_shape,
-        errors_a=len(a.errors), errors_b=len(b.errors),
+        file_a=a.file,
+        file_b=b.file,
+        layers=out,
+        params_a=a.total_params,
+        params_b=b.total_params,
+        output_a=a.output_shape,
+        output_b=b.output_shape,
+        errors_a=len(a.errors),
+        errors_b=len(b.errors),
         settings=diff_tables(a.raw, b.raw),
         blocks=diff_instances(a, b),
+    )
+
+
+def _matched(x: _Layer, y: _Layer, rename: dict[str, str]) -> LayerDiff:
+    changes = _changes(x, y, rename)
+    same = not changes and x.shape == y.shape and x.params == y.params
+    return LayerDiff(
+        "unchanged" if same else "changed",
+        x.name,
+        y.name,
+        x.type,
+        y.type,
+        x.shape,
+        y.shape,
+        x.params,
+        y.params,
+        changes,
+    )
+
+
+def _removed(x: _Layer) -> LayerDiff:
+    return LayerDiff(
+        "removed", name_a=x.name, type_a=x.type, shape_a=x.shape, params_a=x.params
+    )
+
+
+def _added(y: _Layer) -> LayerDiff:
+    return LayerDiff(
+        "added", name_b=y.name, type_b=y.type, shape_b=y.shape, params_b=y.params
     )
 
 
@@ -296,8 +331,11 @@ def diff_tables(raw_a: dict, raw_b: dict) -> list[Change]:
     for key in sorted(set(flat_a) | set(flat_b)):
         va, vb = flat_a.get(key, _ABSENT), flat_b.get(key, _ABSENT)
         if va != vb:
-            out.append(Change(key, None if va is _ABSENT else va,
-                              None if vb is _ABSENT else vb))
+            out.append(
+                Change(
+                    key, None if va is _ABSENT else va, None if vb is _ABSENT else vb
+                )
+            )
     return out
 
 
@@ -316,7 +354,8 @@ def _flat_tables(raw: dict) -> dict[str, Any]:
         if model is not None and (isinstance(value, dict) or value is None):
             try:  # effective values: `batch_size = 32` equals leaving the default
                 value = model.model_validate(value or {}).model_dump(
-                    mode="json", by_alias=True, exclude_none=True)
+                    mode="json", by_alias=True, exclude_none=True
+                )
             except Exception:  # an invalid table is compared as written
                 if value is None:
                     continue

@@ -102,5 +102,4 @@ def from_os_error(e: OSError, doing: str = "use", where=None) -> UsageError:
         errno.ENOTDIR: "a file stands where a folder is needed: choose another path",
         errno.EEXIST: "remove it or choose another path",
     }
-    return UsageError(f"cannot {doing} {path}: {reason}",
-                      hint=hints.get(e.errno or 0))
+    return UsageError(f"cannot {doing} {path}: {reason}", hint=hints.get(e.errno or 0))

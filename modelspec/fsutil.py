@@ -25,7 +25,8 @@ def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.name}.{os.getpid()}.", suffix=suffix or target.suffix,
+        prefix=f".{target.name}.{os.getpid()}.",
+        suffix=suffix or target.suffix,
         dir=target.parent,
     )
     os.close(fd)

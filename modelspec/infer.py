@@ -26,13 +26,26 @@ def infer_shapes(
     def add(node: Node, code, msg, key=None, hint=None):
         path = ("layers", node.index) + ((key,) if key else ())
         line, col = positions.find(path)
-        diags.append(Diagnostic(code, msg, line=line, column=col, layer=node.name,
-                                index=node.index, layer_type=node.type, hint=hint))
+        diags.append(
+            Diagnostic(
+                code,
+                msg,
+                line=line,
+                column=col,
+                layer=node.name,
+                index=node.index,
+                layer_type=node.type,
+                hint=hint,
+            )
+        )
 
     for node in nodes:
         sources = [j for j in node.sources if j is not None]
-        if (node.layer is None or len(sources) < len(node.sources)
-                or any(j not in shapes for j in sources)):
+        if (
+            node.layer is None
+            or len(sources) < len(node.sources)
+            or any(j not in shapes for j in sources)
+        ):
             continue
         inputs = [shapes[j] for j in sources]
         try:
@@ -44,15 +57,28 @@ def infer_shapes(
         if node.layer.expect_shape is not None and list(out.shape) != list(
             node.layer.expect_shape
         ):
-            add(node, "MS209",
+            add(
+                node,
+                "MS209",
                 f"expect_shape = {node.layer.expect_shape}, but the output is "
-                f"{fmt(out.shape)}", "expect_shape",
-                hint=_expect_hint(node, inputs, out.shape))
+                f"{fmt(out.shape)}",
+                "expect_shape",
+                hint=_expect_hint(node, inputs, out.shape),
+            )
         shapes[node.index] = out.shape
         trainable = out.params - out.non_trainable if node.layer.trainable else 0
-        infos.append(LayerInfo(node.index, node.name, node.type, list(node.inputs),
-                               out.shape, out.params, trainable,
-                               out.params - trainable))
+        infos.append(
+            LayerInfo(
+                node.index,
+                node.name,
+                node.type,
+                list(node.inputs),
+                out.shape,
+                out.params,
+                trainable,
+                out.params - trainable,
+            )
+        )
     return infos, diags
 
 
@@ -60,6 +86,8 @@ def _expect_hint(node: Node, inputs, shape) -> str:
     (src, *_) = inputs
     if node.type == "flatten":
         factors = "*".join(str(d) for d in src)
-        return (f"the input {fmt(src)} has {factors} = {shape[0]} elements; "
-                "did an earlier layer (e.g. pooling) change?")
+        return (
+            f"the input {fmt(src)} has {factors} = {shape[0]} elements; "
+            "did an earlier layer (e.g. pooling) change?"
+        )
     return f"the input is {', '.join(fmt(s) for s in inputs)}"

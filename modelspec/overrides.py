@@ -43,25 +43,30 @@ def _child(container: Any, part: str, item: str) -> Any:
             if -len(container) <= i < len(container):
                 return i
             raise UsageError(
-                f"--set {item!r}: index {i} is out of range "
-                f"({len(container)} entries)"
+                f"--set {item!r}: index {i} is out of range ({len(container)} entries)"
             )
         for i, entry in enumerate(container):
             if isinstance(entry, dict) and entry.get("name") == part:
                 return i
-        names = [e["name"] for e in container
-                 if isinstance(e, dict) and isinstance(e.get("name"), str)]
+        names = [
+            e["name"]
+            for e in container
+            if isinstance(e, dict) and isinstance(e.get("name"), str)
+        ]
         raise UsageError(
             f"--set {item!r}: no layer is named {part!r}",
-            hint=did_you_mean(part, names) or (
+            hint=did_you_mean(part, names)
+            or (
                 "layers are named by `name` (or counted from 0: layers.0.filters); "
-                "`modelspec check` lists them"),
+                "`modelspec check` lists them"
+            ),
         )
     return part
 
 
-def apply_overrides(data: dict, items: Iterable[str],
-                    where: list | None = None) -> dict:
+def apply_overrides(
+    data: dict, items: Iterable[str], where: list | None = None
+) -> dict:
     """Return a copy of `data` with every override applied, in order. `where`,
     if given, receives (key path with layer names resolved to indices, item)
     for each override, so diagnostics can point at the command line."""
@@ -75,9 +80,7 @@ def apply_overrides(data: dict, items: Iterable[str],
                 node[key] = {}
             node = node[key]
             if not isinstance(node, (dict, list)):
-                raise UsageError(
-                    f"--set {item!r}: {part!r} holds a value, not a table"
-                )
+                raise UsageError(f"--set {item!r}: {part!r} holds a value, not a table")
         last = _child(node, parts[-1], item)
         node[last] = parse_value(raw)
         if where is not None:
@@ -90,7 +93,6 @@ def _resolved(data: dict, parts: list[str], item: str) -> tuple:
     node: Any = data
     for part in parts:
         key = _child(node, part, item)
-        path.append(key if not isinstance(key, int) or key >= 0
-                    else len(node) + key)
+        path.append(key if not isinstance(key, int) or key >= 0 else len(node) + key)
         node = node[key] if isinstance(node, (dict, list)) else None
     return tuple(path)

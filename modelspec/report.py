@@ -16,7 +16,6 @@ class Node:
     is the model input), `layer` is the validated Pydantic model, or None when
     the layer itself failed validation (its raw TOML table is then in `raw`)."""
 
-
     index: int
     name: str
     type: str

@@ -38,8 +38,13 @@ class Positions:
 
 
 class TomlSyntaxError(Exception):
-    def __init__(self, message: str, line: int | None, column: int | None,
-                 hint: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        line: int | None,
+        column: int | None,
+        hint: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.line = line
@@ -69,8 +74,10 @@ def parse(text: str) -> tuple[dict, Positions]:
     positions = scan_positions(text)
     path = _deepest_path(data)
     if path is not None:
-        line = next((pos[0] for key, pos in positions.at.items()
-                     if key[: len(path)] == path), None)
+        line = next(
+            (pos[0] for key, pos in positions.at.items() if key[: len(path)] == path),
+            None,
+        )
         raise TomlSyntaxError(_too_deep_message(), line, None, _TOO_DEEP_HINT)
     return data, positions
 

@@ -63,8 +63,10 @@ class _Context:
         line, col = self.positions.find(path)
         if not layer and path and path[0] in TABLES:
             # Outside [[layers]] there is no layer to name: name the table.
-            table = ".".join(str(p) for p in path[:1] + tuple(
-                p for p in path[1:-1] if isinstance(p, str)))
+            table = ".".join(
+                str(p)
+                for p in path[:1] + tuple(p for p in path[1:-1] if isinstance(p, str))
+            )
             message = f"[{table}] {message}"
         self.out.append(
             Diagnostic(code, message, line=line, column=col, hint=hint, **layer)
@@ -88,8 +90,12 @@ def _check_model(
     """Validate `raw` against `model`, turning each error into a diagnostic."""
     where = ".".join(str(p) for p in path) if path else "spec"
     if not isinstance(raw, dict):
-        ctx.add("MS103", f"[{where}] must be a table. Received: {_pretty(raw)}",
-                path, **layer)
+        ctx.add(
+            "MS103",
+            f"[{where}] must be a table. Received: {_pretty(raw)}",
+            path,
+            **layer,
+        )
         return None
     try:
         return model.model_validate(raw)
@@ -110,7 +116,8 @@ def _report_errors(model, raw, exc: ValidationError, path, ctx, layer) -> None:
     # suggestion) and not also the missing one.
     typos = {
         did_you_mean(e["loc"][-1], _field_names(_owner_model(model, e["loc"][:-1])))
-        for e in exc.errors() if e["type"] == "extra_forbidden"
+        for e in exc.errors()
+        if e["type"] == "extra_forbidden"
         and _owner_model(model, tuple(e["loc"][:-1])) is not None
     }
     for key, errs in by_key.items():
@@ -130,32 +137,54 @@ def _report_errors(model, raw, exc: ValidationError, path, ctx, layer) -> None:
             described = _missing_hint(model, loc)
             hint = f"add `{loc[-1]} = ...`" + (
                 f": {described[0].lower()}{described[1:].rstrip('.')}"
-                if described else "")
-            ctx.add("MS102", f"missing required key '{loc[-1]}'", path + loc[:-1],
-                    hint=hint, **layer)
+                if described
+                else ""
+            )
+            ctx.add(
+                "MS102",
+                f"missing required key '{loc[-1]}'",
+                path + loc[:-1],
+                hint=hint,
+                **layer,
+            )
         elif kind in ("union_tag_invalid", "literal_error"):
-            ctx.add("MS103", _choice_message(err, loc, raw), path + loc[:1],
-                    hint=_choice_hint(err), **layer)
+            ctx.add(
+                "MS103",
+                _choice_message(err, loc, raw),
+                path + loc[:1],
+                hint=_choice_hint(err),
+                **layer,
+            )
         else:
-            ctx.add("MS103", _value_message(errs, loc, raw), path + key[:1] if key
-                    else path, **layer)
+            ctx.add(
+                "MS103",
+                _value_message(errs, loc, raw),
+                path + key[:1] if key else path,
+                **layer,
+            )
 
 
 def _choice_message(err: Mapping[str, Any], loc: tuple, raw: dict) -> str:
     c = err.get("ctx", {})
     if err["type"] == "union_tag_invalid":
-        return (f"unknown {loc[0]} {c.get('discriminator', 'type')} "
-                f"{_pretty(c.get('tag'))}; expected one of {c.get('expected_tags')}")
-    return (f"invalid '{'.'.join(str(p) for p in loc)}': expected "
-            f"{c.get('expected')}. Received: {_pretty(err.get('input'))}")
+        return (
+            f"unknown {loc[0]} {c.get('discriminator', 'type')} "
+            f"{_pretty(c.get('tag'))}; expected one of {c.get('expected_tags')}"
+        )
+    return (
+        f"invalid '{'.'.join(str(p) for p in loc)}': expected "
+        f"{c.get('expected')}. Received: {_pretty(err.get('input'))}"
+    )
 
 
 def _choice_hint(err: Mapping[str, Any]) -> str | None:
     c = err.get("ctx", {})
     got = c.get("tag") if err["type"] == "union_tag_invalid" else err.get("input")
     options = str(c.get("expected_tags") or c.get("expected") or "")
-    return did_you_mean(got, [o.strip(" '\"") for o in
-                              options.replace(" or ", ",").split(",") if o.strip()])
+    return did_you_mean(
+        got,
+        [o.strip(" '\"") for o in options.replace(" or ", ",").split(",") if o.strip()],
+    )
 
 
 def _owner_model(model, loc: tuple):
@@ -234,14 +263,22 @@ def validate(raw: dict, positions: Positions) -> Validated:
     allowed = set(TABLES) | {"layers", "vars", "blocks"}
     for key in raw:
         if key not in allowed:
-            ctx.add("MS101", f"unknown table or key '{key}'", (key,),
-                    hint=did_you_mean(key, allowed)
-                    or "allowed: " + ", ".join(sorted(allowed)))
+            ctx.add(
+                "MS101",
+                f"unknown table or key '{key}'",
+                (key,),
+                hint=did_you_mean(key, allowed)
+                or "allowed: " + ", ".join(sorted(allowed)),
+            )
 
     misplaced = _misplaced_layers(raw, ctx)
     if "model" not in raw:
-        ctx.add("MS102", "missing required table [model]", (), hint="add [model] "
-                "with name and input, e.g. input = [28, 28, 1]")
+        ctx.add(
+            "MS102",
+            "missing required table [model]",
+            (),
+            hint="add [model] with name and input, e.g. input = [28, 28, 1]",
+        )
     else:
         model = raw["model"]
         if misplaced:
@@ -257,11 +294,18 @@ def validate(raw: dict, positions: Positions) -> Validated:
     if layers is None and misplaced:
         pass  # reported once, as the misplaced key it is
     elif layers is None:
-        ctx.add("MS102", "missing required [[layers]]", (),
-                hint="add at least one [[layers]] table with a `type`")
+        ctx.add(
+            "MS102",
+            "missing required [[layers]]",
+            (),
+            hint="add at least one [[layers]] table with a `type`",
+        )
     elif not isinstance(layers, list) or not layers:
-        ctx.add("MS103", "`layers` must be a non-empty array of [[layers]] tables",
-                ("layers",))
+        ctx.add(
+            "MS103",
+            "`layers` must be a non-empty array of [[layers]] tables",
+            ("layers",),
+        )
     else:
         names = default_names(layers)
         for i, entry in enumerate(layers):
@@ -289,11 +333,14 @@ def _misplaced_layers(raw: dict, ctx: _Context) -> bool:
     model = raw.get("model")
     if "layers" in raw or not isinstance(model, dict) or "layers" not in model:
         return False
-    ctx.add("MS101", "`layers` written after [model] is read as a key of [model] "
-            "(in TOML every key after a [table] header belongs to that table)",
-            ("model", "layers"),
-            hint="move `layers = [...]` above [model], before the first [table] "
-            "header, or write each layer as a [[layers]] table")
+    ctx.add(
+        "MS101",
+        "`layers` written after [model] is read as a key of [model] "
+        "(in TOML every key after a [table] header belongs to that table)",
+        ("model", "layers"),
+        hint="move `layers = [...]` above [model], before the first [table] "
+        "header, or write each layer as a [[layers]] table",
+    )
     return True
 
 
@@ -305,13 +352,22 @@ def _check_layer(entry: Any, i: int, name: str, ctx: _Context):
     kind = entry.get("type") if isinstance(entry.get("type"), str) else None
     layer = dict(layer=name, index=i, layer_type=kind)
     if "type" not in entry:
-        ctx.add("MS102", "missing required key 'type'", path,
-                hint="one of: " + ", ".join(sorted(LAYER_TYPES)), **layer)
+        ctx.add(
+            "MS102",
+            "missing required key 'type'",
+            path,
+            hint="one of: " + ", ".join(sorted(LAYER_TYPES)),
+            **layer,
+        )
         return None
     if kind not in LAYER_TYPES:
-        ctx.add("MS104", f"unknown layer type {_pretty(entry['type'])}",
-                path + ("type",),
-                hint=did_you_mean(entry["type"], LAYER_TYPES)
-                or "one of: " + ", ".join(sorted(LAYER_TYPES)), **layer)
+        ctx.add(
+            "MS104",
+            f"unknown layer type {_pretty(entry['type'])}",
+            path + ("type",),
+            hint=did_you_mean(entry["type"], LAYER_TYPES)
+            or "one of: " + ", ".join(sorted(LAYER_TYPES)),
+            **layer,
+        )
         return None
     return _check_model(LAYER_MODELS[kind], entry, path, ctx, **layer)

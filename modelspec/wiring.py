@@ -26,25 +26,52 @@ def build_graph(
     def add(code, msg, i, key=None, hint=None):
         path = ("layers", i) + ((key,) if key else ())
         line, col = positions.find(path)
-        diags.append(Diagnostic(code, msg, line=line, column=col, layer=names[i],
-                                index=i, layer_type=nodes[i].type if i < len(nodes)
-                                else None, hint=hint))
+        diags.append(
+            Diagnostic(
+                code,
+                msg,
+                line=line,
+                column=col,
+                layer=names[i],
+                index=i,
+                layer_type=nodes[i].type if i < len(nodes) else None,
+                hint=hint,
+            )
+        )
 
     where: dict[str, list[int]] = {}  # name -> every index that uses it
     for i, raw in enumerate(v.raw_layers):
         kind = raw.get("type")
         kind = kind if isinstance(kind, str) else "?"
-        nodes.append(Node(i, names[i], kind, [], v.layers[i], raw,
-                          positions.find(("layers", i))[0]))
+        nodes.append(
+            Node(
+                i,
+                names[i],
+                kind,
+                [],
+                v.layers[i],
+                raw,
+                positions.find(("layers", i))[0],
+            )
+        )
         name = names[i]
         if name == INPUT:
-            add("MS201", "the name 'input' is reserved for the model input", i,
-                "name", hint="rename this layer")
+            add(
+                "MS201",
+                "the name 'input' is reserved for the model input",
+                i,
+                "name",
+                hint="rename this layer",
+            )
             continue
         if name in where:
-            add("MS201", f"name '{name}' is already used by layers[{where[name][0]}]",
-                i, "name" if "name" in raw else None,
-                hint="give each layer a unique `name`")
+            add(
+                "MS201",
+                f"name '{name}' is already used by layers[{where[name][0]}]",
+                i,
+                "name" if "name" in raw else None,
+                hint="give each layer a unique `name`",
+            )
         where.setdefault(name, []).append(i)
 
     for node in nodes:
@@ -68,9 +95,13 @@ def _resolve_inputs(node: Node, names: list[str], where: dict, add) -> None:
         return
     node.inputs = list(refs)
     if node.type not in MERGES and len(refs) > 1:
-        add("MS103", f"{node.type} reads one input; `inputs` names {len(refs)}: "
-            f"{refs}", i, "inputs", hint="use an `add` or `concat` layer to "
-            "merge several layers")
+        add(
+            "MS103",
+            f"{node.type} reads one input; `inputs` names {len(refs)}: {refs}",
+            i,
+            "inputs",
+            hint="use an `add` or `concat` layer to merge several layers",
+        )
     for ref in refs:
         node.sources.append(_source(ref, node, names, where, add))
 
@@ -81,23 +112,38 @@ def _source(ref: str, node: Node, names: list[str], where: dict, add):
         return INPUT_INDEX
     found = where.get(ref)
     if found is None:
-        add("MS202", f"inputs names '{ref}', but no layer has that name", i,
-            "inputs", hint=did_you_mean(ref, list(where) + [INPUT]))
+        add(
+            "MS202",
+            f"inputs names '{ref}', but no layer has that name",
+            i,
+            "inputs",
+            hint=did_you_mean(ref, list(where) + [INPUT]),
+        )
         return None
     earlier = [j for j in found if j < i]
     if len(found) > 1 and len(earlier) != 1:
         return None  # the duplicate itself is the error (MS201), reported once
     j = earlier[0] if earlier else found[0]
     if j == i:
-        add("MS203", f"layer reads itself ('{ref}'): a cycle", i, "inputs",
+        add(
+            "MS203",
+            f"layer reads itself ('{ref}'): a cycle",
+            i,
+            "inputs",
             hint=f"a layer reads earlier layers: name the one before "
-            f"'{ref}' ('{names[i - 1] if i else INPUT}'), or drop `inputs`")
+            f"'{ref}' ('{names[i - 1] if i else INPUT}'), or drop `inputs`",
+        )
         return None
     if j > i:
-        add("MS203", f"inputs names '{ref}', which is layers[{j}], after this "
+        add(
+            "MS203",
+            f"inputs names '{ref}', which is layers[{j}], after this "
             "layer: a layer may only read earlier layers (this makes a "
-            "cycle or a forward reference)", i, "inputs",
-            hint=f"move '{ref}' before '{node.name}' in the file")
+            "cycle or a forward reference)",
+            i,
+            "inputs",
+            hint=f"move '{ref}' before '{node.name}' in the file",
+        )
         return None
     return j
 
@@ -131,17 +177,31 @@ def _dead_layers(nodes: list[Node], where: dict, positions) -> list[Diagnostic]:
         names = [r.name for r in readers[n.index]]
         if names:
             one = len(names) == 1
-            msg = (f"the output of '{n.name}' never reaches the model output: only "
-                   f"{', '.join(repr(r) for r in names)} "
-                   f"{'reads' if one else 'read'} it, and "
-                   f"{'that is' if one else 'they are'} dead too")
+            msg = (
+                f"the output of '{n.name}' never reaches the model output: only "
+                f"{', '.join(repr(r) for r in names)} "
+                f"{'reads' if one else 'read'} it, and "
+                f"{'that is' if one else 'they are'} dead too"
+            )
             hint = None
         else:
-            msg = (f"nothing reads the output of '{n.name}', so it does nothing "
-                   "(every layer but the last must feed a later layer)")
+            msg = (
+                f"nothing reads the output of '{n.name}', so it does nothing "
+                "(every layer but the last must feed a later layer)"
+            )
             hint = _dead_hint(n, nodes)
-        out.append(Diagnostic("MS205", msg, line=line, column=col, layer=n.name,
-                              index=n.index, layer_type=n.type, hint=hint))
+        out.append(
+            Diagnostic(
+                "MS205",
+                msg,
+                line=line,
+                column=col,
+                layer=n.name,
+                index=n.index,
+                layer_type=n.type,
+                hint=hint,
+            )
+        )
     return out
 
 
@@ -163,7 +223,9 @@ def _read_by(n: Node, where: dict) -> list[int]:
 def _dead_hint(dead: Node, nodes: list[Node]) -> str:
     nxt = nodes[dead.index + 1] if dead.index + 1 < len(nodes) else None
     if nxt is not None and "inputs" in nxt.raw:
-        return (f"the next layer '{nxt.name}' reads {nxt.inputs}; to use "
-                f"'{dead.name}', set its inputs = [\"{dead.name}\"], or delete "
-                f"'{dead.name}'")
+        return (
+            f"the next layer '{nxt.name}' reads {nxt.inputs}; to use "
+            f"'{dead.name}', set its inputs = [\"{dead.name}\"], or delete "
+            f"'{dead.name}'"
+        )
     return f"feed '{dead.name}' into a later layer's `inputs`, or delete it"

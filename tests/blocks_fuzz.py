@@ -31,20 +31,44 @@ def unit_block(draw) -> str:
     kernel = draw(st.sampled_from([1, 3, [1, 3]]))
     padding = draw(st.sampled_from(["same", "same", "valid"]))
     layers = [
-        {"type": "conv2d", "name": "a", "filters": "${f}", "kernel": kernel,
-         "strides": "${s}", "padding": padding},
-        {"type": "batch_norm", "name": "bn", "when": "${f % 2 == 0}",
-         "momentum": draw(st.sampled_from([0.9, 0.99]))},
+        {
+            "type": "conv2d",
+            "name": "a",
+            "filters": "${f}",
+            "kernel": kernel,
+            "strides": "${s}",
+            "padding": padding,
+        },
+        {
+            "type": "batch_norm",
+            "name": "bn",
+            "when": "${f % 2 == 0}",
+            "momentum": draw(st.sampled_from([0.9, 0.99])),
+        },
         {"type": "activation", "activation": "relu"},
-        {"type": "conv2d", "name": "b", "filters": "${f}", "kernel": 1,
-         "use_bias": draw(st.booleans())},
-        {"type": "conv2d", "name": "p", "inputs": ["in"], "filters": "${f}",
-         "kernel": 1, "strides": "${s}", "when": "${proj}"},
+        {
+            "type": "conv2d",
+            "name": "b",
+            "filters": "${f}",
+            "kernel": 1,
+            "use_bias": draw(st.booleans()),
+        },
+        {
+            "type": "conv2d",
+            "name": "p",
+            "inputs": ["in"],
+            "filters": "${f}",
+            "kernel": 1,
+            "strides": "${s}",
+            "when": "${proj}",
+        },
         {"type": "add", "name": "add", "inputs": ["${'p' if proj else 'in'}", "b"]},
     ]
-    return ('[blocks.unit]\nargs = ["f", "s", "proj"]\n'
-            "defaults = { s = 1, proj = false }\n"
-            f"layers = {inline(layers)}\n")
+    return (
+        '[blocks.unit]\nargs = ["f", "s", "proj"]\n'
+        "defaults = { s = 1, proj = false }\n"
+        f"layers = {inline(layers)}\n"
+    )
 
 
 STAGE = """[blocks.stage]
@@ -61,21 +85,38 @@ def block_specs(draw) -> str:
     width = draw(st.integers(1, 4))
     uses = []
     for k in range(draw(st.integers(1, 3))):
-        uses.append({
-            "use": "stage", "name": f"stage{k + 1}",
-            "f": draw(st.sampled_from(["${w}", "${2 * w}", "${w + 1}",
-                                       "${max(1, w // 2)}", 3])),
-            "n": draw(st.integers(0, 3)),
-            "s": draw(st.sampled_from([1, 1, 2])),
-        })
-    layers = [{"type": "conv2d", "name": "stem", "filters": "${w}", "kernel": 3,
-               "padding": "same"}]
+        uses.append(
+            {
+                "use": "stage",
+                "name": f"stage{k + 1}",
+                "f": draw(
+                    st.sampled_from(
+                        ["${w}", "${2 * w}", "${w + 1}", "${max(1, w // 2)}", 3]
+                    )
+                ),
+                "n": draw(st.integers(0, 3)),
+                "s": draw(st.sampled_from([1, 1, 2])),
+            }
+        )
+    layers = [
+        {
+            "type": "conv2d",
+            "name": "stem",
+            "filters": "${w}",
+            "kernel": 3,
+            "padding": "same",
+        }
+    ]
     layers += uses
-    layers += [{"type": "global_avg_pool2d", "name": "pool"},
-               {"type": "dense", "name": "out", "units": 3}]
-    return (f"layers = {inline(layers)}\n\n"
-            f'[model]\nname = "fuzz_blocks"\ninput = [{size}, {size}, 2]\n\n'
-            f"[vars]\nw = {width}\n\n{draw(unit_block())}\n{STAGE}")
+    layers += [
+        {"type": "global_avg_pool2d", "name": "pool"},
+        {"type": "dense", "name": "out", "units": 3},
+    ]
+    return (
+        f"layers = {inline(layers)}\n\n"
+        f'[model]\nname = "fuzz_blocks"\ninput = [{size}, {size}, 2]\n\n'
+        f"[vars]\nw = {width}\n\n{draw(unit_block())}\n{STAGE}"
+    )
 
 
 def check_blocks_against_keras(text: str) -> str:
@@ -96,8 +137,9 @@ def check_blocks_against_keras(text: str) -> str:
         model = lower_and_run(report.nodes, _input(text))
     except Exception as e:  # judged below against plain Keras
         return judge_lowering_failure(report, text, _input(text), e)
-    unexplained = [d for d in report.errors
-                   if not deliberately_stricter(model, d, report.nodes)]
+    unexplained = [
+        d for d in report.errors if not deliberately_stricter(model, d, report.nodes)
+    ]
     assert not unexplained, (text, [d.render() for d in unexplained])
     return "stricter"
 

@@ -39,43 +39,76 @@ def cases() -> dict[str, list[str]]:
         out[f"graph_mermaid__{stem}"] = ["graph", p, "--format", "mermaid"]
         out[f"graph_svg__{stem}"] = ["graph", p, "-o", "-", "--format", "svg"]
     for a, b in zip(paths, paths[1:] + paths[:1], strict=True):
-        name = (a.replace("/", "__").removesuffix(".toml") + "__vs__"
-                + Path(b).stem)
+        name = a.replace("/", "__").removesuffix(".toml") + "__vs__" + Path(b).stem
         out[f"diff_json__{name}"] = ["diff", a, b, "--format", "json"]
         out[f"diff_text__{name}"] = ["diff", a, b]
     lenet = "specs/mnist_lenet.toml"
-    out.update({
-        "usage__check_bad_format": ["check", lenet, "--format", "xml"],
-        "usage__check_missing_file": ["check", "specs/nope.toml"],
-        "usage__check_strict": ["check", "specs/broken/adam_lr_0.1.toml", "--strict"],
-        "usage__check_quiet": ["check", lenet, "-q"],
-        "usage__check_two": ["check", lenet, "specs/digits_lenet.toml",
-                             "--format", "json"],
-        "usage__check_set": ["check", lenet, "--set", "layers.conv1.filters=8"],
-        "usage__check_bad_set": ["check", lenet, "--set", "nonsense"],
-        "usage__diff_bad_format": ["diff", lenet, lenet, "--format", "xml"],
-        "usage__graph_bad_format": ["graph", lenet, "--format", "gif"],
-        "usage__graph_bad_suffix": ["graph", lenet, "-o", "x.gif"],
-        "usage__train_nothing": ["train"],
-        "usage__sweep_nothing": ["sweep"],
-        "usage__sweep_invalid_variant": [
-            "sweep", lenet, "--set", "layers.conv1.kernel=5,40", "--out",
-            "/nonexistent-modelspec-runs"],
-        "usage__runs_missing": ["runs", "/nonexistent-modelspec-runs"],
-        "usage__runs_two_without_compare": ["runs", "a", "b"],
-        "usage__runs_compare_not_png": ["runs", "--compare", "a", "-o", "x.gif"],
-        "usage__export_no_format": ["export", lenet],
-        "usage__export_bad_checkpoint": ["export", lenet, "--onnx",
-                                         "--checkpoint", "middle"],
-        "usage__predict_missing_onnx": ["predict", "nope.onnx", "x.png"],
-        "version": ["version"],
-        "runs__listing": ["runs", str(RUNS)],
-        "runs__one_spec": ["runs", str(RUNS / "lenet")],
-    })
-    for command in ("", "check", "schema", "version", "train", "evaluate",
-                    "predict", "runs", "export", "graph", "diff", "sweep"):
-        out[f"help__{command or 'app'}"] = [command, "--help"] if command else [
-            "--help"]
+    out.update(
+        {
+            "usage__check_bad_format": ["check", lenet, "--format", "xml"],
+            "usage__check_missing_file": ["check", "specs/nope.toml"],
+            "usage__check_strict": [
+                "check",
+                "specs/broken/adam_lr_0.1.toml",
+                "--strict",
+            ],
+            "usage__check_quiet": ["check", lenet, "-q"],
+            "usage__check_two": [
+                "check",
+                lenet,
+                "specs/digits_lenet.toml",
+                "--format",
+                "json",
+            ],
+            "usage__check_set": ["check", lenet, "--set", "layers.conv1.filters=8"],
+            "usage__check_bad_set": ["check", lenet, "--set", "nonsense"],
+            "usage__diff_bad_format": ["diff", lenet, lenet, "--format", "xml"],
+            "usage__graph_bad_format": ["graph", lenet, "--format", "gif"],
+            "usage__graph_bad_suffix": ["graph", lenet, "-o", "x.gif"],
+            "usage__train_nothing": ["train"],
+            "usage__sweep_nothing": ["sweep"],
+            "usage__sweep_invalid_variant": [
+                "sweep",
+                lenet,
+                "--set",
+                "layers.conv1.kernel=5,40",
+                "--out",
+                "/nonexistent-modelspec-runs",
+            ],
+            "usage__runs_missing": ["runs", "/nonexistent-modelspec-runs"],
+            "usage__runs_two_without_compare": ["runs", "a", "b"],
+            "usage__runs_compare_not_png": ["runs", "--compare", "a", "-o", "x.gif"],
+            "usage__export_no_format": ["export", lenet],
+            "usage__export_bad_checkpoint": [
+                "export",
+                lenet,
+                "--onnx",
+                "--checkpoint",
+                "middle",
+            ],
+            "usage__predict_missing_onnx": ["predict", "nope.onnx", "x.png"],
+            "version": ["version"],
+            "runs__listing": ["runs", str(RUNS)],
+            "runs__one_spec": ["runs", str(RUNS / "lenet")],
+        }
+    )
+    for command in (
+        "",
+        "check",
+        "schema",
+        "version",
+        "train",
+        "evaluate",
+        "predict",
+        "runs",
+        "export",
+        "graph",
+        "diff",
+        "sweep",
+    ):
+        out[f"help__{command or 'app'}"] = (
+            [command, "--help"] if command else ["--help"]
+        )
     return out
 
 
@@ -89,15 +122,23 @@ def make_runs() -> None:
     for d in (done, cut):
         d.mkdir(parents=True, exist_ok=True)
         (d / "spec.toml").write_text("[model]\n")
-    (done / "state.json").write_text(json.dumps(
-        {"epochs_done": 3, "best_epoch": 2}))
-    (done / "metrics.json").write_text(json.dumps(
-        {"val": {"accuracy": 0.91234}, "test": {"accuracy": 0.9}, "wall_time_s": 12.6,
-         "train_examples_per_s": 1234.5}))
-    (done / "resolved.json").write_text(json.dumps(
-        {"spec": {"model": {"name": "lenet"}}, "overrides": ["train.seed=1"]}))
-    (cut / "state.json").write_text(json.dumps({"epochs_done": 1,
-                                                "interrupted": True}))
+    (done / "state.json").write_text(json.dumps({"epochs_done": 3, "best_epoch": 2}))
+    (done / "metrics.json").write_text(
+        json.dumps(
+            {
+                "val": {"accuracy": 0.91234},
+                "test": {"accuracy": 0.9},
+                "wall_time_s": 12.6,
+                "train_examples_per_s": 1234.5,
+            }
+        )
+    )
+    (done / "resolved.json").write_text(
+        json.dumps(
+            {"spec": {"model": {"name": "lenet"}}, "overrides": ["train.seed=1"]}
+        )
+    )
+    (cut / "state.json").write_text(json.dumps({"epochs_done": 1, "interrupted": True}))
 
 
 def run(argv: list[str]) -> dict:
@@ -106,8 +147,12 @@ def run(argv: list[str]) -> dict:
     from modelspec.cli import app
 
     r = CliRunner().invoke(app, argv)
-    return {"argv": argv, "exit_code": r.exit_code, "stdout": r.stdout,
-            "stderr": r.stderr}
+    return {
+        "argv": argv,
+        "exit_code": r.exit_code,
+        "stdout": r.stdout,
+        "stderr": r.stderr,
+    }
 
 
 def tested(name: str) -> bool:
@@ -136,8 +181,9 @@ def dump(folder: Path) -> None:
 
 
 def compare(old: Path, new: Path) -> int:
-    names = sorted({p.name for p in old.glob("*.json")}
-                   | {p.name for p in new.glob("*.json")})
+    names = sorted(
+        {p.name for p in old.glob("*.json")} | {p.name for p in new.glob("*.json")}
+    )
     bad = 0
     for n in names:
         a, b = old / n, new / n

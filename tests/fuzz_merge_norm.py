@@ -32,8 +32,11 @@ def layer(draw, kind):
             "offset": draw(st.one_of(st.just(0.0), _values, _lists)),
         }, None
     if kind == "normalization":
-        out = {"type": "normalization", "axis": draw(_axes),
-               "trainable": draw(st.sampled_from([True, True, False]))}
+        out = {
+            "type": "normalization",
+            "axis": draw(_axes),
+            "trainable": draw(st.sampled_from([True, True, False])),
+        }
         fixed = draw(st.sampled_from([None, None, "scalar", "list"]))
         if fixed == "scalar":
             out["mean"], out["variance"] = draw(_values), 2.0
@@ -67,8 +70,15 @@ def squeeze_excite(draw, add, current: str) -> str:
     (broadcast) or mismatches. `add(layer, reads)` appends and names a layer."""
     squeezed = add({"type": "global_avg_pool2d"}, [current])
     as_map = add({"type": "reshape", "shape": [1, 1, -1]}, [squeezed])
-    gate = add({"type": "conv2d", "filters": draw(st.integers(1, 4)), "kernel": 1,
-                "activation": "sigmoid"}, [as_map])
+    gate = add(
+        {
+            "type": "conv2d",
+            "filters": draw(st.integers(1, 4)),
+            "kernel": 1,
+            "activation": "sigmoid",
+        },
+        [as_map],
+    )
     kind = draw(st.sampled_from(ELEMENTWISE))
     reads = [current, gate] if draw(st.booleans()) else [gate, current]
     return add({"type": kind}, reads)
@@ -129,11 +139,14 @@ def plain_keras_layer(node, input_shapes):
         axis = axes(spec.axis)
         return kl.Normalization(
             axis=tuple(axis) if isinstance(axis, list) else axis,
-            mean=spec.mean, variance=spec.variance,
+            mean=spec.mean,
+            variance=spec.variance,
         )
     if node.type == "layer_norm":
         return kl.LayerNormalization(
-            axis=axes(spec.axis), epsilon=spec.epsilon, center=spec.center,
+            axis=axes(spec.axis),
+            epsilon=spec.epsilon,
+            center=spec.center,
             scale=spec.scale,
         )
     if node.type == "layer_scale":

@@ -93,18 +93,24 @@ def digits_splits(validation: float = 0.0, limit: int | None = None) -> dict:
 
     bunch = load_digits()
     x_tr, x_te, y_tr, y_te = train_test_split(
-        bunch.images, bunch.target, test_size=0.2, stratify=bunch.target,
+        bunch.images,
+        bunch.target,
+        test_size=0.2,
+        stratify=bunch.target,
         random_state=0,
     )
     n_val = round(validation * len(x_tr))
-    x_va, y_va = x_tr[len(x_tr) - n_val:], y_tr[len(y_tr) - n_val:]
+    x_va, y_va = x_tr[len(x_tr) - n_val :], y_tr[len(y_tr) - n_val :]
     x_tr, y_tr = x_tr[: len(x_tr) - n_val][:limit], y_tr[: len(y_tr) - n_val][:limit]
 
     def ready(x, y):
         return (x / 16.0).astype(np.float32)[..., None], y.astype(np.int64)
 
-    return {"train": ready(x_tr, y_tr), "val": ready(x_va, y_va),
-            "test": ready(x_te, y_te)}
+    return {
+        "train": ready(x_tr, y_tr),
+        "val": ready(x_va, y_va),
+        "test": ready(x_te, y_te),
+    }
 
 
 def classification_metrics(logits, y) -> dict:

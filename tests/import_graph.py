@@ -41,18 +41,19 @@ def modules(root: Path = ROOT) -> dict[str, Path]:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _imports(tree: ast.Module):
     """(node, top) for every import statement, `top` as in Edge."""
+
     def walk(node, top):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.Import, ast.ImportFrom)):
                 yield child, top
             inner = top
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                  ast.Lambda)):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 inner = False
             elif isinstance(child, ast.If) and _is_type_checking(child.test):
                 yield from walk(ast.Module(body=child.body, type_ignores=[]), False)
@@ -94,8 +95,10 @@ def edges(root: Path = ROOT) -> list[Edge]:
                 if node.level:
                     base = _base(module, path, node.level)
                     base = f"{base}.{node.module}" if node.module else base
-                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known
-                           else base for a in node.names]
+                targets = [
+                    f"{base}.{a.name}" if f"{base}.{a.name}" in known else base
+                    for a in node.names
+                ]
             for t in dict.fromkeys(targets):
                 out.append(Edge(module, _known(t, known), node.lineno, top))
     return out

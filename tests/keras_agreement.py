@@ -64,9 +64,12 @@ def _activation(spec):
 
 def _window(spec) -> dict:
     return {
-        "kernel_size": _pair(spec.kernel), "strides": _pair(spec.strides),
-        "padding": spec.padding, "dilation_rate": _pair(spec.dilation),
-        "activation": _activation(spec.activation), "use_bias": spec.use_bias,
+        "kernel_size": _pair(spec.kernel),
+        "strides": _pair(spec.strides),
+        "padding": spec.padding,
+        "dilation_rate": _pair(spec.dilation),
+        "activation": _activation(spec.activation),
+        "use_bias": spec.use_bias,
     }
 
 
@@ -86,10 +89,15 @@ def plain_keras_layer(node, input_shapes):
         return cls(_pair(spec.pool), strides=_pair(strides), padding=spec.padding)
     if node.type == "lrn":
         # Keras has no LRN layer; the spec's lrn is defined as TF's op.
-        return kl.Lambda(lambda x: tf.nn.local_response_normalization(
-            x, depth_radius=spec.depth_radius, bias=spec.bias, alpha=spec.alpha,
-            beta=spec.beta,
-        ))
+        return kl.Lambda(
+            lambda x: tf.nn.local_response_normalization(
+                x,
+                depth_radius=spec.depth_radius,
+                bias=spec.bias,
+                alpha=spec.alpha,
+                beta=spec.beta,
+            )
+        )
     if node.type == "concat":  # the spec's axis does not count the batch axis
         return kl.Concatenate(axis=spec.axis if spec.axis < 0 else spec.axis + 1)
     if node.type == "dropout":  # noise_shape has no batch axis in a spec
@@ -99,24 +107,28 @@ def plain_keras_layer(node, input_shapes):
         return kl.Activation(_activation(spec.activation))
     output_padding = getattr(spec, "output_padding", None)
     build = {
-        "conv2d": lambda: kl.Conv2D(spec.filters, groups=spec.groups,
-                                    **_window(spec)),
+        "conv2d": lambda: kl.Conv2D(spec.filters, groups=spec.groups, **_window(spec)),
         "depthwise_conv2d": lambda: kl.DepthwiseConv2D(
-            depth_multiplier=spec.depth_multiplier, **_window(spec)),
+            depth_multiplier=spec.depth_multiplier, **_window(spec)
+        ),
         "separable_conv2d": lambda: kl.SeparableConv2D(
-            spec.filters, depth_multiplier=spec.depth_multiplier, **_window(spec)),
+            spec.filters, depth_multiplier=spec.depth_multiplier, **_window(spec)
+        ),
         "conv2d_transpose": lambda: kl.Conv2DTranspose(
-            spec.filters, **_window(spec), output_padding=(
-                None if output_padding is None else _pair(output_padding))),
+            spec.filters,
+            **_window(spec),
+            output_padding=(None if output_padding is None else _pair(output_padding)),
+        ),
         "zero_pad2d": lambda: kl.ZeroPadding2D(_margins(spec.padding)),
         "cropping2d": lambda: kl.Cropping2D(_margins(spec.cropping)),
         "upsampling2d": lambda: kl.UpSampling2D(
-            _pair(spec.size), interpolation=spec.interpolation),
-        "global_avg_pool2d": lambda: kl.GlobalAveragePooling2D(
-            keepdims=spec.keepdims),
+            _pair(spec.size), interpolation=spec.interpolation
+        ),
+        "global_avg_pool2d": lambda: kl.GlobalAveragePooling2D(keepdims=spec.keepdims),
         "global_max_pool2d": lambda: kl.GlobalMaxPooling2D(keepdims=spec.keepdims),
-        "dense": lambda: kl.Dense(spec.units, _activation(spec.activation),
-                                  spec.use_bias),
+        "dense": lambda: kl.Dense(
+            spec.units, _activation(spec.activation), spec.use_bias
+        ),
         "flatten": kl.Flatten,
         "reshape": lambda: kl.Reshape(tuple(spec.shape)),
         "batch_norm": lambda: kl.BatchNormalization(
@@ -140,9 +152,7 @@ def plain_keras_error(node, input_shapes, training: bool = False, arrays=None):
     try:
         inputs = [keras.Input(shape) for shape in input_shapes]
         merge = node.type in ("add", "concat", *fuzz_merge_norm.ELEMENTWISE)
-        out = plain_keras_layer(node, input_shapes)(
-            inputs if merge else inputs[0]
-        )
+        out = plain_keras_layer(node, input_shapes)(inputs if merge else inputs[0])
         keras.Model(inputs, out)(list(arrays), training=training)
     except Exception as e:
         return e
@@ -168,13 +178,18 @@ def kernel_exceeds_2n_minus_1(layer) -> bool:
     transposed convolutions never get MS206 from the checker: none excuses one."""
     import keras
 
-    kinds = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D,
-             keras.layers.SeparableConv2D)
+    kinds = (
+        keras.layers.Conv2D,
+        keras.layers.DepthwiseConv2D,
+        keras.layers.SeparableConv2D,
+    )
     if not isinstance(layer, kinds) or layer.padding != "same":
         return False
     _, h, w, _ = layer.input.shape
-    spans = [d * (k - 1) + 1
-             for k, d in zip(layer.kernel_size, layer.dilation_rate, strict=True)]
+    spans = [
+        d * (k - 1) + 1
+        for k, d in zip(layer.kernel_size, layer.dilation_rate, strict=True)
+    ]
     return any(span > 2 * n - 1 for span, n in zip(spans, (h, w), strict=True))
 
 
@@ -209,8 +224,7 @@ def deliberately_stricter(model, diagnostic, nodes=()) -> bool:
         return len({len(t.shape) for t in layer.input}) > 1
     if diagnostic.code == "MS214" and isinstance(layer, keras.layers.Concatenate):
         return layer.axis % len(layer.input[0].shape) == 0
-    if diagnostic.code == "MS221" and isinstance(layer,
-                                                 keras.layers.Conv2DTranspose):
+    if diagnostic.code == "MS221" and isinstance(layer, keras.layers.Conv2DTranspose):
         return 0 in tuple(layer.output.shape[1:3])
     node = next((n for n in nodes if n.name == diagnostic.layer), None)
     if node is not None and node.type in fuzz_merge_norm.BY_RANK[3]:
@@ -261,13 +275,17 @@ def judge_lowering_failure(report, text, input_shape, error) -> str:
             break
     node, position = nodes[index], {n.name: i for i, n in enumerate(nodes)}
     shapes = [
-        tuple(input_shape) if ref == "input"
+        tuple(input_shape)
+        if ref == "input"
         else tuple(models[position[ref]].output.shape[1:])
         for ref in node.inputs
     ]
-    arrays = [_batch(input_shape) if ref == "input"
-              else np.asarray(models[position[ref]](_batch(input_shape)))
-              for ref in node.inputs]
+    arrays = [
+        _batch(input_shape)
+        if ref == "input"
+        else np.asarray(models[position[ref]](_batch(input_shape)))
+        for ref in node.inputs
+    ]
     assert plain_keras_error(node, shapes, arrays=arrays) is not None, (
         f"the backend fails on {node.name} ({node.type}) with "
         f"{type(error).__name__}: {error}\nbut plain Keras builds that layer on "

@@ -20,7 +20,8 @@ from pydantic_core import PydanticUndefined
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "spec-format.md"
 SECTION = re.compile(
-    r"(<!-- generated: (\S+) -->\n)(.*?)(<!-- end generated: \2 -->)", re.S)
+    r"(<!-- generated: (\S+) -->\n)(.*?)(<!-- end generated: \2 -->)", re.S
+)
 
 # One line per layer type: the output shape from the input shape. A test keeps
 # the keys equal to the layer types; tests/test_keras_agreement*.py check the
@@ -37,8 +38,7 @@ SHAPE_RULES = {
     "map it acts at every position, as a 1x1 convolution (MS306 warns unless a "
     "convolution or pooling reads its output as a map)",
     "flatten": "(d1, d2, ...) -> (d1 * d2 * ...,)",
-    "reshape": "(...) -> `shape`, the -1 entry computed; the sizes must agree "
-    "(MS204)",
+    "reshape": "(...) -> `shape`, the -1 entry computed; the sizes must agree (MS204)",
     "dropout": "unchanged",
     "batch_norm": "unchanged",
     "lrn": "unchanged (needs a feature map (h, w, c))",
@@ -71,8 +71,9 @@ def _value(p: dict, defs: dict) -> str:
     """A JSON Schema fragment as a short human description."""
     if "$ref" in p:
         name = p["$ref"].rsplit("/", 1)[-1]
-        return {"LeakyReLUActivation": "`{ type = \"leaky_relu\", ... }`"}.get(
-            name, f"table ({name})")
+        return {"LeakyReLUActivation": '`{ type = "leaky_relu", ... }`'}.get(
+            name, f"table ({name})"
+        )
     for key in ("anyOf", "oneOf"):
         if key in p:
             alts = [a for a in p[key] if a.get("type") != "null"]
@@ -92,10 +93,22 @@ def _value(p: dict, defs: dict) -> str:
         return f"list of {size}{_value(p.get('items', {}), defs)}"
     if kind == "object":
         return "table"
-    text = {"integer": "int", "number": "float", "boolean": "bool",
-            "string": "string"}.get(kind, str(kind))
-    bounds = [f"{op} {p[k]}" for k, op in (("exclusiveMinimum", ">"), ("minimum", ">="),
-              ("exclusiveMaximum", "<"), ("maximum", "<=")) if k in p]
+    text = {
+        "integer": "int",
+        "number": "float",
+        "boolean": "bool",
+        "string": "string",
+    }.get(kind, str(kind))
+    bounds = [
+        f"{op} {p[k]}"
+        for k, op in (
+            ("exclusiveMinimum", ">"),
+            ("minimum", ">="),
+            ("exclusiveMaximum", "<"),
+            ("maximum", "<="),
+        )
+        if k in p
+    ]
     return f"{text} {', '.join(bounds)}".strip()
 
 
@@ -123,8 +136,10 @@ def key_table(model, skip=()) -> str:
         if name in skip or (name == "type" and "const" in props[key]):
             continue
         value = _value(props[key], defs).replace("|", "\\|")
-        rows.append(f"| `{key}` | {value} | {_default(field)} | "
-                    f"{_cell(field.description or '')} |")
+        rows.append(
+            f"| `{key}` | {value} | {_default(field)} | "
+            f"{_cell(field.description or '')} |"
+        )
     return "\n".join(rows)
 
 
@@ -137,8 +152,11 @@ def layer_sections() -> str:
     for kind, model in LAYER_MODELS.items():
         extra = issubclass(model, WeightedLayer)
         # a shared key is listed once, unless this layer type redefines it
-        common = {n for n, f in LayerBase.model_fields.items()
-                  if model.model_fields[n].description == f.description}
+        common = {
+            n
+            for n, f in LayerBase.model_fields.items()
+            if model.model_fields[n].description == f.description
+        }
         out.append(f"#### `{kind}`\n\nShape: {SHAPE_RULES[kind]}.\n")
         own = set(model.model_fields) - common - (weights if extra else set())
         if own - {"type"}:
@@ -171,9 +189,14 @@ def sections() -> dict[str, str]:
     out["leaky_relu"] = key_table(LeakyReLUActivation)
     out["activations"] = ", ".join(f"`{a}`" for a in ActivationName.__args__)
     out["layers"] = layer_sections()
-    out["weighted-types"] = ", ".join(
-        f"`{kind}`" for kind, model in LAYER_MODELS.items()
-        if issubclass(model, WeightedLayer)) + "."
+    out["weighted-types"] = (
+        ", ".join(
+            f"`{kind}`"
+            for kind, model in LAYER_MODELS.items()
+            if issubclass(model, WeightedLayer)
+        )
+        + "."
+    )
     return {k: v.rstrip("\n") + "\n" for k, v in out.items()}
 
 

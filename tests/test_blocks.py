@@ -59,7 +59,8 @@ def clean(report) -> None:
 
 
 def test_names_repeat_first_when_let_and_default_names():
-    r = check_text(spec("""\
+    r = check_text(
+        spec("""\
 [[layers]]
 type = "conv2d"
 name = "stem"
@@ -72,15 +73,23 @@ name = "s1_b${i}"
 repeat = 3
 filters = 4
 first = { project = true, stride = 2 }
-"""))
+""")
+    )
     clean(r)
     # `proj` exists only in the first instance; the unnamed conv is <type>_<n>
     # counted in the definition (absent layers too): conv2d_3
     assert names(r) == [
         "stem",
-        "s1_b1_proj", "s1_b1_a", "s1_b1_conv2d_3", "s1_b1_add",
-        "s1_b2_a", "s1_b2_conv2d_3", "s1_b2_add",
-        "s1_b3_a", "s1_b3_conv2d_3", "s1_b3_add",
+        "s1_b1_proj",
+        "s1_b1_a",
+        "s1_b1_conv2d_3",
+        "s1_b1_add",
+        "s1_b2_a",
+        "s1_b2_conv2d_3",
+        "s1_b2_add",
+        "s1_b3_a",
+        "s1_b3_conv2d_3",
+        "s1_b3_add",
     ]
     by = {li.name: li for li in r.layers}
     assert by["s1_b1_proj"].output_shape == (4, 4, 8)  # let wide = 2 * 4, stride 2
@@ -95,14 +104,19 @@ first = { project = true, stride = 2 }
 
 
 def test_nesting_shadowed_i_last_vars_and_reading_an_instance():
-    blocks = UNIT + """
+    blocks = (
+        UNIT
+        + """
 [blocks.stage]
 args = ["filters", "n"]
 layers = [
   { use = "unit", name = "block${i}", repeat = "${n}", filters = "${filters}", first = { project = true }, last = { project = true } },
 ]
 """  # noqa: E501 (a TOML inline table cannot wrap)
-    r = check_text(spec("""\
+    )
+    r = check_text(
+        spec(
+            """\
 [[layers]]
 use = "stage"
 name = "conv${i + 1}"
@@ -128,7 +142,11 @@ kernel = 1
 type = "add"
 name = "taps"
 inputs = ["tap", "tap2", "conv3"]
-""", blocks=blocks, extra="[vars]\nbase = 2\ndepth = 3\n\n"))
+""",
+            blocks=blocks,
+            extra="[vars]\nbase = 2\ndepth = 3\n\n",
+        )
+    )
     clean(r)
     by = {li.name: li for li in r.layers}
     # the outer i names the stages and scales their filters (2, 4); the inner
@@ -138,8 +156,11 @@ inputs = ["tap", "tap2", "conv3"]
     assert by["conv3_block1_a"].output_shape[-1] == 4
     assert by["conv3_block3_add"].output_shape[-1] == 8  # let wide = 2 * 4
     # `first` and `last` project in the first and last block of each stage only
-    assert [f"conv{s}_block{b}_proj" in by for s in (2, 3) for b in (1, 2, 3)] \
-        == [True, False, True] * 2
+    assert [f"conv{s}_block{b}_proj" in by for s in (2, 3) for b in (1, 2, 3)] == [
+        True,
+        False,
+        True,
+    ] * 2
     assert by["conv3_block2_add"].block == ["conv3", "conv3_block2"]
     assert by["conv3_block1_a"].inputs == ["conv2_block3_add"]
     # reading the instance name reads its output (its last layer)
@@ -150,7 +171,9 @@ inputs = ["tap", "tap2", "conv3"]
 
 
 def test_a_block_reads_layers_of_its_nested_instances_by_relative_name():
-    blocks = UNIT + """
+    blocks = (
+        UNIT
+        + """
 [blocks.stage]
 layers = [
   { use = "unit", name = "block${i}", repeat = 2, filters = 4, first = { project = true } },
@@ -158,6 +181,7 @@ layers = [
   { type = "add", name = "out", inputs = ["block2", "side"] },
 ]
 """  # noqa: E501 (a TOML inline table cannot wrap)
+    )
     r = check_text(spec('[[layers]]\nuse = "stage"\nname = "s"\n', blocks=blocks))
     clean(r)
     assert r.layer("s_side").inputs == ["s_block1_a"]
@@ -174,7 +198,9 @@ layers = [
   { type = "add", name = "sum", inputs = ["c", "skip"] },
 ]
 """
-    r = check_text(spec("""\
+    r = check_text(
+        spec(
+            """\
 [[layers]]
 type = "conv2d"
 name = "a"
@@ -193,7 +219,10 @@ use = "merge"
 name = "m${i}"
 repeat = 2
 inputs = ["a", "input"]
-""", blocks=blocks))
+""",
+            blocks=blocks,
+        )
+    )
     clean(r)
     by = {li.name: li for li in r.layers}
     assert "unused" not in by
@@ -212,7 +241,9 @@ layers = [
   { type = "add", name = "sum", inputs = ["c", "p"] },
 ]
 """
-    r = check_text(spec("""\
+    r = check_text(
+        spec(
+            """\
 [[layers]]
 type = "conv2d"
 name = "stem"
@@ -227,7 +258,10 @@ inputs = [
   "${'stem' if i == 1 else 'cell' + str(i - 1)}",
   "${'stem' if i < 3 else 'cell' + str(i - 2)}",
 ]
-""", blocks=blocks))
+""",
+            blocks=blocks,
+        )
+    )
     clean(r)
     by = {li.name: li for li in r.layers}
     assert by["cell1_c"].inputs == ["stem"] and by["cell1_sum"].inputs[1] == "stem"
@@ -254,7 +288,9 @@ layers = [
   { use = "dwpw", name = "inner${i}", prefix = "c${i}_", repeat = 2, id = "${i}" },
 ]
 """
-    r = check_text(spec("""\
+    r = check_text(
+        spec(
+            """\
 [[layers]]
 use = "dwpw"
 name = "sep${i}"
@@ -271,18 +307,33 @@ prefix = ""
 use = "dwpw"
 name = "plain"
 id = 9
-""", blocks=blocks))
+""",
+            blocks=blocks,
+        )
+    )
     clean(r)
     by = {li.name: li for li in r.layers}
-    assert names(r) == ["conv_dw_1", "conv_pw_1", "conv_dw_2", "conv_pw_2",
-                        "c1_dw_1", "c1_pw_1", "c2_dw_2", "c2_pw_2",
-                        "plain_dw_9", "plain_pw_9"]
+    assert names(r) == [
+        "conv_dw_1",
+        "conv_pw_1",
+        "conv_dw_2",
+        "conv_pw_2",
+        "c1_dw_1",
+        "c1_pw_1",
+        "c2_dw_2",
+        "c2_pw_2",
+        "plain_dw_9",
+        "plain_pw_9",
+    ]
     assert by["conv_dw_2"].inputs == ["conv_pw_1"]
     assert by["conv_pw_2"].block == ["sep2"]
     # nested: the enclosing prefix ("") comes first, instance names stay
     assert by["c2_pw_2"].block == ["p", "inner2"]
     assert [row.label for row in summary_rows(r.layers, r.blocks)][:3] == [
-        "sep1 (block dwpw)", "sep2 (block dwpw)", "p (block pair)"]
+        "sep1 (block dwpw)",
+        "sep2 (block dwpw)",
+        "p (block pair)",
+    ]
 
 
 def test_bad_prefix_is_an_error_at_the_use_site():
@@ -306,9 +357,12 @@ def test_spec_without_blocks_is_untouched():
     r = check_text(text)
     assert r.blocks == {} and all(li.block is None for li in r.layers)
     assert all("block" not in layer for layer in r.to_json()["layers"])
-    assert all("origin" not in d for d in check_text(
-        (ROOT / "specs" / "broken" / "unknown_input.toml").read_text()
-    ).to_json()["diagnostics"])
+    assert all(
+        "origin" not in d
+        for d in check_text(
+            (ROOT / "specs" / "broken" / "unknown_input.toml").read_text()
+        ).to_json()["diagnostics"]
+    )
 
 
 def test_json_lists_every_expanded_layer_with_its_instance_path():
@@ -324,8 +378,11 @@ def test_collapsed_rows_sum_each_top_level_instance():
     r = check_file(EXAMPLE)
     rows = summary_rows(r.layers, r.blocks)
     labels = [row.label for row in rows]
-    assert labels[3:6] == ["conv2 (block stage)", "conv3 (block stage)",
-                           "conv4 (block stage)"]
+    assert labels[3:6] == [
+        "conv2 (block stage)",
+        "conv3 (block stage)",
+        "conv4 (block stage)",
+    ]
     conv3 = rows[4]
     inside = [li for li in r.layers if li.block and li.block[0] == "conv3"]
     assert conv3.params == sum(li.params for li in inside)
@@ -338,9 +395,12 @@ def test_collapsed_rows_sum_each_top_level_instance():
 
 def test_cli_check_collapses_and_expand_lists_every_layer():
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "modelspec", "check",
-                               str(EXAMPLE), *args], capture_output=True,
-                              text=True, cwd=ROOT)
+        return subprocess.run(
+            [sys.executable, "-m", "modelspec", "check", str(EXAMPLE), *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
 
     short, full = run(), run("--expand")
     assert short.returncode == full.returncode == 0
@@ -393,8 +453,10 @@ filters = 4
     assert d.also == 2  # u2 and u3 have the same problem: said once
     text_out = d.render()
     assert f"s.toml:{define}:" in text_out
-    assert f"in block 'unit' instance 'u1', used at s.toml:{use} (and 2 more " \
-           "like it)" in text_out
+    assert (
+        f"in block 'unit' instance 'u1', used at s.toml:{use} (and 2 more "
+        "like it)" in text_out
+    )
     assert d.to_json()["origin"] == [{"instance": "u1", "block": "unit", "line": use}]
     assert d.to_json()["also"] == 2
 
@@ -414,13 +476,16 @@ stride = 0
 
 
 def test_nested_argument_positions_follow_the_chain_to_the_top():
-    blocks = UNIT + """
+    blocks = (
+        UNIT
+        + """
 [blocks.outer]
 args = ["f"]
 layers = [
   { use = "unit", name = "inner", filters = 2, stride = "${f}" },
 ]
 """
+    )
     text = spec('[[layers]]\nuse = "outer"\nname = "o"\nf = 2.5\n', blocks=blocks)
     d = _only(check_text(text))
     assert d.code == "MS103" and d.layer == "o_inner_a"
@@ -428,27 +493,58 @@ layers = [
     assert [o.instance for o in d.origin] == ["o_inner", "o"]
 
 
-@pytest.mark.parametrize("use, code, words, hint", [
-    ('use = "unti"\nfilters = 2', "MS501", "unknown block 'unti'",
-     "did you mean 'unit'?"),
-    ('use = "unit"\nfilters = 2\nstrde = 2', "MS502", "has no argument 'strde'",
-     "did you mean 'stride'?"),
-    ('use = "unit"\nstride = 2', "MS502", "missing argument 'filters'", "add `"),
-    ('use = "unit"\nfilters = 2\nrepeat = 2', "MS502", "must contain ${i}",
-     "block${i}"),
-    ('use = "unit"\nfilters = 2\nrepeat = -1', "MS502", "'repeat' must be an int",
-     None),
-    ('use = "unit"\nfilters = 2\ninputs = ["a", "b"]', "MS502",
-     "takes 1 input (in)", None),
-    ('use = "unit"\nfilters = "${filters}"', "MS503", "unknown name 'filters'",
-     None),
-    ('use = "unit"\nfilters = 2\nwhen = "${1}"', "MS503", "true or false", None),
-    ('use = "unit"\nfilters = 2\nrepeat = true', "MS502",
-     "'repeat' of a use entry must be an int or a ${...} string", None),
-])
+@pytest.mark.parametrize(
+    "use, code, words, hint",
+    [
+        (
+            'use = "unti"\nfilters = 2',
+            "MS501",
+            "unknown block 'unti'",
+            "did you mean 'unit'?",
+        ),
+        (
+            'use = "unit"\nfilters = 2\nstrde = 2',
+            "MS502",
+            "has no argument 'strde'",
+            "did you mean 'stride'?",
+        ),
+        ('use = "unit"\nstride = 2', "MS502", "missing argument 'filters'", "add `"),
+        (
+            'use = "unit"\nfilters = 2\nrepeat = 2',
+            "MS502",
+            "must contain ${i}",
+            "block${i}",
+        ),
+        (
+            'use = "unit"\nfilters = 2\nrepeat = -1',
+            "MS502",
+            "'repeat' must be an int",
+            None,
+        ),
+        (
+            'use = "unit"\nfilters = 2\ninputs = ["a", "b"]',
+            "MS502",
+            "takes 1 input (in)",
+            None,
+        ),
+        (
+            'use = "unit"\nfilters = "${filters}"',
+            "MS503",
+            "unknown name 'filters'",
+            None,
+        ),
+        ('use = "unit"\nfilters = 2\nwhen = "${1}"', "MS503", "true or false", None),
+        (
+            'use = "unit"\nfilters = 2\nrepeat = true',
+            "MS502",
+            "'repeat' of a use entry must be an int or a ${...} string",
+            None,
+        ),
+    ],
+)
 def test_bad_use_entries_are_errors_at_the_use_site(use, code, words, hint):
     first = '[[layers]]\ntype = "conv2d"\nname = "a"\nfilters = 2\nkernel = 1\n\n'
-    text = spec(f"{first}[[layers]]\n{use}\nname = \"u\"\n")
+    text = spec(f'{first}[[layers]]\n{use}\nname = "u"\n')
     d = _only(check_text(text))
     assert (d.code, d.layer) == (code, "u")
     assert words in d.message, d.message
@@ -468,10 +564,10 @@ layers = [
 """
     text = spec('[[layers]]\nuse = "b"\nname = "x"\n', blocks=blocks)
     d = _only(check_text(text))
-    assert d.code == "MS202" and d.layer == "x_add" and d.hint == \
-        "did you mean 'conv'?"
-    assert d.line == next(n for n, s in enumerate(text.splitlines(), 1)
-                          if '"cnov"' in s)
+    assert d.code == "MS202" and d.layer == "x_add" and d.hint == "did you mean 'conv'?"
+    assert d.line == next(
+        n for n, s in enumerate(text.splitlines(), 1) if '"cnov"' in s
+    )
 
 
 def test_recursion_and_bad_block_tables():
@@ -495,18 +591,26 @@ layers = [{ type = "flatten" }]
 
 
 def test_vars_errors_and_names():
-    r = check_text(spec('[[layers]]\ntype = "flatten"\n', blocks="",
-                        extra='[vars]\na = 2\nb = "${a * c}"\ni = 3\n\n'))
+    r = check_text(
+        spec(
+            '[[layers]]\ntype = "flatten"\n',
+            blocks="",
+            extra='[vars]\na = 2\nb = "${a * c}"\ni = 3\n\n',
+        )
+    )
     lines = r.text.splitlines()
     got = sorted((d.code, d.line) for d in found(r))
-    assert got == [("MS103", lines.index("i = 3") + 1),
-                   ("MS503", lines.index('b = "${a * c}"') + 1)]
+    assert got == [
+        ("MS103", lines.index("i = 3") + 1),
+        ("MS503", lines.index('b = "${a * c}"') + 1),
+    ]
 
 
 def test_nesting_depth_is_bounded():
     # 200 distinct blocks, each using the next: no recursion, but too deep
-    blocks = "".join(f'[blocks.b{k}]\nlayers = [{{ use = "b{k + 1}" }}]\n\n'
-                     for k in range(200))
+    blocks = "".join(
+        f'[blocks.b{k}]\nlayers = [{{ use = "b{k + 1}" }}]\n\n' for k in range(200)
+    )
     blocks += '[blocks.b200]\nlayers = [{ type = "flatten" }]\n'
     r = check_text(spec('[[layers]]\nuse = "b0"\n', blocks=blocks))
     assert [d.code for d in found(r)] == ["MS505"]
@@ -521,8 +625,9 @@ layers = [{ type = "dense", units = 1 }]
 [blocks.s]
 layers = [{ use = "u", name = "u${i}", repeat = 1000 }]
 """
-    r = check_text(spec('[[layers]]\nuse = "s"\nname = "s${i}"\nrepeat = 20\n',
-                        blocks=blocks))
+    r = check_text(
+        spec('[[layers]]\nuse = "s"\nname = "s${i}"\nrepeat = 20\n', blocks=blocks)
+    )
     assert [d.code for d in found(r)] == ["MS505"]
     assert r.layers == []
 
@@ -549,9 +654,15 @@ def test_schema_accepts_specs_with_blocks_and_refuses_bad_block_tables():
     assert list(validator.iter_errors(data))
     # and inside a layer's tables, but not outside the layers ([model] is literal)
     data["layers"][0]["padding"] = 1
-    data["layers"].insert(1, {
-        "type": "conv2d", "filters": 2, "kernel": 1,
-        "kernel_init": {"type": "variance_scaling", "scale": "${1 / 3}"}})
+    data["layers"].insert(
+        1,
+        {
+            "type": "conv2d",
+            "filters": 2,
+            "kernel": 1,
+            "kernel_init": {"type": "variance_scaling", "scale": "${1 / 3}"},
+        },
+    )
     assert list(validator.iter_errors(data)) == []
     data["layers"][1]["kernel_init"]["scale"] = "third"
     assert list(validator.iter_errors(data))
@@ -574,23 +685,32 @@ def test_diff_reports_block_instances_and_layers():
 
     a = check_file(EXAMPLE)
     b = check_file(EXAMPLE, ["layers.conv4.blocks=3", "vars.widths=[16, 48, 64]"])
-    c = check_text(EXAMPLE.read_text().replace(
-        '  { use = "stage", name = "conv2"', '  { use = "stage", name = "conv2x"'))
+    c = check_text(
+        EXAMPLE.read_text().replace(
+            '  { use = "stage", name = "conv2"', '  { use = "stage", name = "conv2x"'
+        )
+    )
     d = diff_reports(a, b)
     rows = {x.name: x for x in d.blocks}
     assert [x.name for x in d.blocks] == ["conv2", "conv3", "conv4"]
     assert rows["conv2"].status == "unchanged"
     assert rows["conv3"].status == "changed"
     assert rows["conv3"].shape_a == (16, 16, 32) and rows["conv3"].shape_b == (
-        16, 16, 48)
+        16,
+        16,
+        48,
+    )
     assert (rows["conv4"].layers_a, rows["conv4"].layers_b) == (16, 23)
     assert rows["conv4"].params_b == sum(
-        li.params for li in b.layers if li.block and li.block[0] == "conv4")
+        li.params for li in b.layers if li.block and li.block[0] == "conv4"
+    )
     assert d.to_json()["blocks"][2]["layers_b"] == 23
     # a renamed instance is one removed and one added, at its place
     renamed = diff_reports(a, c).blocks
     assert [(x.status, x.name) for x in renamed][:2] == [
-        ("removed", "conv2"), ("added", "conv2x")]
+        ("removed", "conv2"),
+        ("added", "conv2x"),
+    ]
     # layer level: the added block of conv4 is listed layer by layer
     added = {x.name_b for x in d.layers if x.status == "added"}
     assert "conv4_block3_2_conv" in added
@@ -611,13 +731,17 @@ def test_graph_draws_block_instances_as_nested_clusters():
     mermaid = render(r, "mermaid")
     opened = re.findall(r'^    subgraph (\w+)\["([^"]+)"\]$', mermaid, re.M)
     assert [label for _, label in opened][:3] == [
-        "conv2 · stage", "conv2_block1 · basic", "conv2_block2 · basic"]
+        "conv2 · stage",
+        "conv2_block1 · basic",
+        "conv2_block2 · basic",
+    ]
     assert len(opened) == 3 + 6 == len(re.findall(r"^    end$", mermaid, re.M))
     # every layer of conv3_block1 sits between its subgraph line and its end
     body = mermaid.split('["conv3_block1 · basic"]', 1)[1].split("    end", 1)[0]
     inside = set(re.findall(r"<b>([^<]+)</b>", body))
-    assert inside == {li.name for li in r.layers if li.block == ["conv3",
-                                                                 "conv3_block1"]}
+    assert inside == {
+        li.name for li in r.layers if li.block == ["conv3", "conv3_block1"]
+    }
     svg = render(r, "svg")
     frames = re.findall(r'<rect class="cluster" id="block-(\w+)"', svg)
     assert frames[:3] == ["conv2", "conv2_block1", "conv2_block2"]

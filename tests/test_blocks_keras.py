@@ -30,38 +30,60 @@ def keras_resnet(keras, widths=(16, 32, 64), blocks=(2, 2, 2), eps=1.001e-5):
             s = layers.BatchNormalization(epsilon=eps, name=name + "_0_bn")(s)
         else:
             s = x
-        x = layers.Conv2D(filters, 3, strides=stride, padding="same",
-                          use_bias=False, name=name + "_1_conv")(x)
+        x = layers.Conv2D(
+            filters,
+            3,
+            strides=stride,
+            padding="same",
+            use_bias=False,
+            name=name + "_1_conv",
+        )(x)
         x = layers.BatchNormalization(epsilon=eps, name=name + "_1_bn")(x)
         x = layers.Activation("relu", name=name + "_1_relu")(x)
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False,
-                          name=name + "_2_conv")(x)
+        x = layers.Conv2D(
+            filters, 3, padding="same", use_bias=False, name=name + "_2_conv"
+        )(x)
         x = layers.BatchNormalization(epsilon=eps, name=name + "_2_bn")(x)
         x = layers.Add(name=name + "_add")([s, x])
         return layers.Activation("relu", name=name + "_out")(x)
 
     inputs = keras.Input((32, 32, 3))
-    x = layers.Conv2D(widths[0], 3, padding="same", use_bias=False,
-                      name="stem_conv")(inputs)
+    x = layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(
+        inputs
+    )
     x = layers.BatchNormalization(epsilon=eps, name="stem_bn")(x)
     x = layers.Activation("relu", name="stem_relu")(x)
     for stage, (width, n) in enumerate(zip(widths, blocks, strict=True), start=2):
         stride = 1 if stage == 2 else 2
         for b in range(1, n + 1):
-            x = block(x, width, stride if b == 1 else 1, b == 1 and stride > 1,
-                      f"conv{stage}_block{b}")
+            x = block(
+                x,
+                width,
+                stride if b == 1 else 1,
+                b == 1 and stride > 1,
+                f"conv{stage}_block{b}",
+            )
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     x = layers.Dense(10, name="predictions")(x)
     return keras.Model(inputs, x)
 
 
-@pytest.mark.parametrize("overrides, widths, blocks", [
-    ((), (16, 32, 64), (2, 2, 2)),
-    (("vars.widths=[8, 24, 40]", "layers.conv3.blocks=3", "layers.conv4.blocks=1"),
-     (8, 24, 40), (2, 3, 1)),
-])
-def test_block_spec_equals_hand_written_keras_layer_by_layer(overrides, widths,
-                                                             blocks):
+@pytest.mark.parametrize(
+    "overrides, widths, blocks",
+    [
+        ((), (16, 32, 64), (2, 2, 2)),
+        (
+            (
+                "vars.widths=[8, 24, 40]",
+                "layers.conv3.blocks=3",
+                "layers.conv4.blocks=1",
+            ),
+            (8, 24, 40),
+            (2, 3, 1),
+        ),
+    ],
+)
+def test_block_spec_equals_hand_written_keras_layer_by_layer(overrides, widths, blocks):
     import keras
 
     from backends.keras_backend import build_model
@@ -148,6 +170,7 @@ def test_make_divisible_equals_keras_applications():
         for alpha in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4):
             for divisor in (4, 8):
                 expected = _make_divisible(filters * alpha, divisor)
-                got = evaluate("make_divisible(f * a, d)",
-                               {"f": filters, "a": alpha, "d": divisor})
+                got = evaluate(
+                    "make_divisible(f * a, d)", {"f": filters, "a": alpha, "d": divisor}
+                )
                 assert got == expected and type(got) is type(expected)

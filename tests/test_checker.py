@@ -67,10 +67,20 @@ def test_missing_tables():
 
 def test_dead_layer_points_at_its_header_and_suggests_the_fix():
     layers = [
-        {"type": "conv2d", "name": "conv1", "filters": 4, "kernel": 3,
-         "padding": "same"},
-        {"type": "conv2d", "name": "conv4", "filters": 4, "kernel": 3,
-         "padding": "same"},
+        {
+            "type": "conv2d",
+            "name": "conv1",
+            "filters": 4,
+            "kernel": 3,
+            "padding": "same",
+        },
+        {
+            "type": "conv2d",
+            "name": "conv4",
+            "filters": 4,
+            "kernel": 3,
+            "padding": "same",
+        },
         {"type": "max_pool2d", "name": "pool1", "inputs": ["conv1"]},
         {"type": "flatten"},
     ]
@@ -96,17 +106,37 @@ def test_chain_of_dead_layers_is_all_reported():
 @pytest.mark.parametrize(
     "layers,code",
     [
-        ([{"type": "dense", "name": "a", "units": 2},
-          {"type": "dense", "name": "a", "units": 2}], "MS201"),
+        (
+            [
+                {"type": "dense", "name": "a", "units": 2},
+                {"type": "dense", "name": "a", "units": 2},
+            ],
+            "MS201",
+        ),
         ([{"type": "dense", "units": 2, "inputs": ["nope"]}], "MS202"),
-        ([{"type": "dense", "units": 2, "inputs": ["later"]},
-          {"type": "dense", "name": "later", "units": 2}], "MS203"),
+        (
+            [
+                {"type": "dense", "units": 2, "inputs": ["later"]},
+                {"type": "dense", "name": "later", "units": 2},
+            ],
+            "MS203",
+        ),
         ([{"type": "dense", "name": "x", "units": 2, "inputs": ["x"]}], "MS203"),
-        ([{"type": "dense", "name": "a", "units": 2},
-          {"type": "dense", "name": "b", "units": 3, "inputs": ["input"]},
-          {"type": "add", "inputs": ["a", "b"]}], "MS208"),
-        ([{"type": "dense", "name": "a", "units": 2},
-          {"type": "concat", "inputs": ["a", "input"], "axis": 3}], "MS214"),
+        (
+            [
+                {"type": "dense", "name": "a", "units": 2},
+                {"type": "dense", "name": "b", "units": 3, "inputs": ["input"]},
+                {"type": "add", "inputs": ["a", "b"]},
+            ],
+            "MS208",
+        ),
+        (
+            [
+                {"type": "dense", "name": "a", "units": 2},
+                {"type": "concat", "inputs": ["a", "input"], "axis": 3},
+            ],
+            "MS214",
+        ),
     ],
 )
 def test_graph_and_merge_errors(layers, code):
@@ -114,35 +144,55 @@ def test_graph_and_merge_errors(layers, code):
 
 
 def test_classes_mismatch_explains_missing_flatten():
-    layers = [{"type": "conv2d", "filters": 8, "kernel": 3},
-              {"type": "dense", "units": 10}]
+    layers = [
+        {"type": "conv2d", "filters": 8, "kernel": 3},
+        {"type": "dense", "units": 10},
+    ]
     r = check_text(spec_text(layers, input=(32, 32, 3), classes=10))
     d = next(d for d in r.diagnostics if d.code == "MS212")
     assert "(30, 30, 10)" in d.message and "flatten" in d.hint
     assert "MS306" in codes(r)
 
 
-@pytest.mark.parametrize("after, warns", [
-    # the dense output goes on as a map: position-wise by design (ConvNeXt)
-    ([{"type": "conv2d", "filters": 4, "kernel": 3, "padding": "same"},
-      {"type": "global_avg_pool2d"}], False),
-    ([{"type": "add", "inputs": ["c", "d"]}, {"type": "global_max_pool2d"}], False),
-    # only flatten/dense follow: the author meant the whole map
-    ([{"type": "flatten"}, {"type": "dense", "units": 10}], True),
-    ([{"type": "add", "inputs": ["c", "d"]}, {"type": "flatten"},
-      {"type": "dense", "units": 10}], True),
-])
+@pytest.mark.parametrize(
+    "after, warns",
+    [
+        # the dense output goes on as a map: position-wise by design (ConvNeXt)
+        (
+            [
+                {"type": "conv2d", "filters": 4, "kernel": 3, "padding": "same"},
+                {"type": "global_avg_pool2d"},
+            ],
+            False,
+        ),
+        ([{"type": "add", "inputs": ["c", "d"]}, {"type": "global_max_pool2d"}], False),
+        # only flatten/dense follow: the author meant the whole map
+        ([{"type": "flatten"}, {"type": "dense", "units": 10}], True),
+        (
+            [
+                {"type": "add", "inputs": ["c", "d"]},
+                {"type": "flatten"},
+                {"type": "dense", "units": 10},
+            ],
+            True,
+        ),
+    ],
+)
 def test_dense_on_a_map_warns_unless_a_spatial_layer_reads_it(after, warns):
-    layers = [{"type": "conv2d", "name": "c", "filters": 8, "kernel": 3,
-               "padding": "same"},
-              {"type": "dense", "name": "d", "units": 8}, *after]
+    layers = [
+        {"type": "conv2d", "name": "c", "filters": 8, "kernel": 3, "padding": "same"},
+        {"type": "dense", "name": "d", "units": 8},
+        *after,
+    ]
     r = check_text(spec_text(layers, input=(8, 8, 3)))
     assert ("MS306" in codes(r)) is warns, codes(r)
 
 
 def test_relu_logits_through_global_pool_is_a_warning():
-    layers = [{"type": "conv2d", "filters": 10, "kernel": 1, "activation": "relu"},
-              {"type": "global_avg_pool2d"}]
+    layers = [
+        {"type": "conv2d", "filters": 10, "kernel": 1, "activation": "relu"},
+        {"type": "global_avg_pool2d"},
+    ]
     r = check_text(spec_text(layers, input=(8, 8, 3), classes=10))
     assert r.ok and codes(r) == ["MS301"]
 
@@ -156,29 +206,49 @@ def test_from_logits_false_with_logits_is_an_error():
 
 def test_overrides_by_index_and_name():
     raw = {"layers": [{"name": "conv1", "filters": 3}], "train": {}}
-    out = apply_overrides(raw, ["layers.conv1.filters=8", "train.optimizer.type=sgd",
-                                "layers.0.kernel=[3, 3]"])
+    out = apply_overrides(
+        raw,
+        [
+            "layers.conv1.filters=8",
+            "train.optimizer.type=sgd",
+            "layers.0.kernel=[3, 3]",
+        ],
+    )
     assert out["layers"][0] == {"name": "conv1", "filters": 8, "kernel": [3, 3]}
     assert out["train"]["optimizer"] == {"type": "sgd"}
     assert raw["layers"][0]["filters"] == 3  # the original is untouched
 
 
 def run_cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "modelspec", *args],
-                          capture_output=True, text=True, cwd=ROOT, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "modelspec", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        **kw,
+    )
 
 
 def test_cli_json_contract_and_exit_codes(tmp_path):
     bad = tmp_path / "bad.toml"
-    bad.write_text(spec_text([{"type": "reshape", "shape": [3136]}],
-                             input=(28, 28, 32)))
+    bad.write_text(
+        spec_text([{"type": "reshape", "shape": [3136]}], input=(28, 28, 32))
+    )
     p = run_cli("check", "--format", "json", str(bad))
     assert p.returncode == 1
     out = json.loads(p.stdout)
     assert out["ok"] is False and out["file"] == str(bad)
     (d,) = out["diagnostics"]
-    assert set(d) >= {"code", "severity", "line", "column", "layer", "index",
-                      "message", "hint"}
+    assert set(d) >= {
+        "code",
+        "severity",
+        "line",
+        "column",
+        "layer",
+        "index",
+        "message",
+        "hint",
+    }
     assert (d["code"], d["line"], d["layer"]) == ("MS204", 7, "reshape_1")
     assert run_cli("check", str(tmp_path / "missing.toml")).returncode == 2
     good = tmp_path / "good.toml"
@@ -204,8 +274,9 @@ def test_check_never_loads_a_framework():
         " 'backends', 'numpy') if m in sys.modules]\n"
         "print(bad)"
     )
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       cwd=ROOT)
+    p = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "[]"
 

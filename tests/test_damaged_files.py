@@ -64,9 +64,21 @@ def test_missing_and_non_hdf5(tmp_path):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
-    result = runner.invoke(app, ["train", SPEC, "--set", "data.limit=120", "--set",
-                                 "data.test_limit=30", "--epochs", "1", "--out",
-                                 str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            SPEC,
+            "--set",
+            "data.limit=120",
+            "--set",
+            "data.test_limit=30",
+            "--epochs",
+            "1",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     return next((out / "digits_lenet").glob("2*"))
 
@@ -82,8 +94,9 @@ def npy(tmp_path):
 
 
 def _error_line(result) -> str:
-    return next(line for line in result.stderr.splitlines()
-                if line.startswith("error:"))
+    return next(
+        line for line in result.stderr.splitlines() if line.startswith("error:")
+    )
 
 
 pytestmark = pytest.mark.framework
@@ -101,15 +114,18 @@ def test_same_damaged_checkpoint_same_answer_everywhere(run_dir, tmp_path, npy):
     ]
     assert [r.exit_code for r in answers] == [2, 2, 2], [r.output for r in answers]
     lines = {_error_line(r) for r in answers}
-    assert lines == {f"error: {best} is damaged: it is not a complete .keras "
-                     "archive (a crash or a full disk while it was written?)"}
+    assert lines == {
+        f"error: {best} is damaged: it is not a complete .keras "
+        "archive (a crash or a full disk while it was written?)"
+    }
     assert not list(damaged.glob("*.onnx"))
 
 
 def test_predict_missing_image_is_exit_2_for_runs_and_onnx(run_dir, tmp_path):
     onnx_file = tmp_path / "m.onnx"
-    r = runner.invoke(app, ["export", str(run_dir), "--onnx", "--random-inputs",
-                            "-o", str(onnx_file)])
+    r = runner.invoke(
+        app, ["export", str(run_dir), "--onnx", "--random-inputs", "-o", str(onnx_file)]
+    )
     assert r.exit_code == 0, r.output
     for target in (run_dir, onnx_file):
         r = runner.invoke(app, ["predict", str(target), str(tmp_path / "no.png")])
@@ -117,11 +133,11 @@ def test_predict_missing_image_is_exit_2_for_runs_and_onnx(run_dir, tmp_path):
         assert "no.png: no such file" in r.stderr
 
 
-def test_predict_shape_hint_talks_about_the_model_not_the_spec(run_dir, npy,
-                                                               tmp_path):
+def test_predict_shape_hint_talks_about_the_model_not_the_spec(run_dir, npy, tmp_path):
     onnx_file = tmp_path / "m.onnx"
-    runner.invoke(app, ["export", str(run_dir), "--onnx", "--random-inputs", "-o",
-                        str(onnx_file)])
+    runner.invoke(
+        app, ["export", str(run_dir), "--onnx", "--random-inputs", "-o", str(onnx_file)]
+    )
     for target in (run_dir, onnx_file):
         r = runner.invoke(app, ["predict", str(target), str(npy[1])])
         assert r.exit_code == 1, r.output
@@ -133,8 +149,9 @@ def test_damaged_onnx_metadata_is_a_clear_error(run_dir, npy, tmp_path):
     import onnx
 
     onnx_file = tmp_path / "m.onnx"
-    runner.invoke(app, ["export", str(run_dir), "--onnx", "--random-inputs", "-o",
-                        str(onnx_file)])
+    runner.invoke(
+        app, ["export", str(run_dir), "--onnx", "--random-inputs", "-o", str(onnx_file)]
+    )
     model = onnx.load(onnx_file)
     for prop in model.metadata_props:
         if prop.key == "preprocessing":

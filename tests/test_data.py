@@ -46,8 +46,10 @@ def test_digits_for_real():
 def test_digits_validation_flat_and_describe():
     s = load_data(table(dataset="digits", validation=0.1), (64,))
     assert s.x_train.shape == (1293, 64) and s.x_val.shape == (144, 64)
-    assert s.describe() == ("digits: 1293 train, 144 validation, 360 test examples "
-                            "of shape (64,), 10 classes, scale unit (/16)")
+    assert s.describe() == (
+        "digits: 1293 train, 144 validation, 360 test examples "
+        "of shape (64,), 10 classes, scale unit (/16)"
+    )
 
 
 # --- MNIST / Fashion-MNIST: IDX and mnist.npz ----------------------------------
@@ -77,7 +79,8 @@ def test_idx_bad_magic_and_truncated(tmp_path):
     e = error(load_data, table(dataset="mnist", path=str(folder)), MNIST)
     assert "bad magic number" in e.message
     (folder / "train-images-idx3-ubyte.gz").write_bytes(
-        gzip.compress(gzip.decompress(good)[:-100]))
+        gzip.compress(gzip.decompress(good)[:-100])
+    )
     e = error(load_data, table(dataset="mnist", path=str(folder)), MNIST)
     assert "truncated" in e.message and "(5, 28, 28)" in e.message
     (folder / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip at all")
@@ -151,10 +154,12 @@ def test_default_system_location_is_debians():
 def test_offline_message_names_files_and_every_location(tmp_path, monkeypatch):
     monkeypatch.setenv("MODELSPEC_DATA", str(tmp_path / "env"))
     e = error(load_data, table(dataset="fashion_mnist"), MNIST)
-    for where in (tmp_path / "env" / "fashion-mnist",
-                  tmp_path / "keras" / "datasets" / "fashion-mnist",
-                  tmp_path / "tmpkeras" / "fashion-mnist",
-                  tmp_path / "system" / "fashion-mnist"):
+    for where in (
+        tmp_path / "env" / "fashion-mnist",
+        tmp_path / "keras" / "datasets" / "fashion-mnist",
+        tmp_path / "tmpkeras" / "fashion-mnist",
+        tmp_path / "system" / "fashion-mnist",
+    ):
         assert str(where) in e.message
     assert "train-images-idx3-ubyte.gz" in e.message
     assert "t10k-labels-idx1-ubyte.gz" in e.message
@@ -184,7 +189,8 @@ def test_download_into_keras_cache(tmp_path, monkeypatch):
     assert all(u.startswith("https://storage.googleapis.com/") for u in fetched)
     cached = tmp_path / "keras" / "datasets" / "fashion-mnist"
     assert sorted(p.name for p in cached.iterdir()) == sorted(
-        u.rsplit("/", 1)[-1] for u in fetched)
+        u.rsplit("/", 1)[-1] for u in fetched
+    )
     load_data(table(dataset="fashion_mnist"), MNIST)
     assert len(fetched) == 4  # second time from the cache
 
@@ -220,17 +226,20 @@ def _check_cifar(s, name, per_batch=3):
     assert s.num_classes == (10 if name == "cifar10" else 100)
     # Test batch is the last file: offset 10 * 5 (cifar10) or 10 * 1 (cifar100).
     test_offset = 50 if name == "cifar10" else 10
-    assert s.y_test.tolist() == [(test_offset + i) % s.num_classes
-                                 for i in range(per_batch)]
+    assert s.y_test.tolist() == [
+        (test_offset + i) % s.num_classes for i in range(per_batch)
+    ]
 
 
 @pytest.mark.parametrize("name", ["cifar10", "cifar100"])
 @pytest.mark.parametrize("kind", ["bin", "py"])
 def test_cifar_folders(tmp_path, monkeypatch, name, kind):
-    inner = {("cifar10", "bin"): "cifar-10-batches-bin",
-             ("cifar10", "py"): "cifar-10-batches-py",
-             ("cifar100", "bin"): "cifar-100-binary",
-             ("cifar100", "py"): "cifar-100-python"}[name, kind]
+    inner = {
+        ("cifar10", "bin"): "cifar-10-batches-bin",
+        ("cifar10", "py"): "cifar-10-batches-py",
+        ("cifar100", "bin"): "cifar-100-binary",
+        ("cifar100", "py"): "cifar-100-python",
+    }[name, kind]
     F.write_cifar_dir(tmp_path / "env" / inner, name, kind)
     monkeypatch.setenv("MODELSPEC_DATA", str(tmp_path / "env"))
     s = load_data(table(dataset=name), CIFAR)
@@ -245,11 +254,14 @@ def test_cifar_python_default_protocol_and_keras3_cache(tmp_path):
     _check_cifar(load_data(table(dataset="cifar10"), CIFAR), "cifar10")
 
 
-@pytest.mark.parametrize("archive,inner,kind", [
-    ("cifar-10-python.tar.gz", "cifar-10-batches-py", "py"),
-    ("cifar-10-binary.tar.gz", "cifar-10-batches-bin", "bin"),
-    ("cifar-10-batches-py-target_archive", "cifar-10-batches-py", "py"),
-])
+@pytest.mark.parametrize(
+    "archive,inner,kind",
+    [
+        ("cifar-10-python.tar.gz", "cifar-10-batches-py", "py"),
+        ("cifar-10-binary.tar.gz", "cifar-10-batches-bin", "bin"),
+        ("cifar-10-batches-py-target_archive", "cifar-10-batches-py", "py"),
+    ],
+)
 def test_cifar10_archives(tmp_path, archive, inner, kind):
     F.write_cifar_tar(tmp_path / "keras" / "datasets" / archive, inner, "cifar10", kind)
     s = load_data(table(dataset="cifar10"), CIFAR)
@@ -260,8 +272,10 @@ def test_cifar10_archives(tmp_path, archive, inner, kind):
 def test_cifar100_archive(tmp_path):
     path = tmp_path / "d" / "cifar-100-python.tar.gz"
     F.write_cifar_tar(path, "cifar-100-python", "cifar100", "py")
-    _check_cifar(load_data(table(dataset="cifar100", path=str(tmp_path / "d")),
-                           CIFAR), "cifar100")
+    _check_cifar(
+        load_data(table(dataset="cifar100", path=str(tmp_path / "d")), CIFAR),
+        "cifar100",
+    )
 
 
 class _Evil:
@@ -279,8 +293,9 @@ def test_restricted_unpickler_refuses_code(tmp_path):
     assert "refused to unpickle" in e.message and "system" in e.message
     assert not marker.exists()
     # ...also through the loader, with a batch file among good ones.
-    folder = F.write_cifar_dir(tmp_path / "env" / "cifar-10-batches-py",
-                               "cifar10", "py")
+    folder = F.write_cifar_dir(
+        tmp_path / "env" / "cifar-10-batches-py", "cifar10", "py"
+    )
     (folder / "data_batch_3").write_bytes(evil)
     e = error(load_data, table(dataset="cifar10", path=str(tmp_path / "env")), CIFAR)
     assert "data_batch_3" in e.message and "refused" in e.message
@@ -290,8 +305,9 @@ def test_restricted_unpickler_refuses_code(tmp_path):
 
 
 def test_cifar_truncated_binary(tmp_path):
-    folder = F.write_cifar_dir(tmp_path / "c" / "cifar-10-batches-bin",
-                               "cifar10", "bin")
+    folder = F.write_cifar_dir(
+        tmp_path / "c" / "cifar-10-batches-bin", "cifar10", "bin"
+    )
     data = (folder / "test_batch.bin").read_bytes()
     (folder / "test_batch.bin").write_bytes(data[:-10])
     e = error(load_data, table(dataset="cifar10", path=str(tmp_path / "c")), CIFAR)
@@ -311,15 +327,17 @@ def test_cifar_pickles_naming_numpy_core(tmp_path):
         data = f.read_bytes()
         assert b"numpy._core.multiarray" in data
         f.write_bytes(data.replace(b"numpy._core.multiarray", b"numpy.core.multiarray"))
-    _check_cifar(load_data(table(dataset="cifar10", path=str(tmp_path / "c")), CIFAR),
-                 "cifar10")
+    _check_cifar(
+        load_data(table(dataset="cifar10", path=str(tmp_path / "c")), CIFAR), "cifar10"
+    )
 
 
 def test_path_may_name_a_file_but_must_exist(tmp_path):
     npz = F.write_mnist_npz(tmp_path / "elsewhere" / "my-mnist.npz", n_train=7)
     assert len(load_data(table(dataset="mnist", path=str(npz)), MNIST).x_train) == 7
-    tgz = F.write_cifar_tar(tmp_path / "c.tgz", "cifar-10-batches-bin", "cifar10",
-                            "bin")
+    tgz = F.write_cifar_tar(
+        tmp_path / "c.tgz", "cifar-10-batches-bin", "cifar10", "bin"
+    )
     _check_cifar(load_data(table(dataset="cifar10", path=str(tgz)), CIFAR), "cifar10")
     F.write_mnist_npz(tmp_path / "keras" / "datasets" / "mnist.npz")
     e = error(load_data, table(dataset="mnist", path=str(tmp_path / "typo")), MNIST)

@@ -24,8 +24,14 @@ CIFAR = (32, 32, 3)
 
 def _npz(path: Path, n_train=20, n_test=6, shape=(28, 28), **extra) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, x_train=F.pattern(n_train, shape), y_train=F.labels(n_train),
-             x_test=F.pattern(n_test, shape), y_test=F.labels(n_test), **extra)
+    np.savez(
+        path,
+        x_train=F.pattern(n_train, shape),
+        y_train=F.labels(n_train),
+        x_test=F.pattern(n_test, shape),
+        y_test=F.labels(n_test),
+        **extra,
+    )
     return path
 
 
@@ -33,8 +39,7 @@ def test_npz_with_class_names_and_validation_file(tmp_path):
     path = _npz(tmp_path / "d.npz", class_names=np.array([f"c{i}" for i in range(10)]))
     val = tmp_path / "v.npz"
     np.savez(val, x_val=F.pattern(4, (28, 28), 200), y_val=F.labels(4))
-    s = load_data(table(dataset="npz", path=str(path), validation_path=str(val)),
-                  MNIST)
+    s = load_data(table(dataset="npz", path=str(path), validation_path=str(val)), MNIST)
     assert s.x_train.shape == (20, 28, 28, 1) and s.class_names[3] == "c3"
     assert s.x_val.shape == (4, 28, 28, 1) and len(s.x_train) == 20  # no split
     assert np.allclose(s.x_val[:, 0, 0, 0], np.arange(200, 204) / 255.0)
@@ -44,8 +49,13 @@ def test_npz_with_class_names_and_validation_file(tmp_path):
 def test_npz_one_hot_and_float_unit_data(tmp_path):
     path = tmp_path / "f.npz"
     x = np.random.default_rng(0).random((10, 4, 4, 3)).astype(np.float32)
-    np.savez(path, x_train=x, y_train=np.eye(3)[np.arange(10) % 3],
-             x_test=x[:2], y_test=np.array([[1], [2]]))
+    np.savez(
+        path,
+        x_train=x,
+        y_train=np.eye(3)[np.arange(10) % 3],
+        x_test=x[:2],
+        y_test=np.array([[1], [2]]),
+    )
     s = load_data(table(dataset="npz", path=str(path)), (4, 4, 3))
     assert s.y_train.tolist() == [i % 3 for i in range(10)]
     assert s.y_test.tolist() == [1, 2]
@@ -58,8 +68,13 @@ def test_npz_errors(tmp_path):
     np.savez(path, x_train=np.zeros((2, 3)), y_train=np.zeros(2))
     e = error(load_data, table(dataset="npz", path=str(path)), (3,))
     assert "missing arrays ['x_test', 'y_test']" in e.message and "x_train" in e.message
-    np.savez(path, x_train=np.array([{"a": 1}], dtype=object), y_train=[0],
-             x_test=[0], y_test=[0])
+    np.savez(
+        path,
+        x_train=np.array([{"a": 1}], dtype=object),
+        y_train=[0],
+        x_test=[0],
+        y_test=[0],
+    )
     e = error(load_data, table(dataset="npz", path=str(path)), (1,))
     assert "cannot load" in e.message and "allow_pickle" in e.message
     e = error(load_data, table(dataset="npz", path=str(tmp_path / "none.npz")), (1,))
@@ -67,25 +82,50 @@ def test_npz_errors(tmp_path):
     good = _npz(tmp_path / "g.npz")
     val = tmp_path / "v.npz"
     np.savez(val, x=np.zeros(1))
-    e = error(load_data, table(dataset="npz", path=str(good),
-                               validation_path=str(val)), MNIST)
+    e = error(
+        load_data, table(dataset="npz", path=str(good), validation_path=str(val)), MNIST
+    )
     assert "['x_val', 'y_val']" in e.message
-    np.savez(path, x_train=np.zeros((3, 2)), y_train=np.zeros(2), x_test=np.zeros(
-        (1, 2)), y_test=np.zeros(1))
+    np.savez(
+        path,
+        x_train=np.zeros((3, 2)),
+        y_train=np.zeros(2),
+        x_test=np.zeros((1, 2)),
+        y_test=np.zeros(1),
+    )
     e = error(load_data, table(dataset="npz", path=str(path)), (2,))
     assert "3 examples but 2 labels" in e.message
-    np.savez(path, x_train=np.full((3, 2), 1000), y_train=np.zeros(3), x_test=np.zeros(
-        (1, 2)), y_test=np.zeros(1))
+    np.savez(
+        path,
+        x_train=np.full((3, 2), 1000),
+        y_train=np.zeros(3),
+        x_test=np.zeros((1, 2)),
+        y_test=np.zeros(1),
+    )
     e = error(load_data, table(dataset="npz", path=str(path)), (2,))
     assert "0..1000" in e.message and "standardize" in e.hint
-    np.savez(path, x_train=np.zeros((3, 2)), y_train=[0.5, 1, 2], x_test=np.zeros(
-        (1, 2)), y_test=np.zeros(1))
-    assert "non-integer" in error(load_data, table(dataset="npz", path=str(path)),
-                                  (2,)).message
-    np.savez(path, x_train=np.zeros((3, 2)), y_train=[0, -1, 2], x_test=np.zeros(
-        (1, 2)), y_test=np.zeros(1))
-    assert "negative label -1" in error(load_data, table(dataset="npz",
-                                                         path=str(path)), (2,)).message
+    np.savez(
+        path,
+        x_train=np.zeros((3, 2)),
+        y_train=[0.5, 1, 2],
+        x_test=np.zeros((1, 2)),
+        y_test=np.zeros(1),
+    )
+    assert (
+        "non-integer"
+        in error(load_data, table(dataset="npz", path=str(path)), (2,)).message
+    )
+    np.savez(
+        path,
+        x_train=np.zeros((3, 2)),
+        y_train=[0, -1, 2],
+        x_test=np.zeros((1, 2)),
+        y_test=np.zeros(1),
+    )
+    assert (
+        "negative label -1"
+        in error(load_data, table(dataset="npz", path=str(path)), (2,)).message
+    )
 
 
 # --- processing: subset, validation, limits, scaling, shapes ---------------------
@@ -97,8 +137,7 @@ def mnist_dir(tmp_path):
 
 
 def test_class_subset_relabels_in_given_order(mnist_dir):
-    s = load_data(table(dataset="fashion_mnist", path=mnist_dir, classes=[3, 1]),
-                  MNIST)
+    s = load_data(table(dataset="fashion_mnist", path=mnist_dir, classes=[3, 1]), MNIST)
     assert s.class_names == ["Dress", "Trouser"] and s.num_classes == 2
     assert len(s.x_train) == 8 and set(s.y_train.tolist()) == {0, 1}
     # Example i has label i % 10 and pixel i: label 3 -> 0, label 1 -> 1.
@@ -111,8 +150,13 @@ def test_class_subset_errors(mnist_dir, tmp_path):
     e = error(load_data, table(dataset="mnist", path=mnist_dir, classes=[1, 12]), MNIST)
     assert "[12]" in e.message and "does not have" in e.message
     path = tmp_path / "d.npz"
-    np.savez(path, x_train=np.zeros((4, 2)), y_train=[0, 1, 2, 2],
-             x_test=np.zeros((2, 2)), y_test=[0, 0])
+    np.savez(
+        path,
+        x_train=np.zeros((4, 2)),
+        y_train=[0, 1, 2, 2],
+        x_test=np.zeros((2, 2)),
+        y_test=[0, 0],
+    )
     e = error(load_data, table(dataset="npz", path=str(path), classes=[1, 2]), (2,))
     assert "test split is empty" in e.message and "[1, 2]" in e.message
 
@@ -124,8 +168,10 @@ def test_validation_from_the_end(mnist_dir):
     s = load_data(table(dataset="mnist", path=mnist_dir, validation=0.25), MNIST)
     assert len(s.x_val) == 10 and np.allclose(s.x_val[0, 0, 0, 0] * 255, 30)
     # limit keeps the first N of what is left after holding out validation
-    s = load_data(table(dataset="mnist", path=mnist_dir, validation=5, limit=7,
-                        test_limit=3), MNIST)
+    s = load_data(
+        table(dataset="mnist", path=mnist_dir, validation=5, limit=7, test_limit=3),
+        MNIST,
+    )
     assert len(s.x_train) == 7 and len(s.x_val) == 5 and len(s.x_test) == 3
     assert np.allclose(s.x_train[:, 0, 0, 0] * 255, range(7))
 
@@ -139,16 +185,29 @@ def test_validation_errors(mnist_dir):
 
 def test_empty_training_and_validation_splits(tmp_path):
     path = tmp_path / "d.npz"
-    np.savez(path, x_train=np.zeros((0, 2)), y_train=np.zeros(0, int),
-             x_test=np.zeros((2, 2)), y_test=[0, 1])
+    np.savez(
+        path,
+        x_train=np.zeros((0, 2)),
+        y_train=np.zeros(0, int),
+        x_test=np.zeros((2, 2)),
+        y_test=[0, 1],
+    )
     e = error(load_data, table(dataset="npz", path=str(path)), (2,))
     assert "training split is empty" in e.message
-    np.savez(path, x_train=np.zeros((4, 2)), y_train=[0, 1, 2, 2],
-             x_test=np.zeros((2, 2)), y_test=[0, 1])
+    np.savez(
+        path,
+        x_train=np.zeros((4, 2)),
+        y_train=[0, 1, 2, 2],
+        x_test=np.zeros((2, 2)),
+        y_test=[0, 1],
+    )
     val = tmp_path / "v.npz"
     np.savez(val, x_val=np.zeros((2, 2)), y_val=[2, 2])
-    e = error(load_data, table(dataset="npz", path=str(path), classes=[0, 1],
-                               validation_path=str(val)), (2,))
+    e = error(
+        load_data,
+        table(dataset="npz", path=str(path), classes=[0, 1], validation_path=str(val)),
+        (2,),
+    )
     assert "validation split is empty after keeping classes [0, 1]" in e.message
 
 
@@ -156,8 +215,9 @@ def test_labels_out_of_range_for_model(mnist_dir):
     e = error(load_data, table(dataset="mnist", path=mnist_dir), MNIST, classes=9)
     assert "label 9" in e.message and "classes = 9" in e.message
     assert "[data] classes" in e.hint
-    s = load_data(table(dataset="mnist", path=mnist_dir, classes=list(range(9))),
-                  MNIST, classes=9)
+    s = load_data(
+        table(dataset="mnist", path=mnist_dir, classes=list(range(9))), MNIST, classes=9
+    )
     assert s.y_train.max() == 8 and s.num_classes == 9
 
 
@@ -174,10 +234,18 @@ def test_shape_mismatch_names_both_shapes(mnist_dir, shape):
 
 
 def test_standardize_uses_training_split_only(tmp_path):
-    folder = F.write_cifar_dir(tmp_path / "c" / "cifar-10-batches-bin", "cifar10",
-                               "bin", per_batch=4)
-    s = load_data(table(dataset="cifar10", path=str(tmp_path / "c"), validation=4,
-                        scale="standardize"), CIFAR)
+    folder = F.write_cifar_dir(
+        tmp_path / "c" / "cifar-10-batches-bin", "cifar10", "bin", per_batch=4
+    )
+    s = load_data(
+        table(
+            dataset="cifar10",
+            path=str(tmp_path / "c"),
+            validation=4,
+            scale="standardize",
+        ),
+        CIFAR,
+    )
     pp = s.preprocessing
     # training = batches 1..4 (offsets 0, 10, 20, 30; values offset + i, i < 4)
     train_values = np.array([o + i for o in (0, 10, 20, 30) for i in range(4)], float)
@@ -194,7 +262,10 @@ def test_standardize_uses_training_split_only(tmp_path):
 def test_scale_none_and_preprocess_errors(mnist_dir):
     s = load_data(table(dataset="mnist", path=mnist_dir, scale="none"), MNIST)
     assert s.x_train.max() == 39 and s.preprocessing == {
-        "scale": "none", "raw_max": 255.0, "image_size": [28, 28]}
+        "scale": "none",
+        "raw_max": 255.0,
+        "image_size": [28, 28],
+    }
     assert "unknown preprocessing" in error(preprocess, [1], {"scale": "x"}).message
 
 
@@ -225,19 +296,26 @@ def test_image_folder_split_by_class(tmp_path):
     # The test image of class 'ant' (k=1) is its last file, i = 4.
     ant = s.x_test[s.y_test.tolist().index(0)]
     assert np.allclose(ant[0, 0] * 255, [0, 91, 0])
-    assert s.preprocessing == {"scale": "unit", "divide": 255.0, "raw_max": 255.0,
-                               "image_size": [10, 12]}
+    assert s.preprocessing == {
+        "scale": "unit",
+        "divide": 255.0,
+        "raw_max": 255.0,
+        "image_size": [10, 12],
+    }
 
 
 def test_image_folder_train_test_resize_gray(tmp_path):
     _png_folder(tmp_path / "img" / "train", classes=("a", "b"), n=3)
     _png_folder(tmp_path / "img" / "test", classes=("a",), n=2)
-    s = load_data(table(dataset="images", path=str(tmp_path / "img"),
-                        image_size=[5, 6]), (5, 6, 1))
+    s = load_data(
+        table(dataset="images", path=str(tmp_path / "img"), image_size=[5, 6]),
+        (5, 6, 1),
+    )
     assert s.x_train.shape == (6, 5, 6, 1) and s.x_test.shape == (2, 5, 6, 1)
     assert s.y_test.tolist() == [0, 0]
-    s = load_data(table(dataset="images", path=str(tmp_path / "img"),
-                        image_size=[5, 6]), (90,))
+    s = load_data(
+        table(dataset="images", path=str(tmp_path / "img"), image_size=[5, 6]), (90,)
+    )
     assert s.x_train.shape == (6, 90)
     e = error(load_data, table(dataset="images", path=str(tmp_path / "img")), (90,))
     assert "image_size" in e.hint

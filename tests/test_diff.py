@@ -29,8 +29,10 @@ runner = CliRunner()
 
 GOLDEN_CASES = {
     "mnist_lenet__mnist_mod": ("specs/mnist_lenet.toml", "specs/mnist_mod.toml"),
-    "cifar10_tutorial__cifar10_mod": ("specs/cifar10_tutorial.toml",
-                                      "specs/cifar10_mod.toml"),
+    "cifar10_tutorial__cifar10_mod": (
+        "specs/cifar10_tutorial.toml",
+        "specs/cifar10_mod.toml",
+    ),
 }
 
 
@@ -66,8 +68,10 @@ def test_golden_text(case, monkeypatch):
 
 
 def test_mnist_mod_reads_as_pooling_removed_convs_added():
-    d = diff_reports(check_file(ROOT / "specs/mnist_lenet.toml"),
-                     check_file(ROOT / "specs/mnist_mod.toml"))
+    d = diff_reports(
+        check_file(ROOT / "specs/mnist_lenet.toml"),
+        check_file(ROOT / "specs/mnist_mod.toml"),
+    )
     st = _by_status(d)
     assert st["removed"] == ["pool1", "pool2"]
     assert st["added"] == ["conv3", "conv4"]
@@ -83,8 +87,10 @@ def test_mnist_mod_reads_as_pooling_removed_convs_added():
 
 
 def test_cifar_mod_adds_conv4_and_nothing_else():
-    d = diff_reports(check_file(ROOT / "specs/cifar10_tutorial.toml"),
-                     check_file(ROOT / "specs/cifar10_mod.toml"))
+    d = diff_reports(
+        check_file(ROOT / "specs/cifar10_tutorial.toml"),
+        check_file(ROOT / "specs/cifar10_mod.toml"),
+    )
     st = _by_status(d)
     assert st["added"] == ["conv4"]
     assert "removed" not in st and "changed" not in st
@@ -104,20 +110,26 @@ def test_equal_meanings_compare_equal():
     conv2 = dict(conv, kernel=[3, 3], strides=1)
     pool = {"type": "max_pool2d", "name": "p", "pool": 2}
     pool2 = dict(pool, strides=2)
-    d = _diff_text([conv, pool, {"type": "flatten"}],
-                   [conv2, pool2, {"type": "flatten"}])
+    d = _diff_text(
+        [conv, pool, {"type": "flatten"}], [conv2, pool2, {"type": "flatten"}]
+    )
     assert d.identical
 
 
 def test_unnamed_layers_align_by_type_and_position():
-    a = [{"type": "conv2d", "filters": 4, "kernel": 3},
-         {"type": "flatten"}, {"type": "dense", "units": 10}]
-    b = [{"type": "conv2d", "filters": 4, "kernel": 3},
-         {"type": "conv2d", "filters": 8, "kernel": 3},
-         {"type": "flatten"}, {"type": "dense", "units": 10}]
+    a = [
+        {"type": "conv2d", "filters": 4, "kernel": 3},
+        {"type": "flatten"},
+        {"type": "dense", "units": 10},
+    ]
+    b = [
+        {"type": "conv2d", "filters": 4, "kernel": 3},
+        {"type": "conv2d", "filters": 8, "kernel": 3},
+        {"type": "flatten"},
+        {"type": "dense", "units": 10},
+    ]
     d = _diff_text(a, b)
-    assert [r.status for r in d.layers] == ["unchanged", "added", "changed",
-                                            "changed"]
+    assert [r.status for r in d.layers] == ["unchanged", "added", "changed", "changed"]
     assert d.layers[1].name == "conv2d_2"
     assert d.layers[2].shape_a == (26 * 26 * 4,)
     assert d.layers[2].shape_b == (24 * 24 * 8,)
@@ -129,14 +141,19 @@ def test_type_change_under_the_same_name():
     d = _diff_text(a, b, input=(8, 8, 1))
     row = d.layers[0]
     assert row.status == "changed" and (row.type_a, row.type_b) == (
-        "max_pool2d", "avg_pool2d")
+        "max_pool2d",
+        "avg_pool2d",
+    )
     assert ("type", "max_pool2d", "avg_pool2d") in [
-        (c.key, c.a, c.b) for c in row.changes]
+        (c.key, c.a, c.b) for c in row.changes
+    ]
 
 
 def test_explicit_inputs_change_is_reported():
-    base = [{"type": "conv2d", "name": "c1", "filters": 2, "kernel": 1},
-            {"type": "conv2d", "name": "c2", "filters": 2, "kernel": 1}]
+    base = [
+        {"type": "conv2d", "name": "c1", "filters": 2, "kernel": 1},
+        {"type": "conv2d", "name": "c2", "filters": 2, "kernel": 1},
+    ]
     a = base + [{"type": "add", "name": "s", "inputs": ["c1", "c2"]}]
     b = base + [{"type": "add", "name": "s", "inputs": ["input", "c2"]}]
     d = _diff_text(a, b, input=(4, 4, 2))
@@ -167,30 +184,40 @@ def test_broken_spec_still_diffs():
 
 def test_cli_json(monkeypatch):
     monkeypatch.chdir(ROOT)
-    result = runner.invoke(app, ["diff", "specs/mnist_lenet.toml",
-                                 "specs/mnist_mod.toml", "--format", "json"])
+    result = runner.invoke(
+        app,
+        ["diff", "specs/mnist_lenet.toml", "specs/mnist_mod.toml", "--format", "json"],
+    )
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert data["counts"] == {"unchanged": 0, "changed": 6, "added": 2,
-                              "removed": 2}
-    assert data["totals"] == {"params_a": 3274634, "params_b": 25779114,
-                              "delta": 22504480}
+    assert data["counts"] == {"unchanged": 0, "changed": 6, "added": 2, "removed": 2}
+    assert data["totals"] == {
+        "params_a": 3274634,
+        "params_b": 25779114,
+        "delta": 22504480,
+    }
     conv3 = next(r for r in data["layers"] if r["name_b"] == "conv3")
     assert conv3["status"] == "added" and conv3["shape_b"] == [28, 28, 32]
 
 
 def test_cli_exit_codes(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
-    same = runner.invoke(app, ["diff", "specs/mnist_lenet.toml",
-                               "specs/mnist_lenet.toml"])
+    same = runner.invoke(
+        app, ["diff", "specs/mnist_lenet.toml", "specs/mnist_lenet.toml"]
+    )
     assert same.exit_code == 0 and "0 added, 0 removed, 0 changed" in same.stdout
-    missing = runner.invoke(app, ["diff", "specs/mnist_lenet.toml",
-                                  str(tmp_path / "nope.toml")])
+    missing = runner.invoke(
+        app, ["diff", "specs/mnist_lenet.toml", str(tmp_path / "nope.toml")]
+    )
     assert missing.exit_code == 2 and "error: no such file" in missing.stderr
-    bad = runner.invoke(app, ["diff", "specs/mnist_lenet.toml",
-                              "specs/mnist_mod.toml", "--format", "xml"])
+    bad = runner.invoke(
+        app,
+        ["diff", "specs/mnist_lenet.toml", "specs/mnist_mod.toml", "--format", "xml"],
+    )
     assert bad.exit_code == 2
-    broken = runner.invoke(app, ["diff", "specs/cifar10_tutorial.toml",
-                                 "specs/broken/cifar10_conv4_dead.toml"])
+    broken = runner.invoke(
+        app,
+        ["diff", "specs/cifar10_tutorial.toml", "specs/broken/cifar10_conv4_dead.toml"],
+    )
     assert broken.exit_code == 0
     assert "has 1 error" in broken.stderr and "conv4" in broken.stdout

@@ -132,11 +132,13 @@ def test_names_that_need_escaping_stay_valid_xml():
 def test_skip_and_merge_edges_are_coloured_and_curved():
     svg = render(resnet_report(), "svg")
     root = ET.fromstring(svg.encode())
-    adds = [p for p in root.iter(f"{SVG_NS}path")
-            if "edge-add" in (p.get("class") or "")]
+    adds = [
+        p for p in root.iter(f"{SVG_NS}path") if "edge-add" in (p.get("class") or "")
+    ]
     assert len(adds) == 4  # two residual blocks, two inputs each
-    normal = next(p for p in root.iter(f"{SVG_NS}path")
-                  if "edge-normal" in (p.get("class") or ""))
+    normal = next(
+        p for p in root.iter(f"{SVG_NS}path") if "edge-normal" in (p.get("class") or "")
+    )
     assert {p.get("stroke") for p in adds} != {normal.get("stroke")}
     skips = [p for p in adds if "skips" in p.find(f"{SVG_NS}title").text]
     assert len(skips) == 2 and all(" C" in p.get("d") for p in skips)
@@ -153,8 +155,14 @@ def test_main_chain_is_straight_and_skip_goes_round():
 
 def test_assign_layers_longest_path_and_ghost_beside_reader():
     order = ["input", "a", "b", "c", "ghost", "d"]
-    edges = [("input", "a"), ("a", "b"), ("b", "c"), ("a", "d"), ("c", "d"),
-             ("ghost", "d")]
+    edges = [
+        ("input", "a"),
+        ("a", "b"),
+        ("b", "c"),
+        ("a", "d"),
+        ("c", "d"),
+        ("ghost", "d"),
+    ]
     layers = assign_layers(order, edges)
     assert layers == {"input": 0, "a": 1, "b": 2, "c": 3, "ghost": 3, "d": 4}
 
@@ -170,8 +178,9 @@ def test_barycentre_ordering_removes_a_crossing():
 
 def test_layout_of_a_wide_fan_has_no_overlaps():
     order = ["input"] + [f"b{i}" for i in range(6)] + ["cat"]
-    edges = [("input", f"b{i}") for i in range(6)] + [(f"b{i}", "cat")
-                                                      for i in range(6)]
+    edges = [("input", f"b{i}") for i in range(6)] + [
+        (f"b{i}", "cat") for i in range(6)
+    ]
     sizes = {n: (120.0, 40.0 + 10 * (i % 3)) for i, n in enumerate(order)}
     lay = layout(order, sizes, edges)
     assert overlaps(lay) == []
@@ -204,9 +213,12 @@ def test_unknown_format_is_a_usage_error():
 
 
 def test_minimal_and_invalid_specs_still_draw():
-    for text in ("[model]\nname='x'\ninput=[4]\n[[layers]]\ntype='dense'\nunits=2\n",
-                 "[model]\nname='x'\ninput=[4]\n[[layers]]\ntype='dense'\n",
-                 "[model\n", "[[layers]]\ntype='nope'\n"):
+    for text in (
+        "[model]\nname='x'\ninput=[4]\n[[layers]]\ntype='dense'\nunits=2\n",
+        "[model]\nname='x'\ninput=[4]\n[[layers]]\ntype='dense'\n",
+        "[model\n",
+        "[[layers]]\ntype='nope'\n",
+    ):
         report = check_text(text)
         for fmt in ("svg", "mermaid", "html"):
             out = render(report, fmt)
@@ -226,20 +238,30 @@ def test_cli_graph_writes_svg_beside_cwd(tmp_path, monkeypatch):
     ET.parse(out)
 
 
-@pytest.mark.parametrize("suffix,magic", [(".png", b"\x89PNG"), (".html", b"<!DOC"),
-                                          (".svg", b"<?xml")])
+@pytest.mark.parametrize(
+    "suffix,magic", [(".png", b"\x89PNG"), (".html", b"<!DOC"), (".svg", b"<?xml")]
+)
 def test_cli_graph_format_from_suffix(tmp_path, suffix, magic):
     out = tmp_path / f"g{suffix}"
-    result = runner.invoke(app, ["graph", str(ROOT / "specs" / "cifar10_resnet.toml"),
-                                 "-o", str(out)])
+    result = runner.invoke(
+        app, ["graph", str(ROOT / "specs" / "cifar10_resnet.toml"), "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert out.read_bytes().startswith(magic)
 
 
 def test_cli_graph_mermaid_to_stdout_and_set_override():
-    result = runner.invoke(app, ["graph", str(ROOT / "specs" / "mnist_lenet.toml"),
-                                 "--format", "mermaid", "--set",
-                                 "layers.dropout.rate=0.3"])
+    result = runner.invoke(
+        app,
+        [
+            "graph",
+            str(ROOT / "specs" / "mnist_lenet.toml"),
+            "--format",
+            "mermaid",
+            "--set",
+            "layers.dropout.rate=0.3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("flowchart TD")
     assert "rate 0.3" in result.stdout and "rate 0.5" not in result.stdout
@@ -282,7 +304,12 @@ def test_graph_and_diff_load_no_framework():
         "bad = {'tensorflow', 'keras', 'onnx', 'onnxruntime', 'tf2onnx'}\n"
         "print(sorted(bad & set(sys.modules)))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

@@ -25,11 +25,20 @@ def _chromium() -> str:
 
 def screenshot(svg_path: Path, out: Path, profile: Path, size=(1200, 1600)) -> Image:
     cmd = [
-        _chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-        "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-        f"--user-data-dir={profile}", f"--screenshot={out}",
-        f"--window-size={size[0]},{size[1]}", svg_path.resolve().as_uri(),
+        _chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        f"--screenshot={out}",
+        f"--window-size={size[0]},{size[1]}",
+        svg_path.resolve().as_uri(),
     ]
     subprocess.run(cmd, capture_output=True, timeout=180, check=False)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "chromium wrote no PNG"

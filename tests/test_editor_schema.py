@@ -27,8 +27,13 @@ DIRECTIVE = "#:schema ../modelspec.schema.json"
 def taplo(*files: str, cwd: Path) -> tuple[int, list[str]]:
     exe = shutil.which("taplo")
     assert exe, "taplo is not installed: pip install -e '.[test]'"
-    p = subprocess.run([exe, "lint", "--no-auto-config", "--colors", "never", *files],
-                       cwd=cwd, capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [exe, "lint", "--no-auto-config", "--colors", "never", *files],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return p.returncode, sorted(set(re.findall(r"^error: (.*)$", p.stderr, re.M)))
 
 
@@ -54,25 +59,34 @@ def test_taplo_names_the_mistyped_layer_key(tmp_path):
     good = variant(tmp_path, LENET, "filters = 32", "filters = 32")
     assert taplo(good, cwd=tmp_path) == (0, [])
     bad = variant(tmp_path, LENET, "filters = 32", "filter = 32")
-    assert taplo(bad, cwd=tmp_path) == (1, [
-        '"filters" is a required property',
-        "Additional properties are not allowed ('filter' was unexpected)",
-    ])
+    assert taplo(bad, cwd=tmp_path) == (
+        1,
+        [
+            '"filters" is a required property',
+            "Additional properties are not allowed ('filter' was unexpected)",
+        ],
+    )
 
 
 def test_taplo_names_typos_in_initializers_values_and_block_layers(tmp_path):
     init = variant(tmp_path, LENET, "stddev = 0.1", "stdev = 0.1")
     assert taplo(init, cwd=tmp_path) == (
-        1, ["Additional properties are not allowed ('stdev' was unexpected)"])
+        1,
+        ["Additional properties are not allowed ('stdev' was unexpected)"],
+    )
     value = variant(tmp_path, LENET, "filters = 32", 'filters = "sixteen"')
     assert taplo(value, cwd=tmp_path) == (1, ['"sixteen" is not of type "integer"'])
     # an int-or-list key names both types; a name names its pattern
     kernel = variant(tmp_path, LENET, "kernel = 5", 'kernel = "5"')
     assert taplo(kernel, cwd=tmp_path) == (
-        1, ['"5" is not of types "array", "integer"'])
+        1,
+        ['"5" is not of types "array", "integer"'],
+    )
     name = variant(tmp_path, LENET, 'name = "conv1"', 'name = "conv 1"')
     assert taplo(name, cwd=tmp_path) == (
-        1, ['"conv 1" does not match "^[A-Za-z0-9_\\-]+$"'])
+        1,
+        ['"conv 1" does not match "^[A-Za-z0-9_\\-]+$"'],
+    )
     kind = variant(tmp_path, LENET, 'type = "flatten"', 'type = "flaten"')
     code, errors = taplo(kind, cwd=tmp_path)
     assert code == 1 and len(errors) == 1
@@ -80,19 +94,25 @@ def test_taplo_names_typos_in_initializers_values_and_block_layers(tmp_path):
     # a layer inside [blocks.*] is checked as strictly as a top-level one
     inside = 'name = "2_conv", filters = "${filters}", kernel = 3'
     block = variant(tmp_path, BLOCKS, inside, inside.replace("kernel", "kernal"))
-    assert taplo(block, cwd=tmp_path) == (1, [
-        '"kernel" is a required property',
-        "Additional properties are not allowed ('kernal' was unexpected)",
-    ])
+    assert taplo(block, cwd=tmp_path) == (
+        1,
+        [
+            '"kernel" is a required property',
+            "Additional properties are not allowed ('kernal' was unexpected)",
+        ],
+    )
 
 
 def test_jsonschema_library_reports_the_same_key():
     validator = jsonschema.Draft202012Validator(json_schema())
     data = tomllib.loads(LENET.read_text().replace("filters = 32", "filter = 32", 1))
-    errors = sorted((list(e.absolute_path), e.message)
-                    for e in validator.iter_errors(data))
+    errors = sorted(
+        (list(e.absolute_path), e.message) for e in validator.iter_errors(data)
+    )
     assert errors == [
         (["layers", 0], "'filters' is a required property"),
-        (["layers", 0], "Additional properties are not allowed ('filter' was "
-                        "unexpected)"),
+        (
+            ["layers", 0],
+            "Additional properties are not allowed ('filter' was unexpected)",
+        ),
     ]

@@ -155,10 +155,14 @@ def zoo():
     bn = model.get_layer("bn")
     rng = np.random.default_rng(3)
     gamma, beta, mean, var = bn.get_weights()
-    bn.set_weights([
-        rng.uniform(0.5, 2, gamma.shape), rng.normal(0, 1, beta.shape),
-        rng.normal(0, 1, mean.shape), rng.uniform(0.2, 3, var.shape),
-    ])
+    bn.set_weights(
+        [
+            rng.uniform(0.5, 2, gamma.shape),
+            rng.normal(0, 1, beta.shape),
+            rng.normal(0, 1, mean.shape),
+            rng.uniform(0.2, 3, var.shape),
+        ]
+    )
     return report, model
 
 
@@ -212,8 +216,19 @@ def test_every_layer_kind_exports(zoo, zoo_file):
     _report, model = zoo
     path, _ = zoo_file
     ops = [n.op_type for n in _ops(path)]
-    for op in ("Conv", "LRN", "Add", "Concat", "MaxPool", "AveragePool",
-               "GlobalMaxPool", "GlobalAveragePool", "Tanh", "Relu", "MatMul"):
+    for op in (
+        "Conv",
+        "LRN",
+        "Add",
+        "Concat",
+        "MaxPool",
+        "AveragePool",
+        "GlobalMaxPool",
+        "GlobalAveragePool",
+        "Tanh",
+        "Relu",
+        "MatMul",
+    ):
         assert op in ops, op
     assert "Dropout" not in ops
     for node in _ops(path):  # batch norm, if kept as a node, in inference mode
@@ -228,16 +243,16 @@ def test_every_layer_kind_exports(zoo, zoo_file):
     assert np.abs(onnx_out - training).max() > 1e-2
 
 
-@pytest.mark.parametrize("r,bias,alpha,beta", [(2, 2.0, 1e-3, 0.75), (5, 1.0, 1.0, 0.5),
-                                               (1, 0.5, 0.3, 1.0)])
+@pytest.mark.parametrize(
+    "r,bias,alpha,beta", [(2, 2.0, 1e-3, 0.75), (5, 1.0, 1.0, 0.5), (1, 0.5, 0.3, 1.0)]
+)
 def test_lrn_becomes_an_onnx_lrn_node_with_tf_numbers(tmp_path, r, bias, alpha, beta):
     import onnx
 
     from backends.keras_backend import build_model
     from backends.onnx_export import export_onnx
 
-    lrn = {"type": "lrn", "depth_radius": r, "bias": bias, "alpha": alpha,
-           "beta": beta}
+    lrn = {"type": "lrn", "depth_radius": r, "bias": bias, "alpha": alpha, "beta": beta}
     report = check_text(to_toml({"name": "lrn_only", "input": [5, 5, 16]}, [lrn]))
     assert report.ok, [d.message for d in report.errors]
     out = tmp_path / "lrn.onnx"
@@ -250,8 +265,9 @@ def test_lrn_becomes_an_onnx_lrn_node_with_tf_numbers(tmp_path, r, bias, alpha, 
     assert attrs["beta"] == pytest.approx(beta) and attrs["bias"] == pytest.approx(bias)
     x = np.random.default_rng(0).normal(0, 2, (3, 5, 5, 16)).astype(np.float32)
     got = run_onnxruntime(out, x)
-    np.testing.assert_allclose(got, lrn_reference(x, r, bias, alpha, beta), rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        got, lrn_reference(x, r, bias, alpha, beta), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_metadata_describes_the_model(zoo_file):
@@ -361,8 +377,12 @@ def test_preprocessing_formula_matches_the_data_pipeline():
     raw = rng.integers(0, 256, (4, 6, 6, 3)).astype(np.float32)
     preps = [
         {"scale": "unit", "divide": 255.0, "raw_max": 255.0},
-        {"scale": "standardize", "mean": [120.0, 100.0, 90.0],
-         "std": [60.0, 50.0, 70.0], "raw_max": 255.0},
+        {
+            "scale": "standardize",
+            "mean": [120.0, 100.0, 90.0],
+            "std": [60.0, 50.0, 70.0],
+            "raw_max": 255.0,
+        },
         {"scale": "none", "raw_max": 255.0},
     ]
     for prep in preps:

@@ -158,8 +158,9 @@ def test_onnx_predict_matches_keras_predict(trained_run, tmp_path):
     from modelspec.onnx_file.predict import predict_onnx
 
     out = tmp_path / "m.onnx"
-    res = _runner().invoke(_cli(), ["export", str(trained_run), "--onnx", "-o",
-                                    str(out)])
+    res = _runner().invoke(
+        _cli(), ["export", str(trained_run), "--onnx", "-o", str(out)]
+    )
     assert res.exit_code == 0, res.stderr
     paths, labels = _digit_pngs(tmp_path, 12)
     onnx_results = predict_onnx(out, paths, top_k=3)
@@ -167,11 +168,13 @@ def test_onnx_predict_matches_keras_predict(trained_run, tmp_path):
     assert [r[0] for r in onnx_results] == paths
     for (_, mine), (_, theirs) in zip(onnx_results, keras_results, strict=True):
         assert [c for c, _ in mine] == [c for c, _ in theirs]
-        np.testing.assert_allclose([p for _, p in mine], [p for _, p in theirs],
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            [p for _, p in mine], [p for _, p in theirs], atol=1e-5
+        )
         assert sum(p for _, p in mine) <= 1.0 + 1e-9
-    accuracy = np.mean([int(r[1][0][0]) == y
-                        for r, y in zip(onnx_results, labels, strict=True)])
+    accuracy = np.mean(
+        [int(r[1][0][0]) == y for r, y in zip(onnx_results, labels, strict=True)]
+    )
     assert accuracy >= 0.75  # a 3-epoch model, on images read back from PNG
     shown = _runner().invoke(_cli(), ["predict", str(out), *paths[:2], "--top", "2"])
     assert shown.exit_code == 0, shown.stderr
@@ -184,8 +187,9 @@ def test_onnx_predict_matches_keras_predict(trained_run, tmp_path):
 
 def test_onnx_predict_imports_no_tensorflow(trained_run, tmp_path):
     out = tmp_path / "m.onnx"
-    res = _runner().invoke(_cli(), ["export", str(trained_run), "--onnx", "-o",
-                                    str(out)])
+    res = _runner().invoke(
+        _cli(), ["export", str(trained_run), "--onnx", "-o", str(out)]
+    )
     assert res.exit_code == 0, res.stderr
     paths, _ = _digit_pngs(tmp_path, 2)
     code = (
@@ -196,11 +200,18 @@ def test_onnx_predict_imports_no_tensorflow(trained_run, tmp_path):
         "if m in sys.modules]\n"
         "print(json.dumps({'n': len(r), 'k': len(r[0][1]), 'bad': bad}))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                          text=True, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == {
-        "n": 2, "k": 2, "bad": []
+        "n": 2,
+        "k": 2,
+        "bad": [],
     }
 
 
@@ -209,8 +220,19 @@ def test_cli_spec_export_warns_and_usage_errors(tmp_path):
     runner = _runner()
     spec = ROOT / "specs" / "mnist_softmax.toml"
     out = tmp_path / "s.onnx"
-    res = runner.invoke(app, ["export", str(spec), "--onnx", "-o", str(out),
-                              "--random-inputs", "--opset", "15"])
+    res = runner.invoke(
+        app,
+        [
+            "export",
+            str(spec),
+            "--onnx",
+            "-o",
+            str(out),
+            "--random-inputs",
+            "--opset",
+            "15",
+        ],
+    )
     assert res.exit_code == 0, res.stderr
     assert "untrained" in res.stderr and "random" in res.stdout
     assert _props(out)["opset"] == "15"
@@ -219,8 +241,9 @@ def test_cli_spec_export_warns_and_usage_errors(tmp_path):
     res = runner.invoke(app, ["export", str(tmp_path / "nope.toml"), "--onnx"])
     assert res.exit_code == 2 and "error:" in res.stderr
     broken = tmp_path / "broken.toml"
-    broken.write_text('[model]\nname = "b"\ninput = [4]\n\n[[layers]]\n'
-                      'type = "dense"\n')
+    broken.write_text(
+        '[model]\nname = "b"\ninput = [4]\n\n[[layers]]\ntype = "dense"\n'
+    )
     res = runner.invoke(app, ["export", str(broken), "--onnx"])
     assert res.exit_code == 1 and "error" in res.stderr
     assert not (tmp_path / "t.onnx").exists() and not Path("b.onnx").exists()
@@ -234,7 +257,8 @@ def test_predict_refuses_files_without_metadata(tmp_path):
     from modelspec.onnx_file.predict import predict_onnx
 
     graph = helper.make_graph(
-        [helper.make_node("Identity", ["x"], ["y"])], "g",
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 2])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2])],
     )

@@ -22,52 +22,204 @@ LEAKY = {"type": "leaky_relu", "negative_slope": 0.1}
 
 # (id, input shape, layers, ONNX op the graph must contain, its attributes)
 CASES = [
-    ("depthwise", [9, 11, 3],
-     [{"type": "depthwise_conv2d", "kernel": 3, "strides": 2, "padding": "same",
-       "depth_multiplier": 2, "activation": LEAKY}], "Conv", {"group": 3}),
-    ("depthwise_strided_dilated", [12, 10, 2],
-     [{"type": "depthwise_conv2d", "kernel": 3, "strides": 2, "dilation": 2,
-       "padding": "same"}], "Conv", {"group": 2}),
-    ("separable_strided_dilated", [11, 9, 3],
-     [{"type": "separable_conv2d", "filters": 5, "kernel": 3, "strides": [2, 3],
-       "dilation": 2, "padding": "same"}], "Conv", {"group": 3}),
-    ("separable", [9, 9, 4],
-     [{"type": "separable_conv2d", "filters": 6, "kernel": [3, 2], "dilation": 2,
-       "depth_multiplier": 2, "activation": "relu6"}], "Conv", {"group": 4}),
-    ("grouped", [8, 8, 6],
-     [{"type": "conv2d", "filters": 9, "kernel": 3, "groups": 3,
-       "padding": "same", "activation": "hard_silu"}], "Conv", {"group": 3}),
-    ("grouped_strided", [9, 7, 4],
-     [{"type": "conv2d", "filters": 4, "kernel": [3, 1], "groups": 4,
-       "strides": 2}], "Conv", {"group": 4}),
-    ("transpose_same", [5, 6, 3],
-     [{"type": "conv2d_transpose", "filters": 4, "kernel": 3, "strides": 2,
-       "padding": "same"}], "ConvTranspose", {}),
-    ("transpose_output_padding", [5, 4, 2],
-     [{"type": "conv2d_transpose", "filters": 3, "kernel": [4, 3], "strides": 3,
-       "padding": "same", "output_padding": [1, 2]}], "ConvTranspose", {}),
-    ("transpose_valid_dilated", [4, 4, 2],
-     [{"type": "conv2d_transpose", "filters": 2, "kernel": 3, "dilation": 2,
-       "activation": "gelu"}], "ConvTranspose", {}),
-    ("zero_pad", [5, 6, 2],
-     [{"type": "zero_pad2d", "padding": [[1, 2], [0, 3]]}], "Pad", {}),
-    ("cropping", [7, 8, 2],
-     [{"type": "cropping2d", "cropping": [[1, 2], [3, 0]]}], "Slice", {}),
-    ("upsampling_nearest", [3, 4, 2],
-     [{"type": "upsampling2d", "size": [2, 3]}], None, {}),
-    ("upsampling_bilinear", [3, 4, 2],
-     [{"type": "upsampling2d", "size": [2, 3], "interpolation": "bilinear"}],
-     "Resize", {"mode": b"linear"}),
-    ("global_keepdims", [5, 5, 3],
-     [{"type": "global_max_pool2d", "keepdims": True},
-      {"type": "conv2d", "filters": 2, "kernel": 1}], None, {}),
-    ("dropout_noise_shape", [6, 6, 3],
-     [{"type": "conv2d", "filters": 4, "kernel": 3},
-      {"type": "dropout", "rate": 0.5, "noise_shape": [1, 1, 1]}], None, {}),
-    ("activations", [4, 5, 3],
-     [{"type": "activation", "activation": a} for a in
-      ("gelu", "hard_sigmoid", "silu", "swish", "hard_swish", "leaky_relu")]
-     + [{"type": "activation", "activation": LEAKY}], "Erf", {}),
+    (
+        "depthwise",
+        [9, 11, 3],
+        [
+            {
+                "type": "depthwise_conv2d",
+                "kernel": 3,
+                "strides": 2,
+                "padding": "same",
+                "depth_multiplier": 2,
+                "activation": LEAKY,
+            }
+        ],
+        "Conv",
+        {"group": 3},
+    ),
+    (
+        "depthwise_strided_dilated",
+        [12, 10, 2],
+        [
+            {
+                "type": "depthwise_conv2d",
+                "kernel": 3,
+                "strides": 2,
+                "dilation": 2,
+                "padding": "same",
+            }
+        ],
+        "Conv",
+        {"group": 2},
+    ),
+    (
+        "separable_strided_dilated",
+        [11, 9, 3],
+        [
+            {
+                "type": "separable_conv2d",
+                "filters": 5,
+                "kernel": 3,
+                "strides": [2, 3],
+                "dilation": 2,
+                "padding": "same",
+            }
+        ],
+        "Conv",
+        {"group": 3},
+    ),
+    (
+        "separable",
+        [9, 9, 4],
+        [
+            {
+                "type": "separable_conv2d",
+                "filters": 6,
+                "kernel": [3, 2],
+                "dilation": 2,
+                "depth_multiplier": 2,
+                "activation": "relu6",
+            }
+        ],
+        "Conv",
+        {"group": 4},
+    ),
+    (
+        "grouped",
+        [8, 8, 6],
+        [
+            {
+                "type": "conv2d",
+                "filters": 9,
+                "kernel": 3,
+                "groups": 3,
+                "padding": "same",
+                "activation": "hard_silu",
+            }
+        ],
+        "Conv",
+        {"group": 3},
+    ),
+    (
+        "grouped_strided",
+        [9, 7, 4],
+        [{"type": "conv2d", "filters": 4, "kernel": [3, 1], "groups": 4, "strides": 2}],
+        "Conv",
+        {"group": 4},
+    ),
+    (
+        "transpose_same",
+        [5, 6, 3],
+        [
+            {
+                "type": "conv2d_transpose",
+                "filters": 4,
+                "kernel": 3,
+                "strides": 2,
+                "padding": "same",
+            }
+        ],
+        "ConvTranspose",
+        {},
+    ),
+    (
+        "transpose_output_padding",
+        [5, 4, 2],
+        [
+            {
+                "type": "conv2d_transpose",
+                "filters": 3,
+                "kernel": [4, 3],
+                "strides": 3,
+                "padding": "same",
+                "output_padding": [1, 2],
+            }
+        ],
+        "ConvTranspose",
+        {},
+    ),
+    (
+        "transpose_valid_dilated",
+        [4, 4, 2],
+        [
+            {
+                "type": "conv2d_transpose",
+                "filters": 2,
+                "kernel": 3,
+                "dilation": 2,
+                "activation": "gelu",
+            }
+        ],
+        "ConvTranspose",
+        {},
+    ),
+    (
+        "zero_pad",
+        [5, 6, 2],
+        [{"type": "zero_pad2d", "padding": [[1, 2], [0, 3]]}],
+        "Pad",
+        {},
+    ),
+    (
+        "cropping",
+        [7, 8, 2],
+        [{"type": "cropping2d", "cropping": [[1, 2], [3, 0]]}],
+        "Slice",
+        {},
+    ),
+    (
+        "upsampling_nearest",
+        [3, 4, 2],
+        [{"type": "upsampling2d", "size": [2, 3]}],
+        None,
+        {},
+    ),
+    (
+        "upsampling_bilinear",
+        [3, 4, 2],
+        [{"type": "upsampling2d", "size": [2, 3], "interpolation": "bilinear"}],
+        "Resize",
+        {"mode": b"linear"},
+    ),
+    (
+        "global_keepdims",
+        [5, 5, 3],
+        [
+            {"type": "global_max_pool2d", "keepdims": True},
+            {"type": "conv2d", "filters": 2, "kernel": 1},
+        ],
+        None,
+        {},
+    ),
+    (
+        "dropout_noise_shape",
+        [6, 6, 3],
+        [
+            {"type": "conv2d", "filters": 4, "kernel": 3},
+            {"type": "dropout", "rate": 0.5, "noise_shape": [1, 1, 1]},
+        ],
+        None,
+        {},
+    ),
+    (
+        "activations",
+        [4, 5, 3],
+        [
+            {"type": "activation", "activation": a}
+            for a in (
+                "gelu",
+                "hard_sigmoid",
+                "silu",
+                "swish",
+                "hard_swish",
+                "leaky_relu",
+            )
+        ]
+        + [{"type": "activation", "activation": LEAKY}],
+        "Erf",
+        {},
+    ),
 ]
 
 
@@ -86,8 +238,9 @@ def test_kind_exports_with_parity(case, tmp_path):
     from modelspec.check import check_text
 
     name, input_shape, layers, op, attrs = case
-    report = check_text(spec_text(input_shape, layers + [{"type": "flatten"}],
-                                  name=name))
+    report = check_text(
+        spec_text(input_shape, layers + [{"type": "flatten"}], name=name)
+    )
     assert report.ok, [d.render() for d in report.errors]
     model = build_model(report, seed=0)
     out = tmp_path / f"{name}.onnx"
@@ -105,7 +258,10 @@ def test_kind_exports_with_parity(case, tmp_path):
         matching = [_attrs(n) for n in nodes if n.op_type == op]
         assert matching, (op, sorted(kinds))
         assert any(all(a.get(k) == v for k, v in attrs.items()) for a in matching), (
-            op, attrs, matching)
+            op,
+            attrs,
+            matching,
+        )
 
 
 def test_grouped_conv_still_runs_in_keras_after_an_export(tmp_path):
@@ -118,9 +274,15 @@ def test_grouped_conv_still_runs_in_keras_after_an_export(tmp_path):
     from modelspec.check import check_text
 
     before = tf_nn.conv, tf_nn._pad_same_spatial_channels_last
-    report = check_text(spec_text([6, 6, 4], [
-        {"type": "conv2d", "filters": 4, "kernel": 3, "groups": 2},
-        {"type": "flatten"}]))
+    report = check_text(
+        spec_text(
+            [6, 6, 4],
+            [
+                {"type": "conv2d", "filters": 4, "kernel": 3, "groups": 2},
+                {"type": "flatten"},
+            ],
+        )
+    )
     model = build_model(report, seed=0)
     export_onnx(model, report, tmp_path / "g.onnx", n_random=4)
     assert (tf_nn.conv, tf_nn._pad_same_spatial_channels_last) == before
@@ -148,8 +310,7 @@ def test_a_changed_keras_function_is_left_alone(monkeypatch):
 
     monkeypatch.setattr(tf_nn, "conv", conv)
     monkeypatch.delattr(tf_nn, "_pad_same_spatial_channels_last")
-    assert patchable(tf_nn) == {"conv": False,
-                                "_pad_same_spatial_channels_last": False}
+    assert patchable(tf_nn) == {"conv": False, "_pad_same_spatial_channels_last": False}
     with plain_convolutions():
         assert tf_nn.conv is conv
     assert tf_nn.conv is conv

@@ -20,22 +20,40 @@ SHAPE = (6, 5, 3)
 GATE = [
     {"type": "global_avg_pool2d", "name": "squeeze", "inputs": ["input"]},
     {"type": "reshape", "name": "as_map", "shape": [1, 1, 3]},
-    {"type": "conv2d", "name": "gate", "filters": 3, "kernel": 1,
-     "activation": "sigmoid"},
+    {
+        "type": "conv2d",
+        "name": "gate",
+        "filters": 3,
+        "kernel": 1,
+        "activation": "sigmoid",
+    },
 ]
-BRANCH = [{"type": "conv2d", "name": "branch", "filters": 3, "kernel": 3,
-           "padding": "same", "inputs": ["input"]}]
+BRANCH = [
+    {
+        "type": "conv2d",
+        "name": "branch",
+        "filters": 3,
+        "kernel": 3,
+        "padding": "same",
+        "inputs": ["input"],
+    }
+]
 
 CASES = {
     "multiply": GATE + [{"type": "multiply", "inputs": ["input", "gate"]}],
     "subtract": BRANCH + [{"type": "subtract", "inputs": ["branch", "input"]}],
     "maximum": GATE + [{"type": "maximum", "inputs": ["input", "gate"]}],
-    "average": GATE + BRANCH + [
-        {"type": "average", "inputs": ["input", "gate", "branch"]}],
+    "average": GATE
+    + BRANCH
+    + [{"type": "average", "inputs": ["input", "gate", "branch"]}],
     "rescaling": [{"type": "rescaling", "scale": [0.5, -2.0, 3.0], "offset": 1.5}],
     "normalization-fixed": [
-        {"type": "normalization", "mean": [1.0, -2.0, 0.5],
-         "variance": [4.0, 0.25, 9.0]}],
+        {
+            "type": "normalization",
+            "mean": [1.0, -2.0, 0.5],
+            "variance": [4.0, 0.25, 9.0],
+        }
+    ],
     "normalization-adapted": [{"type": "normalization", "axis": [0, 2]}],
     "normalization-one": [{"type": "normalization", "axis": []}],
     "layer_norm": [{"type": "layer_norm", "epsilon": 1e-6}],
@@ -53,8 +71,12 @@ def _randomise(model, report, rng):
 
     for layer in model.layers:
         if layer.weights and not isinstance(layer, keras.layers.Normalization):
-            layer.set_weights([rng.normal(0.5, 1.0, w.shape).astype("float32")
-                               for w in layer.get_weights()])
+            layer.set_weights(
+                [
+                    rng.normal(0.5, 1.0, w.shape).astype("float32")
+                    for w in layer.get_weights()
+                ]
+            )
     data = rng.normal(3.0, 2.0, (64, *SHAPE)).astype("float32")
     adapt_model(model, report, data)
 
@@ -92,8 +114,12 @@ def test_mixed_precision_model_exports_through_a_float32_copy(tmp_path):
     from backends.onnx_export import export_onnx
     from modelspec.check import check_text
 
-    layers = [{"type": "normalization"}, {"type": "layer_scale"},
-              {"type": "layer_norm"}, {"type": "flatten"}]
+    layers = [
+        {"type": "normalization"},
+        {"type": "layer_scale"},
+        {"type": "layer_norm"},
+        {"type": "flatten"},
+    ]
     report = check_text(spec_text(layers, input=SHAPE, name="mixed"))
     assert report.ok, [d.render() for d in report.diagnostics]
     rng = np.random.default_rng(1)

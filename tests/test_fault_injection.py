@@ -114,8 +114,9 @@ export.verify = verify
 """
 
 
-def modelspec(*args, hook: str | None = None, tmp: Path | None = None,
-              popen: bool = False):
+def modelspec(
+    *args, hook: str | None = None, tmp: Path | None = None, popen: bool = False
+):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "MODELSPEC_OFFLINE": "1"}
     env.pop("MODELSPEC_DEBUG", None)
     path = [env.get("PYTHONPATH", ""), str(ROOT)]
@@ -127,10 +128,17 @@ def modelspec(*args, hook: str | None = None, tmp: Path | None = None,
     env["PYTHONPATH"] = os.pathsep.join(p for p in path if p)
     cmd = [sys.executable, "-m", "modelspec", *map(str, args)]
     if popen:
-        return subprocess.Popen(cmd, cwd=ROOT, env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=TIMEOUT_S)
+        return subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    return subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_S
+    )
 
 
 def train(out: Path, epochs: int = 2, **kw):
@@ -155,8 +163,9 @@ def history_epochs(run: Path) -> list[int]:
 
 def assert_whole(run: Path, epochs: int = 2) -> dict:
     """A finished run: every file complete, each epoch once, no leftovers."""
-    leftovers = [p.name for p in run.iterdir()
-                 if TEMP.match(p.name) or p.name == ".lock"]
+    leftovers = [
+        p.name for p in run.iterdir() if TEMP.match(p.name) or p.name == ".lock"
+    ]
     assert leftovers == []
     for name in ("best.keras", "last.keras"):
         with zipfile.ZipFile(run / name) as z:  # a cut-off file fails here
@@ -328,12 +337,14 @@ def test_sweep_killed_while_evaluating_resumes_the_variant_in_its_folder(tmp_pat
     p = modelspec(*SWEEP, "--out", out)
     assert p.returncode == 0, p.stderr[-3000:]
     assert "[1/2] batch_size=32  (resuming)" in p.stdout
-    runs_made = sorted(p for p in (out / "digits_lenet").iterdir()
-                       if p.name != "latest")
+    runs_made = sorted(
+        p for p in (out / "digits_lenet").iterdir() if p.name != "latest"
+    )
     assert len(runs_made) == 2 and first in runs_made  # no orphan, no retrain
     state = json.loads((sweep_dir / "sweep.json").read_text())
     assert [v["status"] for v in state["variants"]] == ["done", "done"]
     assert {(sweep_dir / v["run_dir"]).resolve() for v in state["variants"]} == set(
-        runs_made)
+        runs_made
+    )
     for run in runs_made:
         assert_whole(run, epochs=1)

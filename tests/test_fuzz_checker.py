@@ -16,15 +16,38 @@ SEEDS = [p.read_text() for p in sorted((ROOT / "specs").glob("*.toml"))] or [
 ]
 
 scalars = st.one_of(
-    st.integers(-5, 3000), st.floats(allow_nan=False, allow_infinity=False),
-    st.booleans(), st.sampled_from(["same", "valid", "relu", "conv2d", "input", ""]),
+    st.integers(-5, 3000),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.sampled_from(["same", "valid", "relu", "conv2d", "input", ""]),
     st.text(max_size=6),
 )
 values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4), max_leaves=8)
 keys = st.sampled_from(
-    ["type", "filters", "kernel", "strides", "padding", "units", "inputs", "name",
-     "rate", "shape", "pool", "axis", "activation", "expect_shape", "in_channels",
-     "input", "classes", "dataset", "epochs", "optimizer", "from", "bogus"]
+    [
+        "type",
+        "filters",
+        "kernel",
+        "strides",
+        "padding",
+        "units",
+        "inputs",
+        "name",
+        "rate",
+        "shape",
+        "pool",
+        "axis",
+        "activation",
+        "expect_shape",
+        "in_channels",
+        "input",
+        "classes",
+        "dataset",
+        "epochs",
+        "optimizer",
+        "from",
+        "bogus",
+    ]
 )
 
 
@@ -35,15 +58,13 @@ def _assert_sane(report) -> None:
     report.to_json()
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=300))
 def test_arbitrary_text(text):
     _assert_sane(check_text(text))
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(SEEDS), st.data())
 def test_mutated_specs(seed, data):
     lines = seed.splitlines()
@@ -66,8 +87,10 @@ def test_mutated_specs(seed, data):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.dictionaries(keys, values, max_size=6), min_size=1, max_size=6),
-       st.lists(st.integers(0, 40), min_size=1, max_size=4))
+@given(
+    st.lists(st.dictionaries(keys, values, max_size=6), min_size=1, max_size=6),
+    st.lists(st.integers(0, 40), min_size=1, max_size=4),
+)
 def test_random_layer_tables(layers, shape):
     text = f"[model]\nname = 'f'\ninput = {toml_value(shape)}\n"
     for layer in layers:

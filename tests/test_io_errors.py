@@ -28,16 +28,25 @@ def run_cli(*args, env=None, inject=None, tmp=None, timeout=600):
         site.mkdir(exist_ok=True)
         (site / "sitecustomize.py").write_text(textwrap.dedent(inject))
         environ["PYTHONPATH"] = os.pathsep.join(
-            [str(site), environ.get("PYTHONPATH", ""), str(ROOT)])
-    return subprocess.run([sys.executable, "-m", "modelspec", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout,
-                          env=environ)
+            [str(site), environ.get("PYTHONPATH", ""), str(ROOT)]
+        )
+    return subprocess.run(
+        [sys.executable, "-m", "modelspec", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environ,
+    )
 
 
 def _mount(folder: Path, options: str) -> bool:
     folder.mkdir(parents=True, exist_ok=True)
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
-                       capture_output=True, text=True)
+    p = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
     return p.returncode == 0
 
 
@@ -96,8 +105,15 @@ def test_read_only_out(tmp_path, mounts):
     if mounts(ro, "ro,size=1m"):
         p = run_cli("train", SPEC, *DIGITS, "--out", str(ro / "runs"))
     else:
-        p = run_cli("train", SPEC, *DIGITS, "--out", str(ro / "runs"), tmp=tmp_path,
-                    inject=_fail_writes_under(ro, errno.EROFS))
+        p = run_cli(
+            "train",
+            SPEC,
+            *DIGITS,
+            "--out",
+            str(ro / "runs"),
+            tmp=tmp_path,
+            inject=_fail_writes_under(ro, errno.EROFS),
+        )
     _assert_io_error(p, str(ro / "runs"), "Read-only file system")
 
 
@@ -106,27 +122,40 @@ def test_full_disk_while_training(tmp_path, mounts):
     if mounts(small, "size=192k"):
         p = run_cli("train", SPEC, *DIGITS, "--out", str(small / "runs"))
     else:
-        p = run_cli("train", SPEC, *DIGITS, "--out", str(small / "runs"),
-                    tmp=tmp_path, inject=_fail_writes_under(small, errno.ENOSPC))
+        p = run_cli(
+            "train",
+            SPEC,
+            *DIGITS,
+            "--out",
+            str(small / "runs"),
+            tmp=tmp_path,
+            inject=_fail_writes_under(small, errno.ENOSPC),
+        )
     _assert_io_error(p, str(small), "No space left on device")
 
 
 def test_unwritable_export_target(tmp_path):
     blocker = tmp_path / "blocker"
     blocker.write_text("x")
-    p = run_cli("export", SPEC, "--onnx", "--random-inputs", "-o",
-                str(blocker / "model.onnx"))
+    p = run_cli(
+        "export", SPEC, "--onnx", "--random-inputs", "-o", str(blocker / "model.onnx")
+    )
     _assert_io_error(p, str(blocker))
     assert blocker.read_text() == "x"
 
 
 def test_a_bug_is_exit_3_not_1(tmp_path):
-    p = run_cli("check", SPEC, tmp=tmp_path, inject="""
+    p = run_cli(
+        "check",
+        SPEC,
+        tmp=tmp_path,
+        inject="""
         import modelspec.check as c
         def broken(*a, **k):
             raise RuntimeError("boom")
         c.check_text = broken
-    """)
+    """,
+    )
     assert p.returncode == 3, p.stderr
     assert "internal error: RuntimeError: boom" in p.stderr
     assert "this is a bug" in p.stderr
@@ -135,8 +164,16 @@ def test_a_bug_is_exit_3_not_1(tmp_path):
 def test_debug_flag_shows_the_cause(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"PK\x03\x04 not really a zip")
-    args = ["train", SPEC, "--set", "data.dataset=npz", "--set", f"data.path={bad}",
-            "--epochs", "1"]
+    args = [
+        "train",
+        SPEC,
+        "--set",
+        "data.dataset=npz",
+        "--set",
+        f"data.path={bad}",
+        "--epochs",
+        "1",
+    ]
     quiet = run_cli(*args)
     assert quiet.returncode == 1, quiet.stderr
     assert "Traceback" not in quiet.stderr and str(bad) in quiet.stderr

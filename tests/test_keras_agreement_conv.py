@@ -79,10 +79,14 @@ def agree(input_shape, layer: dict) -> str:
         # Keras builds it: only a documented deliberate case, confirmed on the
         # Keras layer (e.g. a 'same' kernel really wider than 2n-1), may remain.
         model = lower_and_run(report.nodes, input_shape)
-        unexplained = [d for d in report.errors
-                       if not deliberately_stricter(model, d, report.nodes)]
+        unexplained = [
+            d
+            for d in report.errors
+            if not deliberately_stricter(model, d, report.nodes)
+        ]
         assert not unexplained, (
-            "checker rejects what Keras builds:\n" + text
+            "checker rejects what Keras builds:\n"
+            + text
             + "\n".join(d.render() for d in unexplained)
         )
     return "rejected"
@@ -140,11 +144,19 @@ def test_activation_agrees_and_computes_keras_function(activation):
     from backends.keras_backend import build_model
     from modelspec.check import check_text
 
-    text = spec_text([4, 4, 2], [
-        {"type": "conv2d", "name": "conv", "filters": 3, "kernel": 1,
-         "activation": activation},
-        {"type": "activation", "name": "act", "activation": activation},
-    ])
+    text = spec_text(
+        [4, 4, 2],
+        [
+            {
+                "type": "conv2d",
+                "name": "conv",
+                "filters": 3,
+                "kernel": 1,
+                "activation": activation,
+            },
+            {"type": "activation", "name": "act", "activation": activation},
+        ],
+    )
     report = check_text(text)
     assert report.ok, [d.render() for d in report.errors]
     model = build_model(report, seed=0)
@@ -155,8 +167,11 @@ def test_activation_agrees_and_computes_keras_function(activation):
     pre += model.get_layer("conv").get_weights()[1]
     got = np.asarray(conv(x))
     if isinstance(activation, dict) or activation == "leaky_relu":
-        slope = activation.get("negative_slope", 0.2) if isinstance(
-            activation, dict) else 0.2
+        slope = (
+            activation.get("negative_slope", 0.2)
+            if isinstance(activation, dict)
+            else 0.2
+        )
         expected = np.where(pre > 0, pre, slope * pre)
     else:
         expected = np.asarray(keras.activations.get(activation)(pre))
@@ -167,11 +182,20 @@ def test_leaky_relu_table_survives_a_keras_file(tmp_path):
     from backends.keras_backend import build_model, load_model
     from modelspec.check import check_text
 
-    report = check_text(spec_text([5, 5, 2], [
-        {"type": "depthwise_conv2d", "kernel": 3, "padding": "same",
-         "activation": {"type": "leaky_relu", "negative_slope": 0.05}},
-        {"type": "flatten"},
-    ]))
+    report = check_text(
+        spec_text(
+            [5, 5, 2],
+            [
+                {
+                    "type": "depthwise_conv2d",
+                    "kernel": 3,
+                    "padding": "same",
+                    "activation": {"type": "leaky_relu", "negative_slope": 0.05},
+                },
+                {"type": "flatten"},
+            ],
+        )
+    )
     model = build_model(report, seed=0)
     model.save(tmp_path / "m.keras")
     again = load_model(tmp_path / "m.keras")

@@ -35,8 +35,18 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:The recursion limit will not be reset"),
 ]
 
-SHAPE_CODES = {"MS204", "MS206", "MS207", "MS208", "MS213", "MS214",
-               "MS220", "MS221", "MS222", "MS230"}
+SHAPE_CODES = {
+    "MS204",
+    "MS206",
+    "MS207",
+    "MS208",
+    "MS213",
+    "MS214",
+    "MS220",
+    "MS221",
+    "MS222",
+    "MS230",
+}
 
 
 # --- strategies -------------------------------------------------------------
@@ -280,8 +290,9 @@ def check_against_keras(model_table, layers):
         model = lower_and_run(report.nodes, input_shape)
     except Exception as e:
         return judge_lowering_failure(report, text, input_shape, e)
-    unexplained = [d for d in report.errors
-                   if not deliberately_stricter(model, d, report.nodes)]
+    unexplained = [
+        d for d in report.errors if not deliberately_stricter(model, d, report.nodes)
+    ]
     assert not unexplained, (
         "checker rejects a spec that Keras builds and runs:\n"
         + text
@@ -346,10 +357,18 @@ def test_fixed_specs_reach_every_outcome():
     assert check_against_keras(MODEL, STRICTER) == "stricter"
 
 
-@pytest.mark.parametrize("kernel,dilation,exceeds", [
-    (11, 1, False), (12, 1, True), ([1, 12], 1, True), (6, 2, False),
-    (7, 2, True), (4, 3, False), (5, 3, True),
-])
+@pytest.mark.parametrize(
+    "kernel,dilation,exceeds",
+    [
+        (11, 1, False),
+        (12, 1, True),
+        ([1, 12], 1, True),
+        (6, 2, False),
+        (7, 2, True),
+        (4, 3, False),
+        (5, 3, True),
+    ],
+)
 def test_the_ms206_excuse_is_the_2n_minus_1_rule(kernel, dilation, exceeds):
     """On a 6x6 input, 2n-1 = 11: a dilated span d(k-1)+1 of 11 overlaps the
     image with every tap, 12 leaves dead weights."""
@@ -384,13 +403,21 @@ def test_only_the_documented_cases_are_excused():
 
     from modelspec.check import check_text
 
-    fits = [{"type": "conv2d", "name": "c", "filters": 2, "kernel": 11,
-             "padding": "same"}, {"type": "flatten", "name": "f"}]
+    fits = [
+        {"type": "conv2d", "name": "c", "filters": 2, "kernel": 11, "padding": "same"},
+        {"type": "flatten", "name": "f"},
+    ]
     report = check_text(to_toml(MODEL, fits))
     assert report.ok
     model = lower_and_run(report.nodes, (6, 6, 1))
-    for code, layer in [("MS206", "c"), ("MS207", "c"), ("MS208", "f"),
-                        ("MS206", "f"), ("MS206", "other"), ("MS206", None)]:
+    for code, layer in [
+        ("MS206", "c"),
+        ("MS207", "c"),
+        ("MS208", "f"),
+        ("MS206", "f"),
+        ("MS206", "other"),
+        ("MS206", None),
+    ]:
         assert not deliberately_stricter(model, Diagnostic(code=code, layer=layer))
     report = check_text(to_toml(MODEL, STRICTER))
     model = lower_and_run(report.nodes, (6, 6, 1))

@@ -200,8 +200,12 @@ def test_initializers_and_seeds():
                 "type": "dense",
                 "name": "vs",
                 "units": 400,
-                "kernel_init": {"type": "variance_scaling", "scale": 2.0,
-                                "mode": "fan_out", "distribution": "uniform"},
+                "kernel_init": {
+                    "type": "variance_scaling",
+                    "scale": 2.0,
+                    "mode": "fan_out",
+                    "distribution": "uniform",
+                },
             },
         ],
     )
@@ -224,8 +228,9 @@ def test_initializers_and_seeds():
 
     same = build_model(report, seed=7).get_weights()
     other = build_model(report, seed=8).get_weights()
-    assert all(np.array_equal(a, b)
-               for a, b in zip(model.get_weights(), same, strict=True))
+    assert all(
+        np.array_equal(a, b) for a, b in zip(model.get_weights(), same, strict=True)
+    )
     assert not np.array_equal(model.get_layer("tn").kernel.numpy(), other[0])
 
 

@@ -148,7 +148,8 @@ def test_pyproject_keras_range_holds_the_tested_version():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     for extra in ("cpu", "gpu"):
         (req,) = [
-            Requirement(r) for r in project["optional-dependencies"][extra]
+            Requirement(r)
+            for r in project["optional-dependencies"][extra]
             if Requirement(r).name == "keras"
         ]
         assert req.specifier.contains(KERAS_TESTED)

@@ -26,8 +26,13 @@ def _se(c: int) -> list[dict]:
     return [
         {"type": "global_avg_pool2d", "name": "squeeze", "inputs": ["input"]},
         {"type": "reshape", "name": "as_map", "shape": [1, 1, c]},
-        {"type": "conv2d", "name": "gate", "filters": c, "kernel": 1,
-         "activation": "sigmoid"},
+        {
+            "type": "conv2d",
+            "name": "gate",
+            "filters": c,
+            "kernel": 1,
+            "activation": "sigmoid",
+        },
     ]
 
 
@@ -53,12 +58,28 @@ def _merge_cases():
         yield pytest.param((5,), layers, id=f"{kind}-vector")
     for kind in ("multiply", "maximum", "average"):
         layers = [
-            {"type": "conv2d", "name": "a", "filters": 2, "kernel": 3,
-             "padding": "same", "inputs": ["input"]},
-            {"type": "conv2d", "name": "b", "filters": 2, "kernel": 1,
-             "inputs": ["input"]},
-            {"type": "conv2d", "name": "c", "filters": 1, "kernel": 1,
-             "inputs": ["input"]},
+            {
+                "type": "conv2d",
+                "name": "a",
+                "filters": 2,
+                "kernel": 3,
+                "padding": "same",
+                "inputs": ["input"],
+            },
+            {
+                "type": "conv2d",
+                "name": "b",
+                "filters": 2,
+                "kernel": 1,
+                "inputs": ["input"],
+            },
+            {
+                "type": "conv2d",
+                "name": "c",
+                "filters": 1,
+                "kernel": 1,
+                "inputs": ["input"],
+            },
             {"type": kind, "name": "out", "inputs": ["a", "b", "c"]},
         ]
         yield pytest.param((5, 4, 3), layers, id=f"{kind}-three")
@@ -67,20 +88,41 @@ def _merge_cases():
 def _norm_cases():
     for shape in [(6, 6, 3), (5, 4, 2), (10,)]:
         c = shape[-1]
-        for extra in [{}, {"axis": []}, {"axis": 0}, {"mean": 0.5, "variance": 2.0},
-                      {"mean": [0.1] * c, "variance": [4.0] * c},
-                      {"mean": [0.1], "variance": [4.0]}, {"trainable": False}]:
-            yield pytest.param(shape, [{"type": "normalization", **extra}],
-                               id=f"normalization-{shape}-{extra}")
-        for extra in [{}, {"axis": -1, "epsilon": 1e-6}, {"center": False},
-                      {"scale": False, "center": False}, {"trainable": False},
-                      {"axis": list(range(len(shape)))}]:
-            yield pytest.param(shape, [{"type": "layer_norm", **extra}],
-                               id=f"layer_norm-{shape}-{extra}")
-        for extra in [{"scale": 0.5}, {"scale": [2.0] * c, "offset": -1.0},
-                      {"scale": 1.0, "offset": [0.5] * c}]:
-            yield pytest.param(shape, [{"type": "rescaling", **extra}],
-                               id=f"rescaling-{shape}-{extra}")
+        for extra in [
+            {},
+            {"axis": []},
+            {"axis": 0},
+            {"mean": 0.5, "variance": 2.0},
+            {"mean": [0.1] * c, "variance": [4.0] * c},
+            {"mean": [0.1], "variance": [4.0]},
+            {"trainable": False},
+        ]:
+            yield pytest.param(
+                shape,
+                [{"type": "normalization", **extra}],
+                id=f"normalization-{shape}-{extra}",
+            )
+        for extra in [
+            {},
+            {"axis": -1, "epsilon": 1e-6},
+            {"center": False},
+            {"scale": False, "center": False},
+            {"trainable": False},
+            {"axis": list(range(len(shape)))},
+        ]:
+            yield pytest.param(
+                shape,
+                [{"type": "layer_norm", **extra}],
+                id=f"layer_norm-{shape}-{extra}",
+            )
+        for extra in [
+            {"scale": 0.5},
+            {"scale": [2.0] * c, "offset": -1.0},
+            {"scale": 1.0, "offset": [0.5] * c},
+        ]:
+            yield pytest.param(
+                shape, [{"type": "rescaling", **extra}], id=f"rescaling-{shape}-{extra}"
+            )
         yield pytest.param(shape, [{"type": "layer_scale"}], id=f"layer_scale-{shape}")
     three_d = [
         {"type": "normalization", "axis": [0, 1]},
@@ -130,34 +172,42 @@ def test_merges_compute_keras_numbers():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(3, 4, 5, 2)).astype("float32")
     rows, cols = x.mean(axis=2, keepdims=True), x.max(axis=1, keepdims=True)
-    expected = {"multiply": rows * cols, "subtract": rows - cols,
-                "maximum": np.maximum(rows, cols), "average": (rows + cols) / 2}
+    expected = {
+        "multiply": rows * cols,
+        "subtract": rows - cols,
+        "maximum": np.maximum(rows, cols),
+        "average": (rows + cols) / 2,
+    }
     for kind, want in expected.items():
         layers = [
             {"type": "avg_pool2d", "name": "rows", "pool": [1, 5], "inputs": ["input"]},
             {"type": "max_pool2d", "name": "cols", "pool": [4, 1], "inputs": ["input"]},
             {"type": kind, "name": "out", "inputs": ["rows", "cols"]},
         ]
-        np.testing.assert_allclose(_run((4, 5, 2), layers, x), want, rtol=1e-5,
-                                   atol=1e-6, err_msg=kind)
+        np.testing.assert_allclose(
+            _run((4, 5, 2), layers, x), want, rtol=1e-5, atol=1e-6, err_msg=kind
+        )
 
 
 def test_rescaling_normalization_and_layer_scale_numbers():
     x = np.random.default_rng(2).normal(2, 3, size=(4, 3, 3, 3)).astype("float32")
     scale, offset = [0.5, 2.0, -1.0], [1.0, 0.0, 3.0]
     got = _run((3, 3, 3), [{"type": "rescaling", "scale": scale, "offset": offset}], x)
-    np.testing.assert_allclose(got, x * np.float32(scale) + np.float32(offset),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        got, x * np.float32(scale) + np.float32(offset), rtol=1e-6
+    )
     mean, var = [1.0, 2.0, 3.0], [4.0, 0.25, 9.0]
     got = _run((3, 3, 3), [{"type": "normalization", "mean": mean, "variance": var}], x)
     np.testing.assert_allclose(got, (x - mean) / np.sqrt(var), rtol=1e-5, atol=1e-6)
     got = _run((3, 3, 3), [{"type": "layer_scale", "init_value": 0.25}], x)
     np.testing.assert_allclose(got, x * 0.25, rtol=1e-6)
-    got = _run((3, 3, 3), [{"type": "layer_norm", "axis": [0, 1, 2],
-                            "epsilon": 1e-5}], x)
+    got = _run(
+        (3, 3, 3), [{"type": "layer_norm", "axis": [0, 1, 2], "epsilon": 1e-5}], x
+    )
     flat = x.reshape(4, -1).astype(np.float64)
-    want = (flat - flat.mean(1, keepdims=True)) / np.sqrt(flat.var(1, keepdims=True)
-                                                          + 1e-5)
+    want = (flat - flat.mean(1, keepdims=True)) / np.sqrt(
+        flat.var(1, keepdims=True) + 1e-5
+    )
     np.testing.assert_allclose(got.reshape(4, -1), want, rtol=1e-4, atol=1e-4)
 
 
@@ -178,14 +228,27 @@ def test_per_channel_list_of_wrong_length_is_rejected_where_keras_broadcasts():
     assert tuple(real.shape[1:]) == (4, 4, 3)  # what it computes
 
 
-@pytest.mark.parametrize("layer,code", [
-    ({"type": "normalization", "mean": [1.0, 2.0], "variance": [1.0, 1.0]}, "MS230"),
-    ({"type": "normalization", "axis": [], "mean": [1.0, 2.0, 3.0],
-      "variance": [1.0, 1.0, 1.0]}, "MS230"),
-    ({"type": "normalization", "axis": 3}, "MS214"),
-    ({"type": "layer_norm", "axis": [2, -1]}, "MS214"),
-    ({"type": "layer_norm", "axis": -4}, "MS214"),
-])
+@pytest.mark.parametrize(
+    "layer,code",
+    [
+        (
+            {"type": "normalization", "mean": [1.0, 2.0], "variance": [1.0, 1.0]},
+            "MS230",
+        ),
+        (
+            {
+                "type": "normalization",
+                "axis": [],
+                "mean": [1.0, 2.0, 3.0],
+                "variance": [1.0, 1.0, 1.0],
+            },
+            "MS230",
+        ),
+        ({"type": "normalization", "axis": 3}, "MS214"),
+        ({"type": "layer_norm", "axis": [2, -1]}, "MS214"),
+        ({"type": "layer_norm", "axis": -4}, "MS214"),
+    ],
+)
 def test_mistakes_keras_rejects_are_errors(layer, code):
     from backends.keras_backend import lower_nodes
     from modelspec.check import check_text
@@ -215,7 +278,8 @@ def test_layer_scale_loads_keras_applications_convnext_weights_by_name(tmp_path)
     ours = build_model(report)
     mine = ours.get_layer("blk_layer_scale")
     assert [w.shape for w in mine.weights] == [
-        w.shape for w in theirs.get_layer("blk_layer_scale").weights]
+        w.shape for w in theirs.get_layer("blk_layer_scale").weights
+    ]
     np.testing.assert_array_equal(mine.get_weights()[0], np.full(8, 1e-6, "float32"))
     ours.load_weights(path)
     np.testing.assert_array_equal(mine.get_weights()[0], gamma)

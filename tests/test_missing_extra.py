@@ -30,8 +30,13 @@ main()
 
 
 def run_blocked(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-c", BLOCK, *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", BLOCK, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize(
@@ -55,9 +60,11 @@ def test_missing_framework_names_the_extra(args, tmp_path):
 
 @pytest.mark.parametrize(
     "args",
-    [("check", "-q", "specs/mnist_lenet.toml"),
-     ("graph", "specs/mnist_lenet.toml", "-o", "{tmp}/g.svg"),
-     ("diff", "specs/mnist_lenet.toml", "specs/mnist_mod.toml")],
+    [
+        ("check", "-q", "specs/mnist_lenet.toml"),
+        ("graph", "specs/mnist_lenet.toml", "-o", "{tmp}/g.svg"),
+        ("diff", "specs/mnist_lenet.toml", "specs/mnist_mod.toml"),
+    ],
     ids=["check", "graph-svg", "diff"],
 )
 def test_core_commands_work_without_the_framework(args, tmp_path):
@@ -75,7 +82,8 @@ def test_hint_names_the_distribution_that_pyproject_builds():
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
-    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml")
-                            .read_text())["project"]
+    project = tomllib.loads(
+        (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    )["project"]
     assert project["name"] == DISTRIBUTION != "modelspec"
     assert f"'{DISTRIBUTION}[cpu]'" in MissingExtra("tensorflow").hint

@@ -63,14 +63,18 @@ def vgg16_notop_spec(extra: str = "", last_filters: int = 512) -> str:
     for b, (filters, convs) in enumerate(VGG_BLOCKS, start=1):
         for c in range(1, convs + 1):
             f = last_filters if (b, c) == (5, 3) else filters
-            rows.append(f'{{ type = "conv2d", name = "block{b}_conv{c}", '
-                        f'filters = {f}, kernel = 3, padding = "same", '
-                        'activation = "relu" },')
+            rows.append(
+                f'{{ type = "conv2d", name = "block{b}_conv{c}", '
+                f'filters = {f}, kernel = 3, padding = "same", '
+                'activation = "relu" },'
+            )
         rows.append(f'{{ type = "max_pool2d", name = "block{b}_pool" }},')
     rows.append('{ type = "global_avg_pool2d", name = "gap" },')
     rows.append('{ type = "dense", name = "predictions", units = 10 },')
-    return ("layers = [\n" + "\n".join(rows) + "\n]\n[model]\nname = \"vgg\"\n"
-            "input = [32, 32, 3]\nclasses = 10\n" + extra)
+    return (
+        "layers = [\n" + "\n".join(rows) + '\n]\n[model]\nname = "vgg"\n'
+        "input = [32, 32, 3]\nclasses = 10\n" + extra
+    )
 
 
 def checked(text: str):
@@ -127,10 +131,12 @@ def test_every_format_loads_by_name_and_reports(tmp_path, fmt):
     assert rep.copied == ["conv1", "bn1", "head"]
     assert rep.new == rep.skipped == rep.kept == []
     for name in rep.copied:
-        assert_same(model.get_layer(name).get_weights(),
-                    source.get_layer(name).get_weights())
-    assert not np.array_equal(before["conv1"][0],
-                              model.get_layer("conv1").get_weights()[0])
+        assert_same(
+            model.get_layer(name).get_weights(), source.get_layer(name).get_weights()
+        )
+    assert not np.array_equal(
+        before["conv1"][0], model.get_layer("conv1").get_weights()[0]
+    )
 
 
 def test_legacy_variables_load_by_name_not_order(tmp_path):
@@ -147,8 +153,7 @@ def test_legacy_variables_load_by_name_not_order(tmp_path):
         group.attrs["weight_names"] = [f"bn1/{n}:0".encode() for n in order]
         for n in order:
             group.create_dataset(f"bn1/{n}:0", data=values[n])
-    model, _, rep = load(checked(small_spec('[transfer]\nfrom = "old.h5"\n')),
-                         path)
+    model, _, rep = load(checked(small_spec('[transfer]\nfrom = "old.h5"\n')), path)
     assert rep.copied == ["bn1"] and rep.new == ["conv1", "head"]
     loaded = model.get_layer("bn1").get_weights()  # gamma, beta, mean, variance
     assert [float(w[0]) for w in loaded] == [2.0, 4.0, 3.0, 1.0]
@@ -163,8 +168,14 @@ def test_a_layer_that_does_not_fit_is_one_error_with_both_shapes(tmp_path, fmt):
     with pytest.raises(RunError) as info:
         load(report, path)
     message = info.value.message
-    for text in ("conv1", "(3, 3, 3, 8) vs (3, 3, 3, 6)", "bn1", "(8,) vs (6,)",
-                 "head", "(8, 5) vs (6, 5)"):
+    for text in (
+        "conv1",
+        "(3, 3, 3, 8) vs (3, 3, 3, 6)",
+        "bn1",
+        "(8,) vs (6,)",
+        "head",
+        "(8, 5) vs (6, 5)",
+    ):
         assert text in message, message
     assert "skip" in info.value.hint
 
@@ -172,10 +183,12 @@ def test_a_layer_that_does_not_fit_is_one_error_with_both_shapes(tmp_path, fmt):
 def test_skip_keeps_initializers_and_says_so(tmp_path):
     from backends.keras_backend import build_model
 
-    path = save(build_model(checked(small_spec()), seed=1), tmp_path,
-                "model.weights.h5")
-    report = checked(small_spec(
-        '[transfer]\nfrom = "model.weights.h5"\nskip = ["head"]\n'))
+    path = save(
+        build_model(checked(small_spec()), seed=1), tmp_path, "model.weights.h5"
+    )
+    report = checked(
+        small_spec('[transfer]\nfrom = "model.weights.h5"\nskip = ["head"]\n')
+    )
     model, before, rep = load(report, path)
     assert rep.kept == ["head"] and rep.copied == ["conv1", "bn1"]
     assert_same(model.get_layer("head").get_weights(), before["head"])
@@ -195,8 +208,9 @@ def test_keras_applications_file_from_keras_cache(tmp_path, monkeypatch):
     initializer."""
     import keras
 
-    vgg = keras.applications.VGG16(weights=None, include_top=False,
-                                   input_shape=(32, 32, 3))
+    vgg = keras.applications.VGG16(
+        weights=None, include_top=False, input_shape=(32, 32, 3)
+    )
     cache = tmp_path / "keras_home" / "models"
     cache.mkdir(parents=True)
     name = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -208,10 +222,10 @@ def test_keras_applications_file_from_keras_cache(tmp_path, monkeypatch):
     assert rep.copied == weighted and len(weighted) == 13
     assert rep.new == ["predictions"] and rep.source == str(cache / name)
     for layer in weighted:
-        assert_same(model.get_layer(layer).get_weights(),
-                    vgg.get_layer(layer).get_weights())
-    assert_same(model.get_layer("predictions").get_weights(),
-                before["predictions"])
+        assert_same(
+            model.get_layer(layer).get_weights(), vgg.get_layer(layer).get_weights()
+        )
+    assert_same(model.get_layer("predictions").get_weights(), before["predictions"])
     x = np.random.default_rng(0).uniform(-120, 130, (2, 32, 32, 3)).astype("float32")
     features = keras.Model(model.input, model.get_layer("block5_pool").output)
     np.testing.assert_allclose(features(x), vgg(x), rtol=1e-5, atol=1e-5)
@@ -220,16 +234,20 @@ def test_keras_applications_file_from_keras_cache(tmp_path, monkeypatch):
 def test_keras_applications_mismatch_names_the_layer(tmp_path):
     import keras
 
-    vgg = keras.applications.VGG16(weights=None, include_top=False,
-                                   input_shape=(32, 32, 3))
+    vgg = keras.applications.VGG16(
+        weights=None, include_top=False, input_shape=(32, 32, 3)
+    )
     path = save(vgg, tmp_path, "model.weights.h5")
-    report = checked(vgg16_notop_spec('[transfer]\nfrom = "model.weights.h5"\n',
-                                      last_filters=256))
+    report = checked(
+        vgg16_notop_spec('[transfer]\nfrom = "model.weights.h5"\n', last_filters=256)
+    )
     with pytest.raises(RunError) as info:
         load(report, path)
     assert "1 layer(s)" in info.value.message
-    assert "block5_conv3: shape mismatch (3, 3, 512, 512) vs (3, 3, 512, 256)" \
+    assert (
+        "block5_conv3: shape mismatch (3, 3, 512, 512) vs (3, 3, 512, 256)"
         in info.value.message
+    )
 
 
 def test_a_file_without_weights_is_a_clear_error(tmp_path):
@@ -294,8 +312,9 @@ def test_train_starts_from_a_weight_file_and_records_the_report(tmp_path):
 
     source = build_model(checked(digits_spec()), seed=5)
     path = save(source, tmp_path, "model.weights.h5")
-    text = digits_spec(f'\n[transfer]\nfrom = "{path}"\nskip = ["logits"]\n'
-                       'freeze = ["conv1"]\n')
+    text = digits_spec(
+        f'\n[transfer]\nfrom = "{path}"\nskip = ["logits"]\nfreeze = ["conv1"]\n'
+    )
     reports = []
     result = train(checked(text), out=tmp_path / "runs", on_transfer=reports.append)
     rep = reports[0]
@@ -306,5 +325,7 @@ def test_train_starts_from_a_weight_file_and_records_the_report(tmp_path):
     from backends.keras_backend import load_model
 
     trained = load_model(result.run_dir / "best.keras", compile=False)
-    assert_same(trained.get_layer("conv1").get_weights(),  # frozen: unchanged
-                source.get_layer("conv1").get_weights())
+    assert_same(
+        trained.get_layer("conv1").get_weights(),  # frozen: unchanged
+        source.get_layer("conv1").get_weights(),
+    )

@@ -106,7 +106,7 @@ def command_examples() -> list[tuple[int, str, list[str] | None]]:
         expected = None
         if prompt and in_fence:
             expected = []
-            for follow in lines[i + 1:]:
+            for follow in lines[i + 1 :]:
                 if follow.startswith("```") or follow.startswith("$ "):
                     break
                 expected.append(follow.rstrip())
@@ -154,15 +154,21 @@ def test_command_parses_and_names_real_specs(example):
 @pytest.mark.parametrize("example", RUN, ids=[f"line{e[0]}" for e in RUN])
 def test_command_prints_what_the_readme_shows(example):
     line, command, expected = example
-    p = subprocess.run([sys.executable, "-m", "modelspec", *_argv(command)],
-                       cwd=ROOT, capture_output=True, text=True, timeout=300,
-                       env={**os.environ, "COLUMNS": "110"})
+    p = subprocess.run(
+        [sys.executable, "-m", "modelspec", *_argv(command)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "110"},
+    )
     got = [ln.rstrip() for ln in (p.stderr + p.stdout).splitlines()]
     want = [ln for ln in expected]
     while want and not want[-1]:
         want.pop()
     assert sorted(got) == sorted(want), (
-        f"README.md:{line}: `{command}` printed:\n" + "\n".join(got))
+        f"README.md:{line}: `{command}` printed:\n" + "\n".join(got)
+    )
 
 
 @pytest.mark.parametrize("block", PY_BLOCKS, ids=_ids(PY_BLOCKS))
@@ -170,9 +176,13 @@ def test_python_snippet_compiles_and_imports_real_names(block):
     _, line, text, _ = block
     tree = ast.parse(text, filename=f"README.md:{line}")
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and (
-                node.module.split(".")[0] in ("modelspec", "backends")):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and (node.module.split(".")[0] in ("modelspec", "backends"))
+        ):
             module = importlib.import_module(node.module)
             for alias in node.names:
                 assert hasattr(module, alias.name), (
-                    f"README.md:{line}: {node.module} has no {alias.name}")
+                    f"README.md:{line}: {node.module} has no {alias.name}"
+                )

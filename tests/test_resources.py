@@ -51,9 +51,14 @@ def test_a_model_that_fits_gets_no_warning():
 
 def test_train_refuses_before_creating_the_run_folder(tmp_path):
     out = tmp_path / "runs"
-    p = subprocess.run([sys.executable, "-m", "modelspec", "train", str(HUGE),
-                        "--out", str(out)], capture_output=True, text=True,
-                       timeout=300, cwd=ROOT, env=os.environ.copy())
+    p = subprocess.run(
+        [sys.executable, "-m", "modelspec", "train", str(HUGE), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env=os.environ.copy(),
+    )
     assert p.returncode == 1, p.stderr
     assert "training this model needs at least" in p.stderr
     assert "internal error" not in p.stderr

@@ -28,7 +28,8 @@ def test_duplicate_name_keeps_the_wiring_and_is_the_only_error():
     assert ("conv1", "dense", (1024,)) in rows
     assert ("conv1", "conv2d", (28, 28, 32)) in rows
     assert [row for row in rows if row[0] == "dropout"] == [
-        ("dropout", "dropout", (1024,))]
+        ("dropout", "dropout", (1024,))
+    ]
     assert r.layers[-1].output_shape == (10,)
 
 
@@ -48,10 +49,13 @@ def test_typo_in_inputs_is_one_error_not_a_dead_cascade():
 def test_a_really_dead_layer_is_still_reported_beside_a_typo():
     text = _with('name = "flatten"', 'name = "flatten"\ninputs = ["pool3"]')
     # A stray layer after the typo, which nothing reads: that one is really dead.
-    text = _with('[[layers]]\ntype = "dense"',
-                 '[[layers]]\ntype = "dropout"\nname = "stray"\nrate = 0.1\n'
-                 'inputs = ["flatten"]\n\n[[layers]]\ntype = "dense"\n'
-                 'inputs = ["flatten"]', text)
+    text = _with(
+        '[[layers]]\ntype = "dense"',
+        '[[layers]]\ntype = "dropout"\nname = "stray"\nrate = 0.1\n'
+        'inputs = ["flatten"]\n\n[[layers]]\ntype = "dense"\n'
+        'inputs = ["flatten"]',
+        text,
+    )
     r = check_text(text)
     assert sorted(codes(r)) == ["MS202", "MS205"]
     assert [d.layer for d in r.diagnostics if d.code == "MS205"] == ["stray"]

@@ -25,8 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def dead_pid() -> int:
     """The pid of a process that has exited (and been reaped)."""
-    p = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                       capture_output=True, text=True, check=True)
+    p = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return int(p.stdout)
 
 
@@ -91,7 +95,8 @@ def test_stale_temps_of_dead_writers_go_live_ones_stay(tmp_path):
     assert [p.name for p in only_onnx] == [f".best.onnx.{dead}.zz9yx8w7.onnx"]
     remove_stale_temps(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        n for n, keep in names.items() if keep)
+        n for n, keep in names.items() if keep
+    )
 
 
 # --- history.csv -------------------------------------------------------------
@@ -105,8 +110,9 @@ def rows(path: Path) -> list[str]:
 
 def test_history_keeps_one_row_per_finished_epoch(tmp_path):
     h = tmp_path / "history.csv"
-    h.write_text(HEADER + "0,0.5,1.5\r\n1,0.6,1.2\r\n1,0.6,1.2\r\n2,0.7,1.0\r\n",
-                 newline="")
+    h.write_text(
+        HEADER + "0,0.5,1.5\r\n1,0.6,1.2\r\n1,0.6,1.2\r\n2,0.7,1.0\r\n", newline=""
+    )
     repair_history(h, 2)
     assert rows(h) == ["epoch,accuracy,loss", "0,0.5,1.5", "1,0.6,1.2"]
 
@@ -165,20 +171,32 @@ def fake_run(root: Path, stamp: str, **files) -> Path:
 
 def test_runs_lists_every_readable_run_and_marks_the_rest(tmp_path):
     good = {"epochs_done": 2, "best_epoch": 2}
-    fake_run(tmp_path, "20260101-000001", state_json=good,
-             metrics_json={"test": {"accuracy": 0.9375}})
-    fake_run(tmp_path, "20260101-000002", state_json=good,
-             metrics_json='{"test": {"accur')  # cut off
+    fake_run(
+        tmp_path,
+        "20260101-000001",
+        state_json=good,
+        metrics_json={"test": {"accuracy": 0.9375}},
+    )
+    fake_run(
+        tmp_path, "20260101-000002", state_json=good, metrics_json='{"test": {"accur'
+    )  # cut off
     fake_run(tmp_path, "20260101-000003", state_json=[1, 2])  # wrong shape
     fake_run(tmp_path, "20260101-000004", state_json={"epochs_done": "two"})
-    fake_run(tmp_path, "20260101-000005", state_json=good,
-             metrics_json={"test": [0.5], "val": "x"},  # odd but JSON objects
-             resolved_json={"spec": ["not", "a", "table"], "overrides": 3})
+    fake_run(
+        tmp_path,
+        "20260101-000005",
+        state_json=good,
+        metrics_json={"test": [0.5], "val": "x"},  # odd but JSON objects
+        resolved_json={"spec": ["not", "a", "table"], "overrides": 3},
+    )
     r = CliRunner().invoke(app, ["runs", str(tmp_path)])
     assert r.exit_code == 0, r.output
     assert "internal error" not in r.output and "Traceback" not in r.output
-    lines = {ln.split()[1]: ln for ln in r.stdout.splitlines()
-             if ln.strip().startswith("lenet")}
+    lines = {
+        ln.split()[1]: ln
+        for ln in r.stdout.splitlines()
+        if ln.strip().startswith("lenet")
+    }
     assert sorted(lines) == [f"20260101-00000{i}" for i in range(1, 6)]
     assert "done" in lines["20260101-000001"] and "0.9375" in lines["20260101-000001"]
     for bad in ("20260101-000002", "20260101-000003", "20260101-000004"):
@@ -191,8 +209,12 @@ def test_runs_lists_every_readable_run_and_marks_the_rest(tmp_path):
 
 
 def test_wrong_shape_files_are_errors_naming_the_file(tmp_path):
-    run = fake_run(tmp_path, "20260101-000001", state_json=["not", "an", "object"],
-                   resolved_json='["a", "list"]')
+    run = fake_run(
+        tmp_path,
+        "20260101-000001",
+        state_json=["not", "an", "object"],
+        resolved_json='["a", "list"]',
+    )
     with pytest.raises(RunError, match=r"state\.json: expected a JSON object"):
         runs.read_state(run)
     for argv in (["export", str(run), "--onnx"], ["evaluate", str(run)]):
@@ -206,8 +228,15 @@ def test_a_sweep_row_of_a_wrong_shape_metrics_file_shows_dashes():
     from modelspec.runs import sweep as sw
 
     v = sw.Variant(1, "lr=0.1", ["train.optimizer.learning_rate=0.1"], {})
-    row = sw.comparison_row(v, {"val": [0.5], "test": {"accuracy": 0.75},
-                                "epochs_done": "two", "wall_time_s": True})
+    row = sw.comparison_row(
+        v,
+        {
+            "val": [0.5],
+            "test": {"accuracy": 0.75},
+            "epochs_done": "two",
+            "wall_time_s": True,
+        },
+    )
     assert row["val_accuracy"] is None and row["test_accuracy"] == 0.75
     assert row["epochs_done"] is None and row["wall_time_s"] is None
     md = sw.comparison_markdown([row], "t")

@@ -34,8 +34,10 @@ def test_bad_value_from_set_replaces_the_files_position():
 
 
 def test_diagnostics_from_the_file_keep_their_lines_and_no_source_key():
-    r = check_text(DIGITS.read_text().replace("batch_size = 32", "batch_sise = 32"),
-                   overrides=["train.epochs=3"])
+    r = check_text(
+        DIGITS.read_text().replace("batch_size = 32", "batch_sise = 32"),
+        overrides=["train.epochs=3"],
+    )
     (d,) = r.diagnostics
     assert d.line is not None and d.source is None and "source" not in d.to_json()
 
@@ -53,17 +55,33 @@ def test_unknown_layer_name_in_set_has_did_you_mean():
 
 
 def test_cli_prints_the_option_as_the_location():
-    p = subprocess.run([sys.executable, "-m", "modelspec", "check", str(DIGITS),
-                        "--set", "train.batchsize=8", "--format", "json"],
-                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modelspec",
+            "check",
+            str(DIGITS),
+            "--set",
+            "train.batchsize=8",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert p.returncode == 1
     (d,) = json.loads(p.stdout)["diagnostics"]
     assert d["source"] == "--set train.batchsize=8"
 
 
 def test_inline_layers_after_model_table_has_one_error_with_the_fix():
-    text = ('[model]\nname = "x"\ninput = [8, 8, 1]\n'
-            'layers = [ { type = "flatten" }, { type = "dense", units = 10 } ]\n')
+    text = (
+        '[model]\nname = "x"\ninput = [8, 8, 1]\n'
+        'layers = [ { type = "flatten" }, { type = "dense", units = 10 } ]\n'
+    )
     r = check_text(text)
     assert codes(r) == ["MS101"]
     (d,) = r.diagnostics

@@ -30,8 +30,14 @@ def test_conv_length(n, k, s, padding, d, expected):
 
 @pytest.mark.parametrize(
     "n,k,s,padding,expected",
-    [(28, 2, 2, "valid", 14), (27, 2, 2, "valid", 13), (27, 2, 2, "same", 14),
-     (24, 3, 2, "same", 12), (24, 3, 2, "valid", 11), (5, 3, 1, "valid", 3)],
+    [
+        (28, 2, 2, "valid", 14),
+        (27, 2, 2, "valid", 13),
+        (27, 2, 2, "same", 14),
+        (24, 3, 2, "same", 12),
+        (24, 3, 2, "valid", 11),
+        (5, 3, 1, "valid", 3),
+    ],
 )
 def test_pool_length(n, k, s, padding, expected):
     assert pool_length(n, k, s, padding) == expected
@@ -39,14 +45,36 @@ def test_pool_length(n, k, s, padding, expected):
 
 CASES = [
     # (input, layer, output shape, params)
-    ((28, 28, 1), {"type": "conv2d", "filters": 32, "kernel": 5, "padding": "same"},
-     (28, 28, 32), 832),
-    ((28, 28, 3), {"type": "conv2d", "filters": 8, "kernel": [3, 5], "strides": 2,
-                   "use_bias": False}, (13, 12, 8), 360),
-    ((32, 32, 3), {"type": "conv2d", "filters": 4, "kernel": 3, "dilation": 2},
-     (28, 28, 4), 112),
-    ((24, 24, 64), {"type": "max_pool2d", "pool": 3, "strides": 2, "padding": "same"},
-     (12, 12, 64), 0),
+    (
+        (28, 28, 1),
+        {"type": "conv2d", "filters": 32, "kernel": 5, "padding": "same"},
+        (28, 28, 32),
+        832,
+    ),
+    (
+        (28, 28, 3),
+        {
+            "type": "conv2d",
+            "filters": 8,
+            "kernel": [3, 5],
+            "strides": 2,
+            "use_bias": False,
+        },
+        (13, 12, 8),
+        360,
+    ),
+    (
+        (32, 32, 3),
+        {"type": "conv2d", "filters": 4, "kernel": 3, "dilation": 2},
+        (28, 28, 4),
+        112,
+    ),
+    (
+        (24, 24, 64),
+        {"type": "max_pool2d", "pool": 3, "strides": 2, "padding": "same"},
+        (12, 12, 64),
+        0,
+    ),
     ((9, 9, 2), {"type": "avg_pool2d"}, (4, 4, 2), 0),
     ((5, 5, 7), {"type": "global_avg_pool2d"}, (7,), 0),
     ((5, 5, 7), {"type": "global_max_pool2d"}, (7,), 0),
@@ -105,8 +133,11 @@ def test_concat_sums_the_axis():
 @pytest.mark.parametrize(
     "input,layer,code",
     [
-        ((24, 24, 64), {"type": "conv2d", "filters": 64, "kernel": [128, 24],
-                        "padding": "same"}, "MS206"),
+        (
+            (24, 24, 64),
+            {"type": "conv2d", "filters": 64, "kernel": [128, 24], "padding": "same"},
+            "MS206",
+        ),
         ((4, 4, 8), {"type": "conv2d", "filters": 2, "kernel": 5}, "MS207"),
         ((3, 3, 8), {"type": "max_pool2d", "pool": 4}, "MS207"),
         ((10,), {"type": "conv2d", "filters": 2, "kernel": 3}, "MS213"),
@@ -114,8 +145,11 @@ def test_concat_sums_the_axis():
         ((4, 4, 16), {"type": "reshape", "shape": [-1, 3136]}, "MS204"),
         ((4, 4, 16), {"type": "reshape", "shape": [3, 3]}, "MS204"),
         ((4, 4, 16), {"type": "flatten", "expect_shape": [3136]}, "MS209"),
-        ((4, 4, 16), {"type": "conv2d", "filters": 2, "kernel": 3, "in_channels": 3},
-         "MS211"),
+        (
+            (4, 4, 16),
+            {"type": "conv2d", "filters": 2, "kernel": 3, "in_channels": 3},
+            "MS211",
+        ),
     ],
 )
 def test_shape_errors(input, layer, code):
@@ -131,8 +165,9 @@ def test_same_padding_kernel_up_to_twice_the_input_is_valid():
 
 
 def test_reshape_message_states_both_sides():
-    r = check_text(spec_text([{"type": "reshape", "shape": [-1, 3000]}],
-                             input=(28, 28, 32)))
+    r = check_text(
+        spec_text([{"type": "reshape", "shape": [-1, 3000]}], input=(28, 28, 32))
+    )
     (d,) = r.diagnostics
     assert "25088" in d.message and "3000" in d.message and "(28, 28, 32)" in d.message
     assert "28*28*32 = 25088" in d.hint

@@ -12,18 +12,38 @@ from tests.helpers import codes, spec_text
 # (input, layer, output shape, params, non-trainable)
 ONE_INPUT = [
     ((8, 8, 3), {"type": "rescaling", "scale": 0.5}, (8, 8, 3), 0, 0),
-    ((8, 8, 3), {"type": "rescaling", "scale": [1.0, 2.0, 3.0], "offset": [1.0]},
-     (8, 8, 3), 0, 0),
+    (
+        (8, 8, 3),
+        {"type": "rescaling", "scale": [1.0, 2.0, 3.0], "offset": [1.0]},
+        (8, 8, 3),
+        0,
+        0,
+    ),
     ((8, 8, 3), {"type": "normalization"}, (8, 8, 3), 7, 7),
     ((8, 8, 3), {"type": "normalization", "axis": []}, (8, 8, 3), 3, 3),
     ((8, 6, 3), {"type": "normalization", "axis": [0, 1]}, (8, 6, 3), 97, 97),
-    ((8, 8, 3), {"type": "normalization", "mean": [1.0, 2.0, 3.0],
-                 "variance": [1.0, 1.0, 1.0]}, (8, 8, 3), 0, 0),
-    ((8, 8, 3), {"type": "normalization", "mean": 1.0, "variance": 2.0},
-     (8, 8, 3), 0, 0),
+    (
+        (8, 8, 3),
+        {"type": "normalization", "mean": [1.0, 2.0, 3.0], "variance": [1.0, 1.0, 1.0]},
+        (8, 8, 3),
+        0,
+        0,
+    ),
+    (
+        (8, 8, 3),
+        {"type": "normalization", "mean": 1.0, "variance": 2.0},
+        (8, 8, 3),
+        0,
+        0,
+    ),
     ((8, 8, 3), {"type": "layer_norm"}, (8, 8, 3), 6, 0),
-    ((8, 6, 3), {"type": "layer_norm", "axis": [0, -1], "center": False},
-     (8, 6, 3), 24, 0),
+    (
+        (8, 6, 3),
+        {"type": "layer_norm", "axis": [0, -1], "center": False},
+        (8, 6, 3),
+        24,
+        0,
+    ),
     ((8, 6, 3), {"type": "layer_norm", "trainable": False}, (8, 6, 3), 6, 6),
     ((10,), {"type": "layer_norm", "scale": False, "center": False}, (10,), 0, 0),
     ((8, 8, 96), {"type": "layer_scale"}, (8, 8, 96), 96, 0),
@@ -43,8 +63,7 @@ def test_one_input_rules(shape, layer, out, params, frozen):
 
 def _se(kind: str, gate_channels: int) -> list[dict]:
     return [
-        {"type": "conv2d", "name": "map", "filters": 8, "kernel": 3,
-         "padding": "same"},
+        {"type": "conv2d", "name": "map", "filters": 8, "kernel": 3, "padding": "same"},
         {"type": "global_avg_pool2d", "name": "squeeze"},
         {"type": "reshape", "name": "as_map", "shape": [1, 1, 8]},
         {"type": "conv2d", "name": "gate", "filters": gate_channels, "kernel": 1},
@@ -82,18 +101,30 @@ def test_subtract_takes_exactly_two_inputs():
     assert check_text(spec_text(three, input=(4,))).ok
 
 
-@pytest.mark.parametrize("layer,code,key_text", [
-    ({"type": "rescaling", "scale": [1.0, 2.0]}, "MS230", "scale has 2 values"),
-    ({"type": "rescaling", "scale": 1.0, "offset": [0.0] * 4}, "MS230",
-     "offset has 4 values"),
-    ({"type": "normalization", "mean": [0.0] * 2, "variance": [1.0] * 2}, "MS230",
-     "mean has 2 values"),
-    ({"type": "normalization", "axis": [], "mean": [0.0], "variance": [1.0]},
-     "MS230", "must be numbers"),
-    ({"type": "normalization", "axis": -4}, "MS214", "axis -4 is out of range"),
-    ({"type": "layer_norm", "axis": [0, -3]}, "MS214", "the same axis twice"),
-    ({"type": "layer_norm", "axis": 3}, "MS214", "axis 3 is out of range"),
-])
+@pytest.mark.parametrize(
+    "layer,code,key_text",
+    [
+        ({"type": "rescaling", "scale": [1.0, 2.0]}, "MS230", "scale has 2 values"),
+        (
+            {"type": "rescaling", "scale": 1.0, "offset": [0.0] * 4},
+            "MS230",
+            "offset has 4 values",
+        ),
+        (
+            {"type": "normalization", "mean": [0.0] * 2, "variance": [1.0] * 2},
+            "MS230",
+            "mean has 2 values",
+        ),
+        (
+            {"type": "normalization", "axis": [], "mean": [0.0], "variance": [1.0]},
+            "MS230",
+            "must be numbers",
+        ),
+        ({"type": "normalization", "axis": -4}, "MS214", "axis -4 is out of range"),
+        ({"type": "layer_norm", "axis": [0, -3]}, "MS214", "the same axis twice"),
+        ({"type": "layer_norm", "axis": 3}, "MS214", "axis 3 is out of range"),
+    ],
+)
 def test_mistakes(layer, code, key_text):
     report = check_text(spec_text([layer], input=(5, 4, 3)))
     assert codes(report) == [code]
@@ -101,15 +132,25 @@ def test_mistakes(layer, code, key_text):
     assert "Received:" in report.diagnostics[0].message
 
 
-@pytest.mark.parametrize("layer,text", [
-    ({"type": "normalization", "mean": [1.0]}, "give both mean and variance"),
-    ({"type": "normalization", "mean": [1.0, 2.0], "variance": [1.0]},
-     "the same shape"),
-    ({"type": "normalization", "mean": 1.0, "variance": -1.0}, "cannot be negative"),
-    ({"type": "normalization", "mean": 1.0, "variance": 1.0, "adapt": True},
-     "never adapted"),
-    ({"type": "layer_norm", "axis": []}, "at least 1 item"),
-])
+@pytest.mark.parametrize(
+    "layer,text",
+    [
+        ({"type": "normalization", "mean": [1.0]}, "give both mean and variance"),
+        (
+            {"type": "normalization", "mean": [1.0, 2.0], "variance": [1.0]},
+            "the same shape",
+        ),
+        (
+            {"type": "normalization", "mean": 1.0, "variance": -1.0},
+            "cannot be negative",
+        ),
+        (
+            {"type": "normalization", "mean": 1.0, "variance": 1.0, "adapt": True},
+            "never adapted",
+        ),
+        ({"type": "layer_norm", "axis": []}, "at least 1 item"),
+    ],
+)
 def test_invalid_settings_are_schema_errors(layer, text):
     report = check_text(spec_text([layer], input=(5, 4, 3)))
     assert codes(report) == ["MS103"]

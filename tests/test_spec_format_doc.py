@@ -16,9 +16,12 @@ def section(heading: str) -> str:
     """The text under `heading` up to the next heading of its level or above."""
     level = heading.split(" ", 1)[0]
     start = TEXT.index(f"\n{heading}\n")
-    stops = [m.start() for m in re.finditer(rf"\n#{{1,{len(level)}}} ", TEXT)
-             if m.start() > start]
-    return TEXT[start:stops[0] if stops else len(TEXT)]
+    stops = [
+        m.start()
+        for m in re.finditer(rf"\n#{{1,{len(level)}}} ", TEXT)
+        if m.start() > start
+    ]
+    return TEXT[start : stops[0] if stops else len(TEXT)]
 
 
 def keys_in(text: str) -> set[str]:
@@ -33,7 +36,8 @@ def test_example_specs_check_clean():
     for text in blocks:
         report = check_text(text, file="docs/spec-format.md")
         assert report.ok and not report.diagnostics, [
-            d.render() for d in report.diagnostics]
+            d.render() for d in report.diagnostics
+        ]
 
 
 def test_generated_parts_are_current():

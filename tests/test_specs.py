@@ -78,8 +78,9 @@ def golden_facts(path: Path, text: str) -> set[Key]:
 
 def rendered(path: Path) -> str:
     """What `modelspec check` prints for the diagnostics, with a stable path."""
-    report = check_text(path.read_text(encoding="utf-8"),
-                        file=f"specs/broken/{path.name}")
+    report = check_text(
+        path.read_text(encoding="utf-8"), file=f"specs/broken/{path.name}"
+    )
     return "\n".join(d.render() for d in report.diagnostics) + "\n"
 
 
@@ -88,10 +89,21 @@ def rendered(path: Path) -> str:
 
 def test_the_seed_architectures_are_all_there():
     names = {p.stem for p in SPECS}
-    for required in ("mnist_softmax", "mnist_mlp", "mnist_lenet", "mnist_mod",
-                     "cifar10_tutorial", "cifar10_mod", "cifar10_resnet",
-                     "cifar10_allconv", "cifar100_resnet", "mnist9_transfer",
-                     "mnist10_transfer", "digits_lenet", "fashion_mnist_cnn"):
+    for required in (
+        "mnist_softmax",
+        "mnist_mlp",
+        "mnist_lenet",
+        "mnist_mod",
+        "cifar10_tutorial",
+        "cifar10_mod",
+        "cifar10_resnet",
+        "cifar10_allconv",
+        "cifar100_resnet",
+        "mnist9_transfer",
+        "mnist10_transfer",
+        "digits_lenet",
+        "fashion_mnist_cnn",
+    ):
         assert required in names
 
 

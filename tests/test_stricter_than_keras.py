@@ -27,42 +27,80 @@ def spec(input_shape, layers, classes=None) -> str:
 
 # "code[ what]" -> (input shape, layers, classes); each a model Keras builds
 CASES = {
-    "MS206": ([2, 2, 3], ['type = "conv2d"\nfilters = 4\nkernel = 5\npadding = "same"'],
-              None),
-    "MS208": ([4, 4, 3], [
-        'type = "conv2d"\nname = "a"\nfilters = 8\nkernel = 1',
-        'type = "global_avg_pool2d"\nname = "g"\ninputs = ["input"]',
-        'type = "dense"\nname = "d"\nunits = 8',
-        'type = "add"\ninputs = ["a", "d"]'], None),
-    "MS221": ([1, 1, 3], ['type = "conv2d_transpose"\nfilters = 4\nkernel = 2\n'
-                          'strides = 2\npadding = "same"\noutput_padding = 0'], None),
-    "MS223": ([4, 4, 8], ['type = "dropout"\nrate = 0.5\nnoise_shape = [3, 1, 1]',
-                          'type = "flatten"'], None),
-    "MS205": ([4, 4, 3], [
-        'type = "conv2d"\nname = "conv4"\nfilters = 4\nkernel = 3',
-        'type = "conv2d"\nfilters = 4\nkernel = 3\ninputs = ["input"]'], None),
+    "MS206": (
+        [2, 2, 3],
+        ['type = "conv2d"\nfilters = 4\nkernel = 5\npadding = "same"'],
+        None,
+    ),
+    "MS208": (
+        [4, 4, 3],
+        [
+            'type = "conv2d"\nname = "a"\nfilters = 8\nkernel = 1',
+            'type = "global_avg_pool2d"\nname = "g"\ninputs = ["input"]',
+            'type = "dense"\nname = "d"\nunits = 8',
+            'type = "add"\ninputs = ["a", "d"]',
+        ],
+        None,
+    ),
+    "MS221": (
+        [1, 1, 3],
+        [
+            'type = "conv2d_transpose"\nfilters = 4\nkernel = 2\n'
+            'strides = 2\npadding = "same"\noutput_padding = 0'
+        ],
+        None,
+    ),
+    "MS223": (
+        [4, 4, 8],
+        ['type = "dropout"\nrate = 0.5\nnoise_shape = [3, 1, 1]', 'type = "flatten"'],
+        None,
+    ),
+    "MS205": (
+        [4, 4, 3],
+        [
+            'type = "conv2d"\nname = "conv4"\nfilters = 4\nkernel = 3',
+            'type = "conv2d"\nfilters = 4\nkernel = 3\ninputs = ["input"]',
+        ],
+        None,
+    ),
     "MS212": ([7, 7, 64], ['type = "dense"\nunits = 10'], 10),
-    "MS208 multiply": ([4, 4, 3], [
-        'type = "conv2d"\nname = "a"\nfilters = 8\nkernel = 1',
-        'type = "global_avg_pool2d"\nname = "g"\ninputs = ["input"]',
-        'type = "dense"\nname = "d"\nunits = 8',
-        'type = "multiply"\ninputs = ["a", "d"]'], None),
+    "MS208 multiply": (
+        [4, 4, 3],
+        [
+            'type = "conv2d"\nname = "a"\nfilters = 8\nkernel = 1',
+            'type = "global_avg_pool2d"\nname = "g"\ninputs = ["input"]',
+            'type = "dense"\nname = "d"\nunits = 8',
+            'type = "multiply"\ninputs = ["a", "d"]',
+        ],
+        None,
+    ),
     "MS230": ([4, 4, 1], ['type = "rescaling"\nscale = [0.5, 1.0, 2.0]'], None),
-    "MS214 normalization": ([4, 4, 3], [
-        'type = "normalization"\naxis = [2, -1]\nmean = 0.5\nvariance = 2.0'], None),
-    "MS214 layer_norm": ([8], [
-        'type = "layer_norm"\naxis = -2\ncenter = false\nscale = false'], None),
-    "MS214 concat": ([8], [
-        'type = "dense"\nname = "a"\nunits = 3',
-        'type = "dense"\nname = "b"\nunits = 3\ninputs = ["input"]',
-        'type = "concat"\naxis = -2\ninputs = ["a", "b"]'], None),
+    "MS214 normalization": (
+        [4, 4, 3],
+        ['type = "normalization"\naxis = [2, -1]\nmean = 0.5\nvariance = 2.0'],
+        None,
+    ),
+    "MS214 layer_norm": (
+        [8],
+        ['type = "layer_norm"\naxis = -2\ncenter = false\nscale = false'],
+        None,
+    ),
+    "MS214 concat": (
+        [8],
+        [
+            'type = "dense"\nname = "a"\nunits = 3',
+            'type = "dense"\nname = "b"\nunits = 3\ninputs = ["input"]',
+            'type = "concat"\naxis = -2\ninputs = ["a", "b"]',
+        ],
+        None,
+    ),
 }
 
 
 def documented_codes() -> list[str]:
     with open(DOC, encoding="utf-8") as f:
         text = f.read()
-    table = text[text.index("\n## Stricter than Keras\n"):]
+    table = text[text.index("\n## Stricter than Keras\n") :]
     return sorted(re.findall(r"^\| (MS\d{3}) \|", table, re.M))
 
 
@@ -99,7 +137,11 @@ def test_checker_refuses_what_keras_builds(code):
         assert out.shape == (4, 3)
     if code == "MS230":  # three channels out, one declared
         assert out.shape == (2, 4, 4, 3) and tuple(model.output.shape) == (
-            None, 4, 4, 1)
+            None,
+            4,
+            4,
+            1,
+        )
 
 
 def test_transpose_with_even_kernel_fails_to_run_on_larger_inputs():

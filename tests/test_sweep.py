@@ -106,7 +106,8 @@ def test_expand_2x2_labels_and_overrides():
         "train.batch_size=128",
     ]
     assert variants[1].values == {
-        "train.optimizer.type": "adam", "train.batch_size": "128"
+        "train.optimizer.type": "adam",
+        "train.batch_size": "128",
     }
 
 
@@ -117,7 +118,8 @@ def test_labels_keep_table_names_when_keys_differ_in_them():
     assert labels[3] == "train.batch_size=128 layers.conv1.kernel=[5,5]"
     one = sw.expand(sw.parse_grid(["layers.conv1.kernel=[3,3],[5,5]"]))
     assert [v.overrides for v in one] == [
-        ["layers.conv1.kernel=[3,3]"], ["layers.conv1.kernel=[5,5]"]
+        ["layers.conv1.kernel=[3,3]"],
+        ["layers.conv1.kernel=[5,5]"],
     ]
     assert [v.label for v in one] == ["conv1.kernel=[3,3]", "conv1.kernel=[5,5]"]
 
@@ -140,12 +142,16 @@ def test_repeat_sets_seeds_from_the_base_seed():
 
 def test_new_state_reads_name_and_seed_from_the_spec():
     text = DIGITS.read_text().replace("[train]\n", "[train]\nseed = 40\n")
-    state = sw.new_state("x.toml", text, ["train.batch_size=64,128"], repeat=2,
-                         epochs=3)
+    state = sw.new_state(
+        "x.toml", text, ["train.batch_size=64,128"], repeat=2, epochs=3
+    )
     assert state.spec_name == "digits_lenet"
     assert state.fixed == ["train.epochs=3"]
     assert [v.values.get("train.seed") for v in state.variants] == [
-        "40", "41", "40", "41"
+        "40",
+        "41",
+        "40",
+        "41",
     ]
 
 
@@ -184,8 +190,9 @@ def test_next_action_decides_skip_resume_start():
 
 
 def test_state_round_trip_and_find_unfinished(tmp_path):
-    state = sw.new_state(str(DIGITS), DIGITS.read_text(),
-                         ["train.batch_size=64,128"], out=tmp_path)
+    state = sw.new_state(
+        str(DIGITS), DIGITS.read_text(), ["train.batch_size=64,128"], out=tmp_path
+    )
     d1 = sw.create_sweep_dir(tmp_path, state.spec_name, now=0)
     d2 = sw.create_sweep_dir(tmp_path, state.spec_name, now=0)
     assert d1 != d2 and d1.parent == d2.parent == tmp_path / "sweeps"
@@ -203,11 +210,21 @@ def test_state_round_trip_and_find_unfinished(tmp_path):
 
 
 def test_comparison_row_markdown_and_csv():
-    v = sw.Variant(1, "optimizer.type=adam", [], {"train.optimizer.type": "adam"},
-                   status=sw.DONE, run_dir="runs/x/1")
+    v = sw.Variant(
+        1,
+        "optimizer.type=adam",
+        [],
+        {"train.optimizer.type": "adam"},
+        status=sw.DONE,
+        run_dir="runs/x/1",
+    )
     metrics = {
-        "val": {"accuracy": 0.91234}, "test": {"accuracy": 0.9}, "monitor": "val_loss",
-        "epochs_to_best": 3, "epochs_done": 4, "wall_time_s": 12.34,
+        "val": {"accuracy": 0.91234},
+        "test": {"accuracy": 0.9},
+        "monitor": "val_loss",
+        "epochs_to_best": 3,
+        "epochs_done": 4,
+        "wall_time_s": 12.34,
         "train_examples_per_s": 1234.5,
     }
     row = sw.comparison_row(v, metrics)
@@ -230,19 +247,32 @@ def fake_run(root: Path, stamp: str, accs: list[float], overrides=()) -> Path:
     run = root / "fake" / stamp
     run.mkdir(parents=True)
     (run / "spec.toml").write_text("# fake\n")
-    (run / "resolved.json").write_text(json.dumps(
-        {"spec": {"model": {"name": "fake"}}, "overrides": list(overrides),
-         "derived": {"epochs": len(accs)}}
-    ))
+    (run / "resolved.json").write_text(
+        json.dumps(
+            {
+                "spec": {"model": {"name": "fake"}},
+                "overrides": list(overrides),
+                "derived": {"epochs": len(accs)},
+            }
+        )
+    )
     lines = ["epoch,accuracy,loss,val_accuracy,val_loss"]
     lines += [f"{i},{a - 0.05},{1 - a},{a},{1.1 - a}" for i, a in enumerate(accs)]
     (run / "history.csv").write_text("\n".join(lines) + "\n")
     (run / "state.json").write_text(json.dumps({"epochs_done": len(accs)}))
-    (run / "metrics.json").write_text(json.dumps({
-        "val": {"accuracy": accs[-1]}, "test": {"accuracy": accs[-1] - 0.01},
-        "epochs_to_best": len(accs), "epochs_done": len(accs),
-        "wall_time_s": 1.5, "train_examples_per_s": 100.0, "monitor": "val_loss",
-    }))
+    (run / "metrics.json").write_text(
+        json.dumps(
+            {
+                "val": {"accuracy": accs[-1]},
+                "test": {"accuracy": accs[-1] - 0.01},
+                "epochs_to_best": len(accs),
+                "epochs_done": len(accs),
+                "wall_time_s": 1.5,
+                "train_examples_per_s": 100.0,
+                "monitor": "val_loss",
+            }
+        )
+    )
     return run
 
 
@@ -272,8 +302,7 @@ def test_runs_compare_writes_png(tmp_path, monkeypatch):
 
 def test_resume_of_a_finished_sweep_skips_everything(tmp_path):
     text = DIGITS.read_text()
-    state = sw.new_state(str(DIGITS), text, ["train.batch_size=64,128"],
-                         out=tmp_path)
+    state = sw.new_state(str(DIGITS), text, ["train.batch_size=64,128"], out=tmp_path)
     sweep_dir = sw.create_sweep_dir(tmp_path, state.spec_name)
     (sweep_dir / sw.SPEC_COPY).write_text(text)
     for v, stamp, acc in zip(state.variants, "ab", (0.8, 0.9), strict=True):
@@ -293,16 +322,23 @@ def test_resume_of_a_finished_sweep_skips_everything(tmp_path):
 
 def test_sweep_refuses_invalid_variants_before_training(tmp_path):
     out = tmp_path / "runs"
-    result = invoke("sweep", DIGITS, "--set", "train.batch_size=64,0",
-                    "--set", "train.optimizer.type=adam,sdg", "--out", out)
+    result = invoke(
+        "sweep",
+        DIGITS,
+        "--set",
+        "train.batch_size=64,0",
+        "--set",
+        "train.optimizer.type=adam,sdg",
+        "--out",
+        out,
+    )
     assert result.exit_code == 1
     assert "3 of 4 variants of the sweep are invalid" in result.output
     assert "variant 2 (batch_size=64 optimizer.type=sdg):" in result.output
     assert "variant 3 (batch_size=0 optimizer.type=adam):" in result.output
     assert "MS103" in result.output and "did you mean 'sgd'" in result.output
     assert not out.exists()  # nothing created, not even the sweep folder
-    bad_key = invoke("sweep", DIGITS, "--set", "layers.nope.filters=1,2",
-                     "--out", out)
+    bad_key = invoke("sweep", DIGITS, "--set", "layers.nope.filters=1,2", "--out", out)
     assert bad_key.exit_code == 2 and "no layer is named 'nope'" in bad_key.output
 
 
@@ -318,20 +354,27 @@ LABELS = [
 
 
 def run_dirs(out: Path) -> set[Path]:
-    return {p.parent for p in (out / "digits_lenet").glob("*/spec.toml")
-            if not p.parent.is_symlink()}
+    return {
+        p.parent
+        for p in (out / "digits_lenet").glob("*/spec.toml")
+        if not p.parent.is_symlink()
+    }
 
 
 def snapshot(run: Path) -> dict:
-    return {p.name: (p.stat().st_mtime_ns, p.stat().st_size)
-            for p in run.iterdir() if p.is_file()}
+    return {
+        p.name: (p.stat().st_mtime_ns, p.stat().st_size)
+        for p in run.iterdir()
+        if p.is_file()
+    }
 
 
 @pytest.mark.framework
 def test_sweep_2x2_on_digits(tmp_path):
     out = tmp_path / "runs"
-    result = invoke("sweep", DIGITS, *GRID, "--set", "data.limit=300",
-                    "--epochs", "1", "--out", out)
+    result = invoke(
+        "sweep", DIGITS, *GRID, "--set", "data.limit=300", "--epochs", "1", "--out", out
+    )
     assert result.exit_code == 0, result.output
     print(result.output)  # the README's example table comes from here
     runs_made = run_dirs(out)
@@ -376,8 +419,9 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
     sets = ["train.optimizer.type=adam,sgd,rmsprop", "data.limit=300"]
     text = DIGITS.read_text()
     state = sw.new_state(str(DIGITS), text, sets, epochs=2, out=out)
-    reports = {v.index: r for v, r in sw.check_variants(text, str(DIGITS),
-                                                        state.variants)}
+    reports = {
+        v.index: r for v, r in sw.check_variants(text, str(DIGITS), state.variants)
+    }
     sweep_dir = sw.create_sweep_dir(out, state.spec_name)
     (sweep_dir / sw.SPEC_COPY).write_text(text)
     sw.save_state(sweep_dir, state)
@@ -399,8 +443,13 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
         current["index"] = v.index
 
     with pytest.raises(SweepInterrupted) as info:
-        run_sweep(sweep_dir, state, reports, reporter=CtrlCInThirdVariant(),
-                  on_variant=on_variant)
+        run_sweep(
+            sweep_dir,
+            state,
+            reports,
+            reporter=CtrlCInThirdVariant(),
+            on_variant=on_variant,
+        )
     assert "--resume" in info.value.hint
     saved = sw.load_state(sweep_dir)
     assert [v.status for v in saved.variants] == [sw.DONE, sw.DONE, sw.INTERRUPTED]

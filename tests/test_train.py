@@ -92,9 +92,18 @@ def trained(tmp_path_factory):
 
 def test_run_directory_layout(trained):
     run = trained["run"]
-    for name in ("spec.toml", "resolved.json", "best.keras", "last.keras",
-                 "history.csv", "state.json", "metrics.json", "curves.png",
-                 "samples.png", "confusion.png"):
+    for name in (
+        "spec.toml",
+        "resolved.json",
+        "best.keras",
+        "last.keras",
+        "history.csv",
+        "state.json",
+        "metrics.json",
+        "curves.png",
+        "samples.png",
+        "confusion.png",
+    ):
         assert (run / name).is_file(), name
     assert (run / "spec.toml").read_text() == TINY
     assert str(run) in trained["output"].replace("\n", "")
@@ -136,7 +145,9 @@ def test_metrics_json_matches_an_independent_evaluation(trained):
         mine = classification_metrics(logits, y)
         for key in ("loss", "accuracy", "top3"):
             assert metrics[split][key] == pytest.approx(mine[key], abs=1e-5), (
-                split, key)
+                split,
+                key,
+            )
     assert metrics["val"]["loss"] == pytest.approx(metrics["best_value"], abs=1e-5)
     assert 1 <= metrics["best_epoch"] <= 3
     assert metrics["train_examples_per_s"] > 0
@@ -277,8 +288,9 @@ def test_ctrl_c_then_resume_through_the_cli(tmp_path, monkeypatch):
     state = json.loads((run / "state.json").read_text())
     assert state["epochs_done"] == 2 and not state["interrupted"]
     assert json.loads((run / "metrics.json").read_text())["resumed_from_epoch"] == 1
-    assert [p.name for p in (out / "tiny_digits").iterdir()
-            if not p.is_symlink()] == [run.name]
+    assert [p.name for p in (out / "tiny_digits").iterdir() if not p.is_symlink()] == [
+        run.name
+    ]
 
 
 def test_runs_command_needs_no_framework(trained):
@@ -295,7 +307,12 @@ def test_runs_command_needs_no_framework(trained):
         "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
     )
     root = Path(__file__).resolve().parents[1]
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                          text=True, cwd=root, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"

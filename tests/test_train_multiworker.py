@@ -26,8 +26,14 @@ pytestmark = pytest.mark.framework
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 240
 ARGS = [
-    "train", "specs/digits_lenet.toml", "--set", "data.limit=200", "--epochs", "1",
-    "--set", "train.batch_size=32",
+    "train",
+    "specs/digits_lenet.toml",
+    "--set",
+    "data.limit=200",
+    "--epochs",
+    "1",
+    "--set",
+    "train.batch_size=32",
 ]
 
 
@@ -88,8 +94,13 @@ def mirrored_reference(out: Path) -> Path:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     env.pop("TF_CONFIG", None)
     proc = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, check=False,
-        capture_output=True, text=True, timeout=TIMEOUT_S,
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     (run,) = [p for p in (out / "digits_lenet").iterdir() if not p.is_symlink()]
@@ -112,10 +123,26 @@ def test_two_workers_write_one_run_that_matches_mirrored(tmp_path):
                 {"cluster": cluster, "task": {"type": "worker", "index": index}}
             ),
         )
-        cmd = [sys.executable, "-m", "modelspec", *ARGS,
-               "--set", "train.strategy=multi_worker", "--out", str(out)]
-        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, text=True,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        cmd = [
+            sys.executable,
+            "-m",
+            "modelspec",
+            *ARGS,
+            "--set",
+            "train.strategy=multi_worker",
+            "--out",
+            str(out),
+        ]
+        procs.append(
+            subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                env=env,
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        )
     results = run_all(procs)
     for index, (rc, out_text, err) in enumerate(results):
         assert rc == 0, f"worker {index}:\n{out_text}\n{err[-3000:]}"
@@ -126,13 +153,21 @@ def test_two_workers_write_one_run_that_matches_mirrored(tmp_path):
     run = entries[0]
     assert run.is_dir()
     assert (spec_dir / "latest").resolve() == run.resolve()
-    for name in ("spec.toml", "best.keras", "last.keras", "metrics.json",
-                 "history.csv", "state.json"):
+    for name in (
+        "spec.toml",
+        "best.keras",
+        "last.keras",
+        "metrics.json",
+        "history.csv",
+        "state.json",
+    ):
         assert (run / name).is_file(), name
     resolved = json.loads((run / "resolved.json").read_text())
     assert resolved["derived"]["strategy"] == "multi_worker (2 workers)"
     assert resolved["derived"]["distribution"] == {
-        "class": "MultiWorkerMirroredStrategy", "replicas": 2, "workers": 2,
+        "class": "MultiWorkerMirroredStrategy",
+        "replicas": 2,
+        "workers": 2,
     }
     assert json.loads((run / "state.json").read_text())["epochs_done"] == 1
 

@@ -62,11 +62,17 @@ def lr_at(schedule, steps):
 def test_step_schedule_decays_per_epoch_after_warmup():
     from backends.keras_backend.optim import make_schedule
 
-    t = TrainTable.model_validate({
-        "optimizer": {"learning_rate": 0.1},
-        "schedule": {"type": "step", "decay_rate": 0.5, "decay_epochs": 2,
-                     "warmup_epochs": 1},
-    })
+    t = TrainTable.model_validate(
+        {
+            "optimizer": {"learning_rate": 0.1},
+            "schedule": {
+                "type": "step",
+                "decay_rate": 0.5,
+                "decay_epochs": 2,
+                "warmup_epochs": 1,
+            },
+        }
+    )
     s = make_schedule(t, steps_per_epoch=10, total_steps=100)
     # Warm-up over steps 0..9 (10 steps = 1 epoch), then halve every 20 steps.
     assert lr_at(s, [0, 4, 9]) == pytest.approx([0.01, 0.05, 0.1])
@@ -76,16 +82,20 @@ def test_step_schedule_decays_per_epoch_after_warmup():
 def test_cosine_and_exponential_schedules():
     from backends.keras_backend.optim import make_schedule
 
-    cos = TrainTable.model_validate({
-        "optimizer": {"learning_rate": 1.0},
-        "schedule": {"type": "cosine", "alpha": 0.1},
-    })
+    cos = TrainTable.model_validate(
+        {
+            "optimizer": {"learning_rate": 1.0},
+            "schedule": {"type": "cosine", "alpha": 0.1},
+        }
+    )
     s = make_schedule(cos, steps_per_epoch=10, total_steps=100)
     assert lr_at(s, [0, 50, 100, 150]) == pytest.approx([1.0, 0.55, 0.1, 0.1])
-    exp = TrainTable.model_validate({
-        "optimizer": {"learning_rate": 1.0},
-        "schedule": {"type": "exponential", "decay_rate": 0.5, "decay_epochs": 1},
-    })
+    exp = TrainTable.model_validate(
+        {
+            "optimizer": {"learning_rate": 1.0},
+            "schedule": {"type": "exponential", "decay_rate": 0.5, "decay_epochs": 1},
+        }
+    )
     s = make_schedule(exp, steps_per_epoch=4, total_steps=40)
     assert lr_at(s, [0, 2, 4, 8]) == pytest.approx([1.0, 0.5**0.5, 0.5, 0.25])
     const = TrainTable.model_validate({"optimizer": {"learning_rate": 0.3}})
@@ -97,11 +107,17 @@ def test_schedule_survives_save_and_load(tmp_path):
 
     from backends.keras_backend.optim import custom_objects, make_optimizer
 
-    t = TrainTable.model_validate({
-        "optimizer": {"type": "sgd", "learning_rate": 0.2, "momentum": 0.9,
-                      "nesterov": True},
-        "schedule": {"type": "cosine", "warmup_epochs": 0.5},
-    })
+    t = TrainTable.model_validate(
+        {
+            "optimizer": {
+                "type": "sgd",
+                "learning_rate": 0.2,
+                "momentum": 0.9,
+                "nesterov": True,
+            },
+            "schedule": {"type": "cosine", "warmup_epochs": 0.5},
+        }
+    )
     opt = make_optimizer(t, steps_per_epoch=8, total_steps=80)
     assert isinstance(opt, keras.optimizers.SGD) and opt.nesterov
     inp = keras.Input((3,))
@@ -117,8 +133,9 @@ def test_schedule_survives_save_and_load(tmp_path):
     assert int(again.optimizer.iterations) == 1
 
 
-@pytest.mark.parametrize("kind, cls", [("adam", "Adam"), ("adamw", "AdamW"),
-                                       ("rmsprop", "RMSprop")])
+@pytest.mark.parametrize(
+    "kind, cls", [("adam", "Adam"), ("adamw", "AdamW"), ("rmsprop", "RMSprop")]
+)
 def test_optimizer_kinds(kind, cls):
     from backends.keras_backend.optim import make_optimizer
 
@@ -205,8 +222,13 @@ def test_mirrored_strategy_over_two_cpu_devices(tmp_path):
         print(json.dumps({{"run": str(result.run_dir)}}))
     """)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True,
-                          text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = Path(json.loads(proc.stdout.strip().splitlines()[-1])["run"])
     resolved = json.loads((run / "resolved.json").read_text())

@@ -111,8 +111,7 @@ def test_pipeline_order_depends_only_on_seed_and_epoch():
     y = np.arange(10, dtype=np.int64)
 
     def labels(first):
-        ds = train_dataset(x, y, batch_size=4, seed=3, first_epoch=first,
-                           last_epoch=3)
+        ds = train_dataset(x, y, batch_size=4, seed=3, first_epoch=first, last_epoch=3)
         return np.concatenate([b[1].numpy() for b in ds])
 
     full, tail = labels(0), labels(1)

@@ -79,8 +79,11 @@ def test_apply_transfer_copies_widens_and_reports():
     assert "shape mismatch" in rep.skipped[0][1]
     assert [n for n, _ in rep.widened] == []  # logits' input width changed too
     assert rep.frozen == ["conv1"] and not target.get_layer("conv1").trainable
-    for a, b in zip(source.get_layer("conv1").get_weights(),
-                    target.get_layer("conv1").get_weights(), strict=True):
+    for a, b in zip(
+        source.get_layer("conv1").get_weights(),
+        target.get_layer("conv1").get_weights(),
+        strict=True,
+    ):
         np.testing.assert_array_equal(a, b)
     # The skipped head keeps its own initialisation.
     for a, b in zip(fresh_head, target.get_layer("logits").get_weights(), strict=True):
@@ -109,8 +112,11 @@ def test_widened_head_keeps_learned_rows():
     np.testing.assert_array_equal(kernel[:, 9], new_kernel[:, 9])
     np.testing.assert_array_equal(bias[9], new_bias[9])
     rows = {layer: action for layer, action, _ in rep.rows()}
-    assert rows == {"conv1": "copied, frozen", "fc": "copied, frozen",
-                    "logits": "widened"}
+    assert rows == {
+        "conv1": "copied, frozen",
+        "fc": "copied, frozen",
+        "logits": "widened",
+    }
 
 
 def test_widen_false_skips_the_head():
@@ -146,8 +152,11 @@ def test_train_from_a_run_dir_freezes_what_it_reports(tmp_path):
     # Frozen layers are bit-identical after a training epoch; the head trained.
     for name in ("conv1", "fc"):
         assert not after.get_layer(name).trainable
-        for a, b in zip(before.get_layer(name).get_weights(),
-                        after.get_layer(name).get_weights(), strict=True):
+        for a, b in zip(
+            before.get_layer(name).get_weights(),
+            after.get_layer(name).get_weights(),
+            strict=True,
+        ):
             np.testing.assert_array_equal(a, b)
     old_kernel = before.get_layer("logits").get_weights()[0]
     new_kernel = after.get_layer("logits").get_weights()[0]

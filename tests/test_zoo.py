@@ -65,7 +65,8 @@ def test_zoo_is_not_empty():
 @pytest.mark.parametrize("path", [_param(p) for p in ZOO])
 def test_zoo_spec_is_short(path):
     lines = [
-        line for line in path.read_text().splitlines()
+        line
+        for line in path.read_text().splitlines()
         if line.strip() and not line.strip().startswith("#")
     ]
     assert len(lines) <= MAX_LINES, (
@@ -76,9 +77,20 @@ def test_zoo_spec_is_short(path):
 @pytest.mark.parametrize("path", [_param(p) for p in ZOO])
 def test_zoo_spec_checks_clean_and_is_named_after_keras(path):
     proc = subprocess.run(
-        [sys.executable, "-m", "modelspec", "check", "--strict", "--format",
-         "json", str(path)],
-        capture_output=True, text=True, cwd=ROOT, check=False,
+        [
+            sys.executable,
+            "-m",
+            "modelspec",
+            "check",
+            "--strict",
+            "--format",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
     )
     out = json.loads(proc.stdout)
     assert out["diagnostics"] == [], out["diagnostics"]
@@ -120,7 +132,8 @@ class Case:
             # get concrete shapes to compare.
             keras.utils.clear_session()
             model = getattr(keras.applications, self.name)(
-                weights=None, input_shape=tuple(self.report.spec.model.input))
+                weights=None, input_shape=tuple(self.report.spec.model.input)
+            )
         return model
 
     @cached_property
@@ -197,10 +210,16 @@ def test_zoo_params_shapes_and_weights_equal_keras(case):
     problems = []
     for what, ours, theirs in [
         ("total", report.total_params, keras_model.count_params()),
-        ("trainable", report.trainable_params,
-         sum(int(np.prod(w.shape)) for w in keras_model.trainable_weights)),
-        ("non-trainable", report.non_trainable_params,
-         sum(int(np.prod(w.shape)) for w in keras_model.non_trainable_weights)),
+        (
+            "trainable",
+            report.trainable_params,
+            sum(int(np.prod(w.shape)) for w in keras_model.trainable_weights),
+        ),
+        (
+            "non-trainable",
+            report.non_trainable_params,
+            sum(int(np.prod(w.shape)) for w in keras_model.non_trainable_weights),
+        ),
     ]:
         if ours != theirs:
             problems.append(f"{what} params: spec {ours:,}, Keras {theirs:,}")
@@ -210,25 +229,31 @@ def test_zoo_params_shapes_and_weights_equal_keras(case):
         layer = keras_layers[li.name]
         shape = tuple(layer.output.shape[1:])
         if shape != tuple(li.output_shape):
-            problems.append(f"{li.name}: output shape spec {tuple(li.output_shape)}, "
-                            f"Keras {shape}")
+            problems.append(
+                f"{li.name}: output shape spec {tuple(li.output_shape)}, Keras {shape}"
+            )
         if layer.count_params() != li.params:
-            problems.append(f"{li.name}: params spec {li.params:,}, "
-                            f"Keras {layer.count_params():,}")
+            problems.append(
+                f"{li.name}: params spec {li.params:,}, Keras {layer.count_params():,}"
+            )
     for layer in leaf_layers(keras_model):
         if not layer.weights:
             continue
         if not _has(case.spec_model, layer.name):
-            problems.append(f"{layer.name}: weighted Keras layer "
-                            f"({type(layer).__name__}) missing from the spec")
+            problems.append(
+                f"{layer.name}: weighted Keras layer "
+                f"({type(layer).__name__}) missing from the spec"
+            )
         elif _shapes(case.spec_model.get_layer(layer.name)) != _shapes(layer):
             problems.append(
                 f"{layer.name}: weight shapes spec "
                 f"{_shapes(case.spec_model.get_layer(layer.name))}, "
                 f"Keras {_shapes(layer)}"
             )
-    assert not problems, f"{case.name}: {len(problems)} mismatches with Keras " \
+    assert not problems, (
+        f"{case.name}: {len(problems)} mismatches with Keras "
         f"({len(shared)} shared layers):\n" + "\n".join(problems)
+    )
 
 
 @pytest.mark.framework
@@ -255,8 +280,9 @@ def test_zoo_exports_to_onnx_with_parity(case):
     proto = convert(model, tuple(case.report.spec.model.input), opset=17)
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
-    sess = ort.InferenceSession(proto.SerializeToString(), sess_options=opts,
-                                providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(
+        proto.SerializeToString(), sess_options=opts, providers=["CPUExecutionProvider"]
+    )
     x = case.images
     o_head, o_out = sess.run(None, {sess.get_inputs()[0].name: x})
     k_head, k_out = model(x, training=False)
@@ -276,14 +302,15 @@ def test_zoo_takes_a_training_step(case):
     model = case.spec_model
     saved = model.get_weights()
     try:
-        model.compile(optimizer=keras.optimizers.SGD(1e-3),
-                      loss=make_loss(case.report))
+        model.compile(optimizer=keras.optimizers.SGD(1e-3), loss=make_loss(case.report))
         rng = np.random.default_rng(1)
         y = rng.integers(0, case.report.output_shape[-1], size=BATCH)
         logs = model.train_on_batch(case.images, y, return_dict=True)
         assert np.isfinite(logs["loss"]), logs
-        changed = [not np.array_equal(a, b)
-                   for a, b in zip(saved, model.get_weights(), strict=True)]
+        changed = [
+            not np.array_equal(a, b)
+            for a, b in zip(saved, model.get_weights(), strict=True)
+        ]
         assert any(changed), f"{case.name}: a training step changed no weight"
     finally:  # the other tests compare this model with Keras's weights
         model.set_weights(saved)

@@ -27,8 +27,7 @@ ZOO = sorted((ROOT / "specs" / "zoo").glob("*.toml"))
 # Keys that are not architecture: the layer's identity and storage, how its
 # weights start, and keys that this version of Keras always writes the same.
 # `seed` is the random stream of a dropout mask, not its rate or shape.
-IGNORED = {"name", "dtype", "trainable", "synchronized", "quantization_config",
-           "seed"}
+IGNORED = {"name", "dtype", "trainable", "synchronized", "quantization_config", "seed"}
 IGNORED_SUFFIXES = ("_initializer", "_constraint")
 # keras.layers.ReLU(max_value) computes what Activation(name) computes.
 RELU_NAMES = {None: "relu", 6.0: "relu6"}
@@ -47,8 +46,12 @@ def settings(layer) -> tuple[str, dict]:
             value = _axes(value, rank)
         out[key] = value
     kind = type(layer).__name__
-    if (kind == "ReLU" and out.get("max_value") in RELU_NAMES
-            and not out.get("negative_slope") and not out.get("threshold")):
+    if (
+        kind == "ReLU"
+        and out.get("max_value") in RELU_NAMES
+        and not out.get("negative_slope")
+        and not out.get("threshold")
+    ):
         return "Activation", {"activation": RELU_NAMES[out["max_value"]]}
     return kind, out
 
@@ -75,8 +78,10 @@ def config_mismatches(keras_model, spec_model) -> tuple[int, list[str]]:
             problems.append(f"{layer.name}: spec builds {kind_a}, Keras has {kind_b}")
         elif a != b:
             keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
-            problems.append(f"{layer.name}: " + ", ".join(
-                f"{k} spec {a.get(k)!r} Keras {b.get(k)!r}" for k in keys))
+            problems.append(
+                f"{layer.name}: "
+                + ", ".join(f"{k} spec {a.get(k)!r} Keras {b.get(k)!r}" for k in keys)
+            )
     return compared, problems
 
 
@@ -99,8 +104,10 @@ def test_zoo_layer_settings_equal_keras(path):
         f"{path.stem}: only {compared} of {len(keras_model.layers)} Keras layers "
         "share a name with the spec"
     )
-    assert not problems, f"{path.stem}: {len(problems)} layers configured " \
+    assert not problems, (
+        f"{path.stem}: {len(problems)} layers configured "
         "differently from Keras:\n" + "\n".join(problems)
+    )
 
 
 @pytest.mark.framework
@@ -108,10 +115,15 @@ def test_settings_see_what_outputs_cannot():
     """A momentum slip changes no inference output; the comparison finds it."""
     import keras
 
-    a = keras.Sequential([keras.Input((4, 4, 3)),
-                          keras.layers.BatchNormalization(axis=3, name="bn")])
-    b = keras.Sequential([keras.Input((4, 4, 3)),
-                          keras.layers.BatchNormalization(momentum=0.9, name="bn")])
+    a = keras.Sequential(
+        [keras.Input((4, 4, 3)), keras.layers.BatchNormalization(axis=3, name="bn")]
+    )
+    b = keras.Sequential(
+        [
+            keras.Input((4, 4, 3)),
+            keras.layers.BatchNormalization(momentum=0.9, name="bn"),
+        ]
+    )
     compared, problems = config_mismatches(a, b)
     assert compared == 1
     assert problems == ["bn: momentum spec 0.9 Keras 0.99"]
@@ -124,9 +136,13 @@ def test_relu_layers_compare_as_the_activation_they_compute():
     def model(layer):
         return keras.Sequential([keras.Input((4,)), layer])
 
-    same = config_mismatches(model(keras.layers.ReLU(6.0, name="r")),
-                             model(keras.layers.Activation("relu6", name="r")))
-    other = config_mismatches(model(keras.layers.ReLU(name="r")),
-                              model(keras.layers.Activation("relu6", name="r")))
+    same = config_mismatches(
+        model(keras.layers.ReLU(6.0, name="r")),
+        model(keras.layers.Activation("relu6", name="r")),
+    )
+    other = config_mismatches(
+        model(keras.layers.ReLU(name="r")),
+        model(keras.layers.Activation("relu6", name="r")),
+    )
     assert same == (1, [])
     assert other == (1, ["r: activation spec 'relu6' Keras 'relu'"])

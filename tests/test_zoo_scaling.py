@@ -29,17 +29,32 @@ CASES = [
     ("MobileNetV3Small", ["vars.alpha=0.5"], "MobileNetV3Small", {"alpha": 0.5}),
     ("MobileNetV3Large", ["vars.alpha=1.25"], "MobileNetV3Large", {"alpha": 1.25}),
     # EfficientNetB1 is B0 at depth 1.1 on 240 x 240; stage 6 starts at 15 x 15
-    ("EfficientNetB0", ["vars.depth=1.1", "model.input=[240,240,3]",
-                        "layers.11.odd=true"], "EfficientNetB1", {}),
+    (
+        "EfficientNetB0",
+        ["vars.depth=1.1", "model.input=[240,240,3]", "layers.11.odd=true"],
+        "EfficientNetB1",
+        {},
+    ),
     # B2: width 1.1, depth 1.2, 260 x 260: stages 3, 4 and 6 start odd
-    ("EfficientNetB0", ["vars.width=1.1", "vars.depth=1.2", "model.input=[260,260,3]",
-                        "layers.8.odd=true", "layers.9.odd=true",
-                        "layers.11.odd=true"], "EfficientNetB2", {}),
+    (
+        "EfficientNetB0",
+        [
+            "vars.width=1.1",
+            "vars.depth=1.2",
+            "model.input=[260,260,3]",
+            "layers.8.odd=true",
+            "layers.9.odd=true",
+            "layers.11.odd=true",
+        ],
+        "EfficientNetB2",
+        {},
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    "spec, sets, fn, kwargs", CASES,
+    "spec, sets, fn, kwargs",
+    CASES,
     ids=[f"{c[2]}-{'-'.join(s.split('=')[1] for s in c[1][:1])}" for c in CASES],
 )
 def test_vars_reproduce_keras_arguments(spec, sets, fn, kwargs):
@@ -47,8 +62,11 @@ def test_vars_reproduce_keras_arguments(spec, sets, fn, kwargs):
 
     report = check_file(ZOO / f"{spec}.toml", overrides=sets)
     # expect_params states the default model's count: a scaled one differs
-    errors = [d.render() for d in report.diagnostics
-              if d.severity == "error" and d.code != "MS210"]
+    errors = [
+        d.render()
+        for d in report.diagnostics
+        if d.severity == "error" and d.code != "MS210"
+    ]
     assert errors == []
     keras.backend.clear_session()  # Keras's automatic names restart
     model = getattr(keras.applications, fn)(weights=None, **kwargs)
@@ -67,6 +85,7 @@ def test_vars_reproduce_keras_arguments(spec, sets, fn, kwargs):
         ):
             problems.append(f"{li.name}: shape spec {li.output_shape}, Keras {shape}")
         if layer.count_params() != li.params:
-            problems.append(f"{li.name}: params spec {li.params}, Keras "
-                            f"{layer.count_params()}")
+            problems.append(
+                f"{li.name}: params spec {li.params}, Keras {layer.count_params()}"
+            )
     assert problems == []

@@ -36,9 +36,7 @@ def load_model(path, *, purpose: str = "", **kwargs):
     require_model_file(path)
     keras = require("keras")
     try:
-        return keras.saving.load_model(
-            path, custom_objects=custom_objects(), **kwargs
-        )
+        return keras.saving.load_model(path, custom_objects=custom_objects(), **kwargs)
     except Exception as exc:  # a foreign or incompatible file: say which one
         where = f" {purpose}" if purpose else ""
         raise RunError(f"cannot load {path}{where}: {exc}") from exc

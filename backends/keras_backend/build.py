@@ -86,7 +86,10 @@ def make_model(report, plan, state: dict, on_transfer=None):
             compat.restore_seed_states(model, state.get("rng", {}))
         else:
             model, transfer_report = build_compiled(
-                report, plan.steps_per_epoch, plan.total_steps, plan.jit,
+                report,
+                plan.steps_per_epoch,
+                plan.total_steps,
+                plan.jit,
                 base=Path(report.file).parent,
             )
             if transfer_report is not None and on_transfer is not None:

@@ -90,8 +90,7 @@ def make_checkpoint(run_dir: Path, monitor: str, state: dict):
             value = logs.get(monitor)
             if value is None:
                 value = logs.get(monitor.removeprefix("val_"))
-            better = value is not None and _better(monitor, float(value),
-                                                   state["best"])
+            better = value is not None and _better(monitor, float(value), state["best"])
             if better:
                 state["best"] = float(value)
                 state["best_epoch"] = epoch + 1
@@ -178,7 +177,12 @@ def make_stop_after(epochs: int):
 
 
 def make_callbacks(
-    spec, plan, state: dict, n_train: int, *, reporter=None,
+    spec,
+    plan,
+    state: dict,
+    n_train: int,
+    *,
+    reporter=None,
     stop_after_epochs: int | None = None,
 ):
     """(callbacks for fit, the throughput callback). `plan` is a
@@ -200,7 +204,9 @@ def make_callbacks(
         es = t.early_stopping
         callbacks.append(
             keras.callbacks.EarlyStopping(
-                monitor=plan.monitor, patience=es.patience, min_delta=es.min_delta,
+                monitor=plan.monitor,
+                patience=es.patience,
+                min_delta=es.min_delta,
                 restore_best_weights=es.restore_best,
                 mode="min" if plan.monitor.endswith("loss") else "max",
             )
@@ -208,7 +214,9 @@ def make_callbacks(
     if reporter is not None:
         callbacks.append(
             make_progress(
-                reporter, epochs=plan.epochs, steps=plan.steps_per_epoch,
+                reporter,
+                epochs=plan.epochs,
+                steps=plan.steps_per_epoch,
                 batch_size=t.batch_size,
             )
         )

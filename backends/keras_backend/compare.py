@@ -32,8 +32,13 @@ def _axes(ax, ylabel: str, title: str) -> None:
 def _legend(ax) -> None:
     if ax.lines:
         # Below the plot: sweep labels are long and would cover the curves.
-        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15),
-                  ncol=1, frameon=False)
+        ax.legend(
+            fontsize="small",
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.15),
+            ncol=1,
+            frameon=False,
+        )
 
 
 def val_accuracy_plot(series: Sequence[tuple[str, Path]], target: Path) -> int:
@@ -87,12 +92,20 @@ def compare_runs(
     for i, (label, history) in enumerate(zip(labels, histories, strict=True)):
         color = colors[i % len(colors)]
         for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
-            for key, style, part in ((metric, "--", "train"),
-                                     (f"val_{metric}", "-", "val")):
+            for key, style, part in (
+                (metric, "--", "train"),
+                (f"val_{metric}", "-", "val"),
+            ):
                 if key in history:
-                    ax.plot(_epochs(history), history[key], linestyle=style,
-                            color=color, marker="o", markersize=3,
-                            label=f"{label} ({part})")
+                    ax.plot(
+                        _epochs(history),
+                        history[key],
+                        linestyle=style,
+                        color=color,
+                        marker="o",
+                        markersize=3,
+                        label=f"{label} ({part})",
+                    )
     for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
         _axes(ax, metric, f"{metric} (train dashed, validation solid)")
     _legend(axes[0])

@@ -83,7 +83,10 @@ def finish(report, splits, plan, state: dict, train_examples_per_s) -> dict:
     scope = nullcontext() if plan.multi_worker else plan.strategy.scope()
     with dtype_policy(t.precision), scope:
         return finish_run(
-            report, splits, plan.run_dir, state,
+            report,
+            splits,
+            plan.run_dir,
+            state,
             fit_seconds=state.get("fit_seconds", 0.0),
             train_examples_per_s=train_examples_per_s,
             epochs_planned=plan.epochs,
@@ -92,8 +95,15 @@ def finish(report, splits, plan, state: dict, train_examples_per_s) -> dict:
 
 
 def finish_run(
-    report, splits, run_dir: Path, state: dict, *, fit_seconds: float,
-    train_examples_per_s, epochs_planned: int, resumed_from,
+    report,
+    splits,
+    run_dir: Path,
+    state: dict,
+    *,
+    fit_seconds: float,
+    train_examples_per_s,
+    epochs_planned: int,
+    resumed_from,
 ) -> dict:
     t = report.spec.train
     model, path = load_best(run_dir, report)

@@ -14,8 +14,9 @@ class TrainingInterrupted(RunError):
     """Ctrl-C during fit (last.keras holds the last finished epoch), or while
     finishing a trained run (`finishing`: its evaluation and plots)."""
 
-    def __init__(self, run_dir: Path, epochs_done: int,
-                 finishing: bool = False) -> None:
+    def __init__(
+        self, run_dir: Path, epochs_done: int, finishing: bool = False
+    ) -> None:
         if finishing:
             msg = (
                 f"interrupted while evaluating the trained model; its "

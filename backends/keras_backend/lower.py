@@ -88,7 +88,9 @@ def _dropout(layer, name, ctx):
     # The spec's noise_shape has no batch axis: every example draws its own mask.
     noise = None if layer.noise_shape is None else (None, *layer.noise_shape)
     return ctx.keras.layers.Dropout(
-        rate=layer.rate, noise_shape=noise, seed=ctx.seed_for(2),
+        rate=layer.rate,
+        noise_shape=noise,
+        seed=ctx.seed_for(2),
         **_common(layer, name),
     )
 

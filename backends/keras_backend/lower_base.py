@@ -52,7 +52,9 @@ class _Context:
             return inits.Constant(value=spec.value)
         if kind == "variance_scaling":
             return inits.VarianceScaling(
-                scale=spec.scale, mode=spec.mode, distribution=spec.distribution,
+                scale=spec.scale,
+                mode=spec.mode,
+                distribution=spec.distribution,
                 seed=seed,
             )
         cls = getattr(inits, _NAMED_INITS[kind])

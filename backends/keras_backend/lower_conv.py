@@ -59,14 +59,14 @@ def _separable_conv2d(layer, name, ctx):
         filters=layer.filters,
         depth_multiplier=layer.depth_multiplier,
         depthwise_initializer=ctx.initializer(
-            layer.depthwise_init, "glorot_uniform", 0),
+            layer.depthwise_init, "glorot_uniform", 0
+        ),
         pointwise_initializer=ctx.initializer(
-            layer.pointwise_init, "glorot_uniform", 3),
+            layer.pointwise_init, "glorot_uniform", 3
+        ),
         bias_initializer=ctx.initializer(layer.bias_init, "zeros", 1),
-        depthwise_regularizer=_regularizer(
-            ctx, layer.depthwise_l1, layer.depthwise_l2),
-        pointwise_regularizer=_regularizer(
-            ctx, layer.pointwise_l1, layer.pointwise_l2),
+        depthwise_regularizer=_regularizer(ctx, layer.depthwise_l1, layer.depthwise_l2),
+        pointwise_regularizer=_regularizer(ctx, layer.pointwise_l1, layer.pointwise_l2),
         bias_regularizer=regs.L2(layer.bias_l2) if layer.bias_l2 else None,
         activity_regularizer=(
             regs.L2(layer.activity_l2) if layer.activity_l2 else None
@@ -101,7 +101,8 @@ def _cropping2d(layer, name, ctx):
 
 def _upsampling2d(layer, name, ctx):
     return ctx.keras.layers.UpSampling2D(
-        size=pair(layer.size), interpolation=layer.interpolation,
+        size=pair(layer.size),
+        interpolation=layer.interpolation,
         **_common(layer, name),
     )
 

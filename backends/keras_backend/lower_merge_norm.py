@@ -44,7 +44,9 @@ def _normalization(layer, name, ctx):
     axis = tuple(axis) if isinstance(axis, list) else axis
     if layer.mean is not None:
         return ctx.keras.layers.Normalization(
-            axis=axis, mean=layer.mean, variance=layer.variance,
+            axis=axis,
+            mean=layer.mean,
+            variance=layer.variance,
             **_common(layer, name),
         )
     # Weights to adapt or load: a Normalization that reads them at every call.
@@ -81,4 +83,3 @@ LOWERINGS = {
 }
 
 __all__ = ["LOWERINGS", "MERGE_KINDS"]
-

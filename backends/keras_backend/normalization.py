@@ -40,8 +40,9 @@ def layer_class():
             )
             x = ops.convert_to_tensor(inputs, dtype=dtype)
             floor = ops.cast(keras.config.epsilon(), dtype)
-            return ops.divide(ops.subtract(x, mean),
-                              ops.maximum(ops.sqrt(variance), floor))
+            return ops.divide(
+                ops.subtract(x, mean), ops.maximum(ops.sqrt(variance), floor)
+            )
 
     return Normalization
 

@@ -128,8 +128,12 @@ def make_datasets(spec, splits, plan):
     `plan` is a plan.RunPlan."""
     t = spec.train
     train_ds = train_dataset(
-        splits.x_train, splits.y_train, batch_size=t.batch_size, seed=t.seed,
-        first_epoch=plan.first_epoch, last_epoch=plan.epochs,
+        splits.x_train,
+        splits.y_train,
+        batch_size=t.batch_size,
+        seed=t.seed,
+        first_epoch=plan.first_epoch,
+        last_epoch=plan.epochs,
         augment=spec.data.augment,
     )
     val_ds = None

@@ -134,8 +134,14 @@ class RunPlan:
 
 
 def make_plan(
-    report, splits, state: dict, strategy, *, run_dir: Path,
-    scratch: Path | None, resuming: bool,
+    report,
+    splits,
+    state: dict,
+    strategy,
+    *,
+    run_dir: Path,
+    scratch: Path | None,
+    resuming: bool,
 ) -> RunPlan:
     """`strategy` is choose_strategy's (strategy, name); raises when a resume
     has nothing left to do."""
@@ -148,11 +154,19 @@ def make_plan(
         state.pop("fit_done", None)
     has_val = len(splits.x_val) > 0
     return RunPlan(
-        strategy=strategy[0], strategy_name=strategy[1], epochs=epochs,
-        steps_per_epoch=spe, first_epoch=first, jit=resolve_jit(t.jit_compile),
+        strategy=strategy[0],
+        strategy_name=strategy[1],
+        epochs=epochs,
+        steps_per_epoch=spe,
+        first_epoch=first,
+        jit=resolve_jit(t.jit_compile),
         monitor=t.monitor if has_val else t.monitor.removeprefix("val_"),
-        has_val=has_val, read_dir=run_dir, run_dir=write_dir, resuming=resuming,
-        chief=scratch is None, finish_only=finish_only,
+        has_val=has_val,
+        read_dir=run_dir,
+        run_dir=write_dir,
+        resuming=resuming,
+        chief=scratch is None,
+        finish_only=finish_only,
     )
 
 
@@ -222,9 +236,14 @@ def resolved_config(report, overrides, splits, **derived) -> dict:
 def plan_config(report, overrides, splits, plan: RunPlan, transfer_report) -> dict:
     """resolved.json of a new run: the spec, the data and what was derived."""
     return resolved_config(
-        report, overrides, splits, epochs=plan.epochs,
-        steps_per_epoch=plan.steps_per_epoch, strategy=plan.strategy_name,
-        distribution=describe_strategy(plan.strategy), jit_compile=plan.jit,
+        report,
+        overrides,
+        splits,
+        epochs=plan.epochs,
+        steps_per_epoch=plan.steps_per_epoch,
+        strategy=plan.strategy_name,
+        distribution=describe_strategy(plan.strategy),
+        jit_compile=plan.jit,
         tensorboard=tensorboard_available(),
         transfer=transfer_report.to_json() if transfer_report else None,
     )

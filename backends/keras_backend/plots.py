@@ -120,8 +120,15 @@ def confusion(y_true, y_pred, class_names, target: Path) -> np.ndarray:
             for i in range(n):
                 for j in range(n):
                     color = "white" if m[i, j] > top / 2 else "black"
-                    ax.text(j, i, str(m[i, j]), ha="center", va="center",
-                            color=color, fontsize=8)
+                    ax.text(
+                        j,
+                        i,
+                        str(m[i, j]),
+                        ha="center",
+                        va="center",
+                        color=color,
+                        fontsize=8,
+                    )
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title("confusion matrix (test)")

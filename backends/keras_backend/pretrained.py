@@ -81,8 +81,10 @@ class StoredWeights:
     def aligned_to(self, model) -> StoredWeights:
         targets = {layer.name: layer for layer in model.layers}
         return StoredWeights(
-            [s.ordered_like(targets[s.name]) if s.name in targets else s
-             for s in self.layers],
+            [
+                s.ordered_like(targets[s.name]) if s.name in targets else s
+                for s in self.layers
+            ],
             self.source,
         )
 

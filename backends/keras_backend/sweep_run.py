@@ -106,8 +106,9 @@ def run_sweep(
             if on_variant is not None:
                 on_variant(v, action)
             if action != "skip":
-                _run_variant(sweep_dir, state, v, action, reports, reporter,
-                             after_variant)
+                _run_variant(
+                    sweep_dir, state, v, action, reports, reporter, after_variant
+                )
             elif v.status != sw.DONE:
                 v.status = sw.DONE
                 sw.save_state(sweep_dir, state)
@@ -154,8 +155,9 @@ def _run_variant(sweep_dir, state, v, action, reports, reporter, after_variant):
         sw.save_state(sweep_dir, state)
 
 
-def _train_variant(sweep_dir: Path, v: sw.Variant, action: str, reports, reporter,
-                   on_run_dir):
+def _train_variant(
+    sweep_dir: Path, v: sw.Variant, action: str, reports, reporter, on_run_dir
+):
     from . import train as trainer
 
     if action == "resume":
@@ -164,8 +166,11 @@ def _train_variant(sweep_dir: Path, v: sw.Variant, action: str, reports, reporte
     if not report.ok:
         raise SpecInvalid(report)
     return trainer.train(
-        report, overrides=v.overrides, out=sw.runs_root(sweep_dir),
-        reporter=reporter, on_run_dir=on_run_dir,
+        report,
+        overrides=v.overrides,
+        out=sw.runs_root(sweep_dir),
+        reporter=reporter,
+        on_run_dir=on_run_dir,
     )
 
 

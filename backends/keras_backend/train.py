@@ -77,9 +77,18 @@ def train(
         if on_run_dir is not None and scratch is None:
             on_run_dir(run_dir)
         return _run_and_clean(
-            Path(out) / spec.model.name, report, splits, run_dir, state, overrides,
-            reporter, on_transfer, stop_after_epochs, resuming=False,
-            strategy=strategy, scratch=scratch,
+            Path(out) / spec.model.name,
+            report,
+            splits,
+            run_dir,
+            state,
+            overrides,
+            reporter,
+            on_transfer,
+            stop_after_epochs,
+            resuming=False,
+            strategy=strategy,
+            scratch=scratch,
         )
 
 
@@ -158,8 +167,18 @@ def resume(
         splits = splits if splits is not None else pipeline.load_splits(report.spec)
         scratch = _scratch_dir(strategy[0])
         return _run_and_clean(
-            run_dir, report, splits, run_dir, state, overrides, reporter, None,
-            stop_after_epochs, resuming=True, strategy=strategy, scratch=scratch,
+            run_dir,
+            report,
+            splits,
+            run_dir,
+            state,
+            overrides,
+            reporter,
+            None,
+            stop_after_epochs,
+            resuming=True,
+            strategy=strategy,
+            scratch=scratch,
         )
 
 
@@ -193,7 +212,11 @@ def _fit(report, splits, run_plan, state, model, reporter, stop_after_epochs):
             model, run_plan.strategy, datasets[0].element_spec
         )
     callbacks, throughput = cb.make_callbacks(
-        report.spec, run_plan, state, len(splits.x_train), reporter=reporter,
+        report.spec,
+        run_plan,
+        state,
+        len(splits.x_train),
+        reporter=reporter,
         stop_after_epochs=stop_after_epochs,
     )
     fit.fit(model, datasets, callbacks, run_plan, state)
@@ -201,8 +224,17 @@ def _fit(report, splits, run_plan, state, model, reporter, stop_after_epochs):
 
 
 def _run(
-    report, splits, run_dir, state, overrides, reporter, on_transfer,
-    stop_after_epochs, resuming, strategy, scratch,
+    report,
+    splits,
+    run_dir,
+    state,
+    overrides,
+    reporter,
+    on_transfer,
+    stop_after_epochs,
+    resuming,
+    strategy,
+    scratch,
 ) -> TrainResult:
     """The stages of a run, in order. `strategy` is choose_strategy's
     (strategy, name). Reads run_dir; writes run_dir, or scratch on a
@@ -210,24 +242,25 @@ def _run(
     if not resuming:
         atomic_write_text((scratch or run_dir) / runs.SPEC, report.text)
     run_plan = plan.make_plan(
-        report, splits, state, strategy, run_dir=run_dir, scratch=scratch,
+        report,
+        splits,
+        state,
+        strategy,
+        run_dir=run_dir,
+        scratch=scratch,
         resuming=resuming,
     )
     if run_plan.finish_only:
         model, transfer_report = None, None
     else:
-        model, transfer_report = build.make_model(
-            report, run_plan, state, on_transfer
-        )
-        adapt_model(model, report, splits.x_train, transfer_report,
-                    resuming=resuming)
+        model, transfer_report = build.make_model(report, run_plan, state, on_transfer)
+        adapt_model(model, report, splits.x_train, transfer_report, resuming=resuming)
     if not resuming:
         config = plan.plan_config(report, overrides, splits, run_plan, transfer_report)
         runs.write_json(run_plan.run_dir / runs.RESOLVED, config)
     rate = (state.get("last_logs") or {}).get("examples_per_s")
     if not run_plan.finish_only:
-        rate = _fit(report, splits, run_plan, state, model, reporter,
-                    stop_after_epochs)
+        rate = _fit(report, splits, run_plan, state, model, reporter, stop_after_epochs)
     try:
         metrics = finish.finish(report, splits, run_plan, state, rate)
     except KeyboardInterrupt:

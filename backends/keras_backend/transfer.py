@@ -34,13 +34,12 @@ class TransferReport:
         out = [(n, "copied", "") for n in self.copied]
         out += [(n, "widened", d) for n, d in self.widened]
         out += [(n, "new", "freshly initialised") for n in self.new]
-        out += [(n, "kept", "left at its initializer ([transfer] skip)")
-                for n in self.kept]
+        out += [
+            (n, "kept", "left at its initializer ([transfer] skip)") for n in self.kept
+        ]
         out += [(n, "skipped", r) for n, r in self.skipped]
         frozen = set(self.frozen)
-        return [
-            (n, a + (", frozen" if n in frozen else ""), d) for n, a, d in out
-        ]
+        return [(n, a + (", frozen" if n in frozen else ""), d) for n, a, d in out]
 
     def to_json(self) -> dict:
         return {
@@ -110,9 +109,7 @@ def _copy_layer(src_layer, dst_layer, widen: bool):
             merged[..., : a.shape[-1]] = a
             out.append(merged)
         dst_layer.set_weights(out)
-        detail = ", ".join(
-            f"{tuple(s)} -> {tuple(d)}" for s, d in shapes if s != d
-        )
+        detail = ", ".join(f"{tuple(s)} -> {tuple(d)}" for s, d in shapes if s != d)
         return "widened", detail
     detail = ", ".join(f"{tuple(s)} vs {tuple(d)}" for s, d in shapes if s != d)
     if not widen:

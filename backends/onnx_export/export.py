@@ -48,7 +48,8 @@ def _spec_and_hashes(report_or_spec) -> tuple[Any, tuple | None, str]:
             raise SpecInvalid(report_or_spec)
         text = getattr(report_or_spec, "text", "") or ""
         digest = (
-            onnx_meta.sha256_text(text) if text
+            onnx_meta.sha256_text(text)
+            if text
             else onnx_meta.sha256_json(report_or_spec.raw)
         )
         return spec, report_or_spec.output_shape, digest
@@ -57,8 +58,13 @@ def _spec_and_hashes(report_or_spec) -> tuple[Any, tuple | None, str]:
     return spec, None, onnx_meta.sha256_json(dumped)
 
 
-def build_metadata(report_or_spec, *, opset: int, output_name: str,
-                   extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def build_metadata(
+    report_or_spec,
+    *,
+    opset: int,
+    output_name: str,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     spec, _, digest = _spec_and_hashes(report_or_spec)
     meta: dict[str, Any] = {
         "modelspec_version": modelspec.__version__,
@@ -92,8 +98,10 @@ def as_float32(model):
     built under a mixed precision policy: ONNX Runtime's CPU kernels have no
     bfloat16 Conv, and the exported file is promised to be float32."""
     keras = require("keras")
-    if all(getattr(layer, "compute_dtype", "float32") == "float32"
-           for layer in model.layers):
+    if all(
+        getattr(layer, "compute_dtype", "float32") == "float32"
+        for layer in model.layers
+    ):
         return model
 
     def strip(obj):
@@ -143,7 +151,9 @@ def convert(model, input_shape, opset: int):
     try:
         with plain_convolutions():
             proto, _ = tf2onnx.convert.from_keras(
-                model, input_signature=signature, opset=opset,
+                model,
+                input_signature=signature,
+                opset=opset,
                 custom_op_handlers=dict(CUSTOM_OP_HANDLERS),
                 optimizers=_collecting_optimizers(),
             )
@@ -188,9 +198,15 @@ def export_onnx(
     )
     x, source = _parity_inputs(data, input_shape, n_random, meta["preprocessing"])
     result, size = _write_verified(
-        _serialize(proto), out_path, force, model,
+        _serialize(proto),
+        out_path,
+        force,
+        model,
         expected_output=checked_shape or tuple(model.output_shape[1:]),
-        input_shape=input_shape, x=x, data_source=source, tolerance=tolerance,
+        input_shape=input_shape,
+        x=x,
+        data_source=source,
+        tolerance=tolerance,
     )
     if model is not original:
         policy = original.layers[-1].dtype_policy.name
@@ -199,9 +215,15 @@ def export_onnx(
             "weights; the parity check compares against that copy"
         )
     return ExportReport(
-        path=out_path, opset=opset, input_name=proto.graph.input[0].name,
-        output_name=meta["output_name"], verification=result, metadata=encoded,
-        tolerance=tolerance, file_size=size, convert_seconds=seconds,
+        path=out_path,
+        opset=opset,
+        input_name=proto.graph.input[0].name,
+        output_name=meta["output_name"],
+        verification=result,
+        metadata=encoded,
+        tolerance=tolerance,
+        file_size=size,
+        convert_seconds=seconds,
         ops=_op_counts(proto),
     )
 
@@ -227,8 +249,9 @@ def _check_data(data, input_shape: tuple) -> None:
 def stamp_metadata(proto, report_or_spec, opset: int, spec_name: str, extra):
     """Replace the proto's metadata with modelspec's: (metadata, encoded)."""
     output_name = proto.graph.output[0].name
-    meta = build_metadata(report_or_spec, opset=opset, output_name=output_name,
-                          extra=extra)
+    meta = build_metadata(
+        report_or_spec, opset=opset, output_name=output_name, extra=extra
+    )
     encoded = onnx_meta.encode(meta)
     del proto.metadata_props[:]
     for key, value in encoded.items():

@@ -25,10 +25,13 @@ from contextlib import contextmanager
 # one, it is left alone: the export then runs unchanged, and its parity check
 # against the Keras model still refuses a wrong file.
 _PATCHED = {
-    "conv": ("inputs", "kernel", "strides", "padding", "data_format",
-             "dilation_rate"),
-    "_pad_same_spatial_channels_last": ("inputs", "kernel_size", "strides",
-                                        "dilation_rate"),
+    "conv": ("inputs", "kernel", "strides", "padding", "data_format", "dilation_rate"),
+    "_pad_same_spatial_channels_last": (
+        "inputs",
+        "kernel_size",
+        "strides",
+        "dilation_rate",
+    ),
 }
 
 
@@ -40,24 +43,30 @@ def patchable(tf_nn) -> dict[str, bool]:
     for name, params in _PATCHED.items():
         fn = getattr(tf_nn, name, None)
         try:
-            found[name] = callable(fn) and tuple(
-                inspect.signature(fn).parameters) == params
+            found[name] = (
+                callable(fn) and tuple(inspect.signature(fn).parameters) == params
+            )
         except (TypeError, ValueError):  # no signature to read
             found[name] = False
     found["conv"] = found["conv"] and callable(
-        getattr(tf_nn, "_convert_data_format", None))
+        getattr(tf_nn, "_convert_data_format", None)
+    )
     return found
 
 
 def _conv(tf_nn):
-    def conv(inputs, kernel, strides=1, padding="valid", data_format=None,
-             dilation_rate=1):
+    def conv(
+        inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1
+    ):
         import tensorflow as tf
         from keras.src import backend
 
         data_format = backend.standardize_data_format(data_format)
         return tf.nn.convolution(
-            inputs, kernel, strides, padding.upper(),
+            inputs,
+            kernel,
+            strides,
+            padding.upper(),
             data_format=tf_nn._convert_data_format(data_format, len(inputs.shape)),
             dilations=dilation_rate,
         )
@@ -96,7 +105,8 @@ def plain_convolutions():
         tf_nn.conv = _conv(tf_nn)
     if ok["_pad_same_spatial_channels_last"]:
         tf_nn._pad_same_spatial_channels_last = _pad_same(
-            saved["_pad_same_spatial_channels_last"])
+            saved["_pad_same_spatial_channels_last"]
+        )
     try:
         yield
     finally:

@@ -100,8 +100,9 @@ def compare(model, path: Path, x, tolerance: float) -> tuple[float, float]:
         )
     # A batch of one must give the same row as the batch: the axis is dynamic.
     single = np.asarray(run_onnx(sess, x[:1]), dtype=np.float64)
-    diff = float(max(np.abs(onnx_out - keras_out).max(),
-                     np.abs(single - keras_out[:1]).max()))
+    diff = float(
+        max(np.abs(onnx_out - keras_out).max(), np.abs(single - keras_out[:1]).max())
+    )
     if not np.isfinite(diff):
         raise ExportError("ONNX Runtime or Keras produced NaN/inf on the check inputs")
     flat_o = onnx_out.reshape(len(x), -1)

@@ -11,12 +11,12 @@ from .expr import ExprError, evaluate
 from .template import substitute
 
 __all__ = [
-           "Expanded",
-           "ExprError",
-           "Row",
-           "evaluate",
-           "expand",
-           "substitute",
-           "summary_rows",
-           "uses_blocks",
+    "Expanded",
+    "ExprError",
+    "Row",
+    "evaluate",
+    "expand",
+    "substitute",
+    "summary_rows",
+    "uses_blocks",
 ]

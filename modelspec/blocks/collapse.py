@@ -16,8 +16,9 @@ class Row:
     output: str  # the name later rows read
 
 
-def summary_rows(layers: list, instances: dict[str, str], expand: bool = False
-                 ) -> list[Row]:
+def summary_rows(
+    layers: list, instances: dict[str, str], expand: bool = False
+) -> list[Row]:
     """`layers` are LayerInfo objects (with `.block`, the instance path or
     None); `instances` maps an instance name to its block's name."""
     if expand:
@@ -39,8 +40,14 @@ def summary_rows(layers: list, instances: dict[str, str], expand: bool = False
 
 
 def _layer_row(li) -> Row:
-    return Row(str(li.index), f"{li.name} ({li.type})", tuple(li.output_shape),
-               li.params, list(li.inputs), li.name)
+    return Row(
+        str(li.index),
+        f"{li.name} ({li.type})",
+        tuple(li.output_shape),
+        li.params,
+        list(li.inputs),
+        li.name,
+    )
 
 
 def _instance_row(group: list, instances: dict[str, str]) -> Row:
@@ -52,7 +59,11 @@ def _instance_row(group: list, instances: dict[str, str]) -> Row:
             if ref not in inside and ref not in reads:
                 reads.append(ref)
     first, last = group[0].index, group[-1].index
-    return Row(f"{first}-{last}" if last != first else str(first),
-               f"{name} (block {instances.get(name, '?')})",
-               tuple(group[-1].output_shape), sum(li.params for li in group),
-               reads, group[-1].name)
+    return Row(
+        f"{first}-{last}" if last != first else str(first),
+        f"{name} (block {instances.get(name, '?')})",
+        tuple(group[-1].output_shape),
+        sum(li.params for li in group),
+        reads,
+        group[-1].name,
+    )

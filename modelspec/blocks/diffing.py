@@ -63,18 +63,43 @@ def diff_instances(a, b) -> list[BlockDiff]:
             out.append(_removed(pending.pop(0), ia))
         x = ia.get(name)
         if x is None:
-            out.append(BlockDiff("added", name, block_b=y.block, shape_b=y.shape,
-                                 params_b=y.params, layers_b=len(y.layers)))
+            out.append(
+                BlockDiff(
+                    "added",
+                    name,
+                    block_b=y.block,
+                    shape_b=y.shape,
+                    params_b=y.params,
+                    layers_b=len(y.layers),
+                )
+            )
             continue
         same = (x.block, x.layers) == (y.block, y.layers)
-        out.append(BlockDiff("unchanged" if same else "changed", name, x.block,
-                             y.block, x.shape, y.shape, x.params, y.params,
-                             len(x.layers), len(y.layers)))
+        out.append(
+            BlockDiff(
+                "unchanged" if same else "changed",
+                name,
+                x.block,
+                y.block,
+                x.shape,
+                y.shape,
+                x.params,
+                y.params,
+                len(x.layers),
+                len(y.layers),
+            )
+        )
     out += [_removed(n, ia) for n in pending]
     return out
 
 
 def _removed(name: str, ia: dict[str, _Instance]) -> BlockDiff:
     x = ia[name]
-    return BlockDiff("removed", name, block_a=x.block, shape_a=x.shape,
-                     params_a=x.params, layers_a=len(x.layers))
+    return BlockDiff(
+        "removed",
+        name,
+        block_a=x.block,
+        shape_a=x.shape,
+        params_a=x.params,
+        layers_a=len(x.layers),
+    )

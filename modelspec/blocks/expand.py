@@ -68,8 +68,7 @@ def expand(raw: dict, positions: Positions) -> Expanded:
         x.run()
     except _TooLarge:
         # a half-expanded model would only add errors that are not the point
-        return Expanded(raw, positions, diagnostics=x.diags, used=True,
-                        aborted=True)
+        return Expanded(raw, positions, diagnostics=x.diags, used=True, aborted=True)
     out = dict(raw)
     out["layers"] = x.out_layers
     return Expanded(out, x.out_pos, x.origins, x.instances, x.failed, x.diags, True)
@@ -81,8 +80,13 @@ class _Expander:
         self.pos = positions
         self.children = position_index(positions)
         self.out_layers: list[dict] = []
-        self.out_pos = Positions({k: v for k, v in positions.at.items()
-                                  if k[:1] != ("layers",) or len(k) < 2})
+        self.out_pos = Positions(
+            {
+                k: v
+                for k, v in positions.at.items()
+                if k[:1] != ("layers",) or len(k) < 2
+            }
+        )
         self.origins: dict[int, list[Origin]] = {}
         self.instances: dict[str, str] = {}
         self.failed: set[int] = set()
@@ -93,20 +97,46 @@ class _Expander:
         self.count = 0
 
     # -- diagnostics -------------------------------------------------------
-    def add(self, code: str, msg: str, path: tuple, scope: Scope | None = None,
-            *, at: Pos | None = None, hint=None, layer=None, kind=None) -> None:
+    def add(
+        self,
+        code: str,
+        msg: str,
+        path: tuple,
+        scope: Scope | None = None,
+        *,
+        at: Pos | None = None,
+        hint=None,
+        layer=None,
+        kind=None,
+    ) -> None:
         line, col = at if at else self.pos.find(path)
         frames = list(scope.frames) if scope and scope.frames else None
-        self.diags.append(Diagnostic(code, msg, line=line, column=col, layer=layer,
-                                     layer_type=kind, hint=hint, origin=frames))
+        self.diags.append(
+            Diagnostic(
+                code,
+                msg,
+                line=line,
+                column=col,
+                layer=layer,
+                layer_type=kind,
+                hint=hint,
+                origin=frames,
+            )
+        )
 
     # -- the walk ----------------------------------------------------------
     def run(self) -> None:
         env = self.vars = check_vars(self.raw.get("vars"), self)
         self.blocks = check_blocks(self.raw.get("blocks"), self)
         layers = self.raw["layers"]
-        top = Scope(prefix="", frames=[], env=env, path=("layers",), top=True,
-                    names=default_names(layers))
+        top = Scope(
+            prefix="",
+            frames=[],
+            env=env,
+            path=("layers",),
+            top=True,
+            names=default_names(layers),
+        )
         for j, entry in enumerate(layers):
             self.entry(entry, j, top)
 
@@ -116,8 +146,12 @@ class _Expander:
             if scope.top:  # validate reports it, at its own index
                 self.emit(entry, src, {}, scope, None)
             else:
-                self.add("MS103", f"a block's layers are tables. Received: {entry!r}",
-                         src, scope)
+                self.add(
+                    "MS103",
+                    f"a block's layers are tables. Received: {entry!r}",
+                    src,
+                    scope,
+                )
         elif "use" in entry:
             instantiate(self, entry, src, scope)
         else:
@@ -129,8 +163,15 @@ class _Expander:
         try:
             local = scope.layer_name(entry, kind, n)
         except ExprError as e:
-            self.add("MS503", f"'name': {e.message}", src + ("name",), scope,
-                     hint=e.hint, layer=scope.prefix + f"{kind}_{n + 1}", kind=kind)
+            self.add(
+                "MS503",
+                f"'name': {e.message}",
+                src + ("name",),
+                scope,
+                hint=e.hint,
+                layer=scope.prefix + f"{kind}_{n + 1}",
+                kind=kind,
+            )
             local = f"{kind}_{n + 1}"
         name = scope.prefix + local if isinstance(local, str) else local
         if not self.present(entry, src, scope, name, kind):
@@ -143,8 +184,15 @@ class _Expander:
             try:
                 layer[key] = substitute(value, scope.env)
             except ExprError as e:
-                self.add("MS503", f"'{key}': {e.message}", src + (key,), scope,
-                         hint=e.hint, layer=name, kind=kind)
+                self.add(
+                    "MS503",
+                    f"'{key}': {e.message}",
+                    src + (key,),
+                    scope,
+                    hint=e.hint,
+                    layer=name,
+                    kind=kind,
+                )
                 layer[key], ok = value, False
             arg = whole_name(value)
             if arg in scope.argpos:
@@ -160,13 +208,26 @@ class _Expander:
         try:
             when = substitute(entry["when"], scope.env)
         except ExprError as e:
-            self.add("MS503", f"'when': {e.message}", src + ("when",), scope,
-                     hint=e.hint, layer=name, kind=kind)
+            self.add(
+                "MS503",
+                f"'when': {e.message}",
+                src + ("when",),
+                scope,
+                hint=e.hint,
+                layer=name,
+                kind=kind,
+            )
             return False
         if not isinstance(when, bool):
-            self.add("MS503", f"'when' must be true or false. Received: when = "
-                     f"{when!r}", src + ("when",), scope, layer=name, kind=kind,
-                     at=scope.argpos.get(whole_name(entry["when"])))
+            self.add(
+                "MS503",
+                f"'when' must be true or false. Received: when = {when!r}",
+                src + ("when",),
+                scope,
+                layer=name,
+                kind=kind,
+                at=scope.argpos.get(whole_name(entry["when"])),
+            )
             return False
         return when
 
@@ -178,8 +239,9 @@ class _Expander:
             found = [self.resolve(r, src, scope, name, kind) for r in refs]
             layer["inputs"] = [f or r for f, r in zip(found, refs, strict=True)]
             return all(found)
-        if "inputs" not in layer and (not scope.top or scope.previous !=
-                                      self.last_name()):
+        if "inputs" not in layer and (
+            not scope.top or scope.previous != self.last_name()
+        ):
             layer["inputs"] = [scope.previous]
         return True
 
@@ -191,17 +253,24 @@ class _Expander:
         if scope.top:
             return ref  # global names: the graph pass checks them
         if ref in scope.absent:
-            msg = (f"inputs names '{ref}', which is absent in this instance "
-                   "(its `when` is false)")
-            hint: str | None = "read a layer that exists in every instance, " \
-                   "or compute the name: \"${'a' if cond else 'b'}\""
+            msg = (
+                f"inputs names '{ref}', which is absent in this instance "
+                "(its `when` is false)"
+            )
+            hint: str | None = (
+                "read a layer that exists in every instance, "
+                "or compute the name: \"${'a' if cond else 'b'}\""
+            )
         else:
-            msg = (f"inputs names '{ref}', which is neither an input of the block "
-                   f"({', '.join(scope.inputs)}) nor one of its layers before this "
-                   "one (inside a block, names are local)")
+            msg = (
+                f"inputs names '{ref}', which is neither an input of the block "
+                f"({', '.join(scope.inputs)}) nor one of its layers before this "
+                "one (inside a block, names are local)"
+            )
             hint = did_you_mean(ref, list(scope.inputs) + list(scope.local))
-        self.add("MS202", msg, src + ("inputs",), scope, hint=hint, layer=name,
-                 kind=kind)
+        self.add(
+            "MS202", msg, src + ("inputs",), scope, hint=hint, layer=name, kind=kind
+        )
         return None
 
     def last_name(self) -> str | None:
@@ -210,14 +279,25 @@ class _Expander:
         last = self.out_layers[-1]
         return last.get("name") if isinstance(last, dict) else None
 
-    def emit(self, layer: Any, src: tuple, keypos: dict, scope: Scope,
-             local: Any, ok: bool = True) -> None:
+    def emit(
+        self,
+        layer: Any,
+        src: tuple,
+        keypos: dict,
+        scope: Scope,
+        local: Any,
+        ok: bool = True,
+    ) -> None:
         i = len(self.out_layers)
         if i >= MAX_LAYERS:
-            self.add("MS505", f"the blocks expand to more than {MAX_LAYERS:,} "
-                     "layers", src, scope, hint="check repeat counts; a repeat "
-                     "inside a repeated block multiplies", layer=scope.instance
-                     or None)
+            self.add(
+                "MS505",
+                f"the blocks expand to more than {MAX_LAYERS:,} layers",
+                src,
+                scope,
+                hint="check repeat counts; a repeat inside a repeated block multiplies",
+                layer=scope.instance or None,
+            )
             raise _TooLarge()
         self.out_layers.append(layer)
         self.out_pos.at[("layers", i)] = self.pos.find(src)
@@ -235,7 +315,12 @@ class _Expander:
     def tick(self, src: tuple, scope: Scope, **where) -> None:
         self.count += 1
         if self.count > MAX_INSTANCES:
-            self.add("MS505", f"the blocks make more than {MAX_INSTANCES:,} "
-                     "instances", src, scope, hint="check repeat counts; a "
-                     "repeat inside a repeated block multiplies", **where)
+            self.add(
+                "MS505",
+                f"the blocks make more than {MAX_INSTANCES:,} instances",
+                src,
+                scope,
+                hint="check repeat counts; a repeat inside a repeated block multiplies",
+                **where,
+            )
             raise _TooLarge()

@@ -23,8 +23,10 @@ MAX_EXPONENT = 64
 MAX_TEXT = 200  # characters in a string result
 MAX_LIST = 64  # items in a list result
 
-ALLOWED = ("literals, names, + - * / // % **, unary -, comparisons, and/or/not, "
-           "`a if c else b`, list[index] and the functions " )
+ALLOWED = (
+    "literals, names, + - * / // % **, unary -, comparisons, and/or/not, "
+    "`a if c else b`, list[index] and the functions "
+)
 
 
 class ExprError(Exception):
@@ -67,6 +69,7 @@ def _numeric(fn: str, f: Callable) -> Callable:
     def call(*args):
         _need_numbers(fn, *args)
         return f(*args)
+
     return call
 
 
@@ -78,13 +81,15 @@ def _minmax(fn: str, f: Callable) -> Callable:
             raise ExprError(f"{fn}() needs at least one value")
         _need_numbers(fn, *args)
         return f(args)
+
     return call
 
 
 def _round(x, ndigits=None):
     _need_numbers("round", x)
-    if ndigits is not None and (isinstance(ndigits, bool) or
-                                not isinstance(ndigits, int) or abs(ndigits) > 20):
+    if ndigits is not None and (
+        isinstance(ndigits, bool) or not isinstance(ndigits, int) or abs(ndigits) > 20
+    ):
         raise ExprError(f"round()'s ndigits is an int up to 20. Received: {ndigits!r}")
     return round(x) if ndigits is None else round(x, ndigits)
 
@@ -120,8 +125,12 @@ _BINOPS: dict[type, tuple[str, Callable]] = {
     ast.Pow: ("**", operator.pow),
 }
 _COMPARE: dict[type, Callable] = {
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
-    ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
 }
 # Refused constructs, named the way a spec author would think of them.
 _REFUSED: dict[type, str] = {
@@ -151,13 +160,16 @@ def rule() -> str:
 def evaluate(source: str, env: Mapping[str, Value]) -> Value:
     """The value of one expression (the text between `${` and `}`)."""
     if len(source) > MAX_SOURCE:
-        raise ExprError(f"an expression is at most {MAX_SOURCE} characters. "
-                        f"Received: {len(source)} characters")
+        raise ExprError(
+            f"an expression is at most {MAX_SOURCE} characters. "
+            f"Received: {len(source)} characters"
+        )
     tree = _parse(source)
     nodes = sum(1 for _ in ast.walk(tree))
     if nodes > MAX_NODES:
-        raise ExprError(f"an expression has at most {MAX_NODES} parts. "
-                        f"Received: {nodes}")
+        raise ExprError(
+            f"an expression has at most {MAX_NODES} parts. Received: {nodes}"
+        )
     return _Eval(env, source).visit(tree.body)
 
 
@@ -167,8 +179,10 @@ def _parse(source: str) -> ast.Expression:
     try:
         return ast.parse(source.strip(), mode="eval")
     except SyntaxError as e:
-        raise ExprError(f"not a valid expression ({e.msg}). Received: ${{{source}}}",
-                        hint="allowed: " + rule()) from None
+        raise ExprError(
+            f"not a valid expression ({e.msg}). Received: ${{{source}}}",
+            hint="allowed: " + rule(),
+        ) from None
 
 
 class _Eval:
@@ -177,9 +191,10 @@ class _Eval:
         self.source = source
 
     def refuse(self, what: str, hint: str | None = None) -> ExprError:
-        return ExprError(f"{what} is not allowed in ${{...}}. "
-                         f"Received: ${{{self.source}}}",
-                         hint=hint or "allowed: " + rule())
+        return ExprError(
+            f"{what} is not allowed in ${{...}}. Received: ${{{self.source}}}",
+            hint=hint or "allowed: " + rule(),
+        )
 
     def visit(self, node: ast.AST) -> Value:
         method = getattr(self, "v_" + type(node).__name__, None)
@@ -196,16 +211,24 @@ class _Eval:
         if node.id in self.env:
             return self.env[node.id]
         if node.id in FUNCTIONS:
-            raise ExprError(f"'{node.id}' is a function: call it, as in "
-                            f"{node.id}(...). Received: ${{{self.source}}}")
+            raise ExprError(
+                f"'{node.id}' is a function: call it, as in "
+                f"{node.id}(...). Received: ${{{self.source}}}"
+            )
         close = difflib.get_close_matches(node.id, list(self.env), n=1, cutoff=0.6)
         names = sorted(self.env)
-        known = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "") \
-            if names else "none"
-        raise ExprError(f"unknown name '{node.id}' (known here: {known}). "
-                        f"Received: ${{{self.source}}}",
-                        hint=f"did you mean '{close[0]}'?" if close else
-                        "names are the block's args and let, [vars] and i")
+        known = (
+            ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+            if names
+            else "none"
+        )
+        raise ExprError(
+            f"unknown name '{node.id}' (known here: {known}). "
+            f"Received: ${{{self.source}}}",
+            hint=f"did you mean '{close[0]}'?"
+            if close
+            else "names are the block's args and let, [vars] and i",
+        )
 
     def v_List(self, node: ast.List) -> Value:
         return [self.visit(e) for e in node.elts]
@@ -215,14 +238,18 @@ class _Eval:
     def v_Subscript(self, node: ast.Subscript) -> Value:
         seq, index = self.visit(node.value), self.visit(node.slice)
         if not isinstance(seq, list):
-            raise ExprError(f"only lists can be indexed. Received: {seq!r} "
-                            f"in ${{{self.source}}}")
+            raise ExprError(
+                f"only lists can be indexed. Received: {seq!r} in ${{{self.source}}}"
+            )
         if isinstance(index, bool) or not isinstance(index, int):
-            raise ExprError(f"a list index is an int. Received: {index!r} "
-                            f"in ${{{self.source}}}")
+            raise ExprError(
+                f"a list index is an int. Received: {index!r} in ${{{self.source}}}"
+            )
         if not -len(seq) <= index < len(seq):
-            raise ExprError(f"index {index} is out of range for a list of "
-                            f"{len(seq)}. Received: ${{{self.source}}}")
+            raise ExprError(
+                f"index {index} is out of range for a list of "
+                f"{len(seq)}. Received: ${{{self.source}}}"
+            )
         return seq[index]
 
     def v_UnaryOp(self, node: ast.UnaryOp) -> Value:
@@ -241,18 +268,23 @@ class _Eval:
         if symbol == "+" and isinstance(a, str) and isinstance(b, str):
             return a + b
         if not (_is_number(a) and _is_number(b)):
-            raise ExprError(f"'{symbol}' takes two numbers (or '+' two strings). "
-                            f"Received: {a!r} {symbol} {b!r} in ${{{self.source}}}")
+            raise ExprError(
+                f"'{symbol}' takes two numbers (or '+' two strings). "
+                f"Received: {a!r} {symbol} {b!r} in ${{{self.source}}}"
+            )
         if symbol == "**":
             _check_power(a, b, self.source)
         try:
             return fn(a, b)
         except ZeroDivisionError:
-            raise ExprError(f"division by zero. Received: {a!r} {symbol} {b!r} "
-                            f"in ${{{self.source}}}") from None
+            raise ExprError(
+                f"division by zero. Received: {a!r} {symbol} {b!r} "
+                f"in ${{{self.source}}}"
+            ) from None
         except OverflowError:
-            raise ExprError(f"the result is too large. Received: ${{{self.source}}}"
-                            ) from None
+            raise ExprError(
+                f"the result is too large. Received: ${{{self.source}}}"
+            ) from None
 
     def v_BoolOp(self, node: ast.BoolOp) -> Value:
         is_and = isinstance(node.op, ast.And)
@@ -270,11 +302,14 @@ class _Eval:
                 raise self.refuse(f"the comparison {type(op).__name__}")
             right = self.visit(right_node)
             ordered = not isinstance(op, (ast.Eq, ast.NotEq))
-            if ordered and not (_is_number(left) and _is_number(right)) and not (
-                isinstance(left, str) and isinstance(right, str)
+            if (
+                ordered
+                and not (_is_number(left) and _is_number(right))
+                and not (isinstance(left, str) and isinstance(right, str))
             ):
-                raise ExprError(f"cannot order {left!r} and {right!r}. "
-                                f"Received: ${{{self.source}}}")
+                raise ExprError(
+                    f"cannot order {left!r} and {right!r}. Received: ${{{self.source}}}"
+                )
             if not _COMPARE[type(op)](left, right):
                 return False
             left = right
@@ -287,12 +322,15 @@ class _Eval:
         if type(node.func) in _REFUSED:
             raise self.refuse(_REFUSED[type(node.func)])
         if not isinstance(node.func, ast.Name):
-            raise self.refuse("calling anything but a named function",
-                              hint="functions: " + ", ".join(sorted(FUNCTIONS)))
+            raise self.refuse(
+                "calling anything but a named function",
+                hint="functions: " + ", ".join(sorted(FUNCTIONS)),
+            )
         name = node.func.id
         if name not in FUNCTIONS:
-            raise self.refuse(f"calling '{name}'",
-                              hint="functions: " + ", ".join(sorted(FUNCTIONS)))
+            raise self.refuse(
+                f"calling '{name}'", hint="functions: " + ", ".join(sorted(FUNCTIONS))
+            )
         args = [self.visit(a) for a in node.args]
         kwargs = {}
         for kw in node.keywords:
@@ -304,8 +342,9 @@ class _Eval:
         except ExprError:
             raise
         except (TypeError, ValueError, OverflowError) as e:
-            raise ExprError(f"{name}() failed: {e}. Received: ${{{self.source}}}"
-                            ) from None
+            raise ExprError(
+                f"{name}() failed: {e}. Received: ${{{self.source}}}"
+            ) from None
 
 
 def _is_number(v: Value) -> bool:
@@ -314,22 +353,28 @@ def _is_number(v: Value) -> bool:
 
 def _check_power(a, b, source: str) -> None:
     if abs(b) > MAX_EXPONENT:
-        raise ExprError(f"'**' takes an exponent of at most {MAX_EXPONENT} in "
-                        f"size. Received: {a!r} ** {b!r} in ${{{source}}}")
+        raise ExprError(
+            f"'**' takes an exponent of at most {MAX_EXPONENT} in "
+            f"size. Received: {a!r} ** {b!r} in ${{{source}}}"
+        )
 
 
 def _bounded(v: Value) -> Value:
     if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_INT:
-        raise ExprError(f"an int in ${{...}} is at most {MAX_INT:.0e} in size. "
-                        f"Received: {v}")
+        raise ExprError(
+            f"an int in ${{...}} is at most {MAX_INT:.0e} in size. Received: {v}"
+        )
     if isinstance(v, float) and not math.isfinite(v):
         raise ExprError(f"a number in ${{...}} must be finite. Received: {v}")
     if isinstance(v, str) and len(v) > MAX_TEXT:
-        raise ExprError(f"a string in ${{...}} is at most {MAX_TEXT} characters. "
-                        f"Received: {len(v)} characters")
+        raise ExprError(
+            f"a string in ${{...}} is at most {MAX_TEXT} characters. "
+            f"Received: {len(v)} characters"
+        )
     if isinstance(v, list) and len(v) > MAX_LIST:
-        raise ExprError(f"a list in ${{...}} has at most {MAX_LIST} items. "
-                        f"Received: {len(v)} items")
+        raise ExprError(
+            f"a list in ${{...}} has at most {MAX_LIST} items. Received: {len(v)} items"
+        )
     if isinstance(v, complex):
         raise ExprError(f"complex numbers are not allowed. Received: {v}")
     return v

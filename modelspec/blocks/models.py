@@ -38,8 +38,7 @@ class BlockDef(_Base):
     )
     args: list[str] = Field(
         default_factory=list,
-        description="Argument names; every use gives each one unless `defaults` "
-        "does.",
+        description="Argument names; every use gives each one unless `defaults` does.",
     )
     defaults: dict[str, Any] = Field(
         default_factory=dict, description="Default values of some arguments."
@@ -47,13 +46,13 @@ class BlockDef(_Base):
     inputs: list[str] = Field(
         default_factory=lambda: ["in"],
         min_length=1,
-        description="Local names of the block's inputs; default [\"in\"]. The "
+        description='Local names of the block\'s inputs; default ["in"]. The '
         "first layer reads the first of them unless it names others.",
     )
     let: dict[str, Any] = Field(
         default_factory=dict,
         description="Local values computed in order from the arguments, e.g. "
-        "out = \"${4 * filters}\".",
+        'out = "${4 * filters}".',
     )
     layers: list[dict[str, Any]] = Field(
         min_length=1,
@@ -69,8 +68,10 @@ class BlockDef(_Base):
 
         for n in names:
             if not re.match(NAME, n):
-                raise ValueError(f"a name is letters, digits and '_', starting "
-                                 f"with a letter. Received: {n!r}")
+                raise ValueError(
+                    f"a name is letters, digits and '_', starting "
+                    f"with a letter. Received: {n!r}"
+                )
         if len(set(names)) != len(names):
             raise ValueError(f"names must be unique. Received: {names}")
         return names
@@ -80,16 +81,20 @@ class BlockDef(_Base):
     def _not_reserved(cls, names: list[str]) -> list[str]:
         bad = [n for n in names if n in RESERVED]
         if bad:
-            raise ValueError(f"{bad[0]!r} is reserved (i is the repeat number). "
-                             f"Received: args = {names}")
+            raise ValueError(
+                f"{bad[0]!r} is reserved (i is the repeat number). "
+                f"Received: args = {names}"
+            )
         return names
 
     @model_validator(mode="after")
     def _defaults_are_args(self) -> BlockDef:
         extra = [k for k in self.defaults if k not in self.args]
         if extra:
-            raise ValueError(f"defaults names {extra[0]!r}, which is not in args "
-                             f"{self.args}. Received: defaults = {self.defaults}")
+            raise ValueError(
+                f"defaults names {extra[0]!r}, which is not in args "
+                f"{self.args}. Received: defaults = {self.defaults}"
+            )
         return self
 
 
@@ -106,7 +111,7 @@ class UseEntry(_Base):
         None,
         description="Put before the names of the instance's layers instead of "
         "'<name>_' (may be \"\"; may hold ${...}): for names whose number comes "
-        "last, e.g. prefix = \"conv_\" and a layer dw_${i} give conv_dw_1.",
+        'last, e.g. prefix = "conv_" and a layer dw_${i} give conv_dw_1.',
     )
     inputs: list[str] | Template | None = Field(
         None,

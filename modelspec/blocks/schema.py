@@ -60,14 +60,18 @@ def add_blocks(schema: dict) -> dict:
         "description": "Named values usable in any ${...} of the layers and blocks "
         "(override with --set vars.NAME=VALUE).",
         "additionalProperties": {
-            "anyOf": [{"type": "number"}, {"type": "boolean"}, {"type": "string"},
-                      {"type": "array"}],
+            "anyOf": [
+                {"type": "number"},
+                {"type": "boolean"},
+                {"type": "string"},
+                {"type": "array"},
+            ],
         },
     }
     schema["properties"]["blocks"] = {
         "type": "object",
         "description": "Blocks: parameterised sub-graphs, one [blocks.NAME] table "
-        "each, used from layers with `use = \"NAME\"`.",
+        'each, used from layers with `use = "NAME"`.',
         "additionalProperties": {"$ref": "#/$defs/BlockDef"},
     }
     return schema
@@ -99,15 +103,23 @@ def _templated(model: dict, when: bool = True) -> None:
     for key, prop in model.get("properties", {}).items():
         if key == "type":
             continue
-        inner = _items_templated({k: v for k, v in prop.items()
-                                  if k not in ("description", "title", "default")})
+        inner = _items_templated(
+            {
+                k: v
+                for k, v in prop.items()
+                if k not in ("description", "title", "default")
+            }
+        )
         if key == "name":
             # LOCAL_NAME allows every top-level name too (the checker requires
             # the leading letter there), so one pattern can report the mistake
             inner = LOCAL_NAME
         # if/else rather than anyOf: an editor then names what is wrong
-        new = {"if": TEMPLATE_TEST, "then": {"$ref": "#/$defs/Template"},
-               "else": _not_null(inner)}
+        new = {
+            "if": TEMPLATE_TEST,
+            "then": {"$ref": "#/$defs/Template"},
+            "else": _not_null(inner),
+        }
         for k in ("description", "title", "default"):
             if k in prop:
                 new[k] = prop[k]
@@ -134,8 +146,11 @@ def _items_templated(node):
         return node
     out = {k: _items_templated(v) for k, v in node.items()}
     if isinstance(out.get("items"), dict):
-        out["items"] = {"if": TEMPLATE_TEST, "then": {"$ref": "#/$defs/Template"},
-                        "else": out["items"]}
+        out["items"] = {
+            "if": TEMPLATE_TEST,
+            "then": {"$ref": "#/$defs/Template"},
+            "else": out["items"],
+        }
     return out
 
 

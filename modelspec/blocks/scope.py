@@ -61,7 +61,7 @@ class Scope:
         outer = self.parent
         while outer is not None:
             if name.startswith(outer.prefix):
-                outer.local.setdefault(name[len(outer.prefix):], name)
+                outer.local.setdefault(name[len(outer.prefix) :], name)
             outer = outer.parent
 
 
@@ -72,8 +72,12 @@ def position_index(positions: Positions) -> dict[tuple, list[tuple[tuple, Pos]]]
     for path, p in positions.at.items():
         if len(path) > 2 and path[0] == "layers" and isinstance(path[1], int):
             cut = 2
-        elif (len(path) > 4 and path[0] == "blocks" and path[2] == "layers"
-              and isinstance(path[3], int)):
+        elif (
+            len(path) > 4
+            and path[0] == "blocks"
+            and path[2] == "layers"
+            and isinstance(path[3], int)
+        ):
             cut = 4
         else:
             continue
@@ -91,22 +95,32 @@ def check_vars(table: Any, x) -> dict[str, Any]:
     if table is None:
         return env
     if not isinstance(table, dict):
-        x.add("MS103", f"[vars] must be a table of named values. Received: {table!r}",
-              ("vars",))
+        x.add(
+            "MS103",
+            f"[vars] must be a table of named values. Received: {table!r}",
+            ("vars",),
+        )
         return env
     for key, value in table.items():
         if _bad_name(key):
-            x.add("MS103", "[vars] names are letters, digits and '_', starting with "
-                  f"a letter, and not 'i'. Received: {key!r}", ("vars", key))
+            x.add(
+                "MS103",
+                "[vars] names are letters, digits and '_', starting with "
+                f"a letter, and not 'i'. Received: {key!r}",
+                ("vars", key),
+            )
         elif isinstance(value, dict):
-            x.add("MS103", f"[vars] {key} must be a number, bool, string or list. "
-                  f"Received: a table", ("vars", key))
+            x.add(
+                "MS103",
+                f"[vars] {key} must be a number, bool, string or list. "
+                f"Received: a table",
+                ("vars", key),
+            )
         else:
             try:
                 env[key] = substitute(value, env)
             except ExprError as e:
-                x.add("MS503", f"[vars] {key}: {e.message}", ("vars", key),
-                      hint=e.hint)
+                x.add("MS503", f"[vars] {key}: {e.message}", ("vars", key), hint=e.hint)
     return env
 
 
@@ -118,17 +132,27 @@ def check_blocks(table: Any, x) -> dict[str, BlockDef]:
     if table is None:
         return blocks
     if not isinstance(table, dict):
-        x.add("MS103", "[blocks] holds one [blocks.NAME] table per block. "
-              f"Received: {table!r}", ("blocks",))
+        x.add(
+            "MS103",
+            f"[blocks] holds one [blocks.NAME] table per block. Received: {table!r}",
+            ("blocks",),
+        )
         return blocks
     for name, body in table.items():
         if _bad_name(name):
-            x.add("MS103", "a block name is letters, digits and '_', starting with a "
-                  f"letter. Received: {name!r}", ("blocks", name))
+            x.add(
+                "MS103",
+                "a block name is letters, digits and '_', starting with a "
+                f"letter. Received: {name!r}",
+                ("blocks", name),
+            )
             continue
         if not isinstance(body, dict):
-            x.add("MS103", f"[blocks.{name}] must be a table. Received: {body!r}",
-                  ("blocks", name))
+            x.add(
+                "MS103",
+                f"[blocks.{name}] must be a table. Received: {body!r}",
+                ("blocks", name),
+            )
             continue
         found: list = []
         model = _check_model(BlockDef, body, ("blocks", name), _Context(x.pos, found))

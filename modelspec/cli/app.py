@@ -26,10 +26,20 @@ from . import check, export, sweep, train, view
 from .output import fail
 
 # What the [cpu] / [gpu] extras bring (import names).
-EXTRA_MODULES = frozenset({
-    "tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "numpy", "matplotlib",
-    "PIL", "sklearn", "tensorboard",
-})
+EXTRA_MODULES = frozenset(
+    {
+        "tensorflow",
+        "keras",
+        "tf2onnx",
+        "onnx",
+        "onnxruntime",
+        "numpy",
+        "matplotlib",
+        "PIL",
+        "sklearn",
+        "tensorboard",
+    }
+)
 
 app = typer.Typer(
     name="modelspec",
@@ -39,6 +49,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
 
 def _print_version(value: bool) -> None:
     if value:
@@ -50,9 +61,15 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option(
-        "--version", callback=_print_version, is_eager=True,
-        help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Check, train and export CNNs written as TOML specs."""
 
@@ -86,7 +103,9 @@ def main() -> None:
 def _internal_error(e: Exception) -> None:
     if os.environ.get("MODELSPEC_DEBUG"):
         raise e
-    print(f"internal error: {type(e).__name__}: {e}\n  this is a bug in "
-          "modelspec; rerun with MODELSPEC_DEBUG=1 for the traceback",
-          file=sys.stderr)
+    print(
+        f"internal error: {type(e).__name__}: {e}\n  this is a bug in "
+        "modelspec; rerun with MODELSPEC_DEBUG=1 for the traceback",
+        file=sys.stderr,
+    )
     sys.exit(EXIT_INTERNAL)

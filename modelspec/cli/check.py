@@ -17,15 +17,20 @@ from .params import Command, FormatOption, SetOption, TextOrJson
 
 
 def check(
-    files: Annotated[list[Path], typer.Argument(
-        metavar="SPEC", help="Spec files to check.")],
+    files: Annotated[
+        list[Path], typer.Argument(metavar="SPEC", help="Spec files to check.")
+    ],
     format: FormatOption = TextOrJson.text,
-    strict: Annotated[bool, typer.Option(
-        "--strict", help="Treat warnings as errors.")] = False,
-    quiet: Annotated[bool, typer.Option(
-        "--quiet", "-q", help="No summary table.")] = False,
-    expand: Annotated[bool, typer.Option(
-        "--expand", help="One row per layer, block instances expanded.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Treat warnings as errors.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No summary table.")
+    ] = False,
+    expand: Annotated[
+        bool,
+        typer.Option("--expand", help="One row per layer, block instances expanded."),
+    ] = False,
     set_: SetOption = None,
 ) -> None:
     """Validate specs and infer every layer's shape, without loading a framework."""
@@ -52,8 +57,9 @@ def check(
 
 
 def schema(
-    output: Annotated[Path | None, typer.Option(
-        "-o", "--output", metavar="FILE", help="Write here.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write here.")
+    ] = None,
 ) -> None:
     """Print the JSON Schema of spec files (for editors: `#:schema` in TOML)."""
     from ..fsutil import atomic_write_text
@@ -74,9 +80,12 @@ def version() -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("check", cls=Command,
-                short_help="Validate specs, infer shapes and parameters.")(check)
-    app.command("schema", cls=Command,
-                short_help="Print the JSON Schema of spec files.")(schema)
-    app.command("version", cls=Command,
-                short_help="Print the modelspec version.")(version)
+    app.command(
+        "check", cls=Command, short_help="Validate specs, infer shapes and parameters."
+    )(check)
+    app.command(
+        "schema", cls=Command, short_help="Print the JSON Schema of spec files."
+    )(schema)
+    app.command("version", cls=Command, short_help="Print the modelspec version.")(
+        version
+    )

@@ -52,7 +52,8 @@ def _load_run(run: Path, checkpoint: str, overrides: list[str]):
     resolved = runs.read_json(run_dir / runs.RESOLVED)
     text = (run_dir / runs.SPEC).read_text()
     report = check_text(
-        text, file=str(run_dir / runs.SPEC),
+        text,
+        file=str(run_dir / runs.SPEC),
         overrides=list(resolved.get("overrides", [])) + overrides,
     )
     if not report.ok:
@@ -69,23 +70,44 @@ def _load_run(run: Path, checkpoint: str, overrides: list[str]):
 
 
 def export_command(
-    target: Annotated[Path, typer.Argument(
-        metavar="RUN_OR_SPEC", help="A run folder, or a spec .toml file.")],
-    onnx: Annotated[bool, typer.Option(
-        "--onnx", help="Export to ONNX (the format).")] = False,
-    output: Annotated[Path | None, typer.Option(
-        "-o", "--output", metavar="FILE.onnx",
-        help="The .onnx file (default: <run>/best.onnx, or <model name>.onnx for "
-        "a spec).")] = None,
-    opset: Annotated[int | None, typer.Option(
-        "--opset", min=9, metavar="N",
-        help="ONNX opset (default [export] opset, 17).")] = None,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Overwrite an existing file.")] = False,
-    checkpoint: Annotated[Checkpoint, typer.Option(
-        "--checkpoint", help="For a run: which checkpoint.")] = Checkpoint.best,
-    random_inputs: Annotated[bool, typer.Option(
-        "--random-inputs", help="Verify on random inputs; load no data.")] = False,
+    target: Annotated[
+        Path,
+        typer.Argument(
+            metavar="RUN_OR_SPEC", help="A run folder, or a spec .toml file."
+        ),
+    ],
+    onnx: Annotated[
+        bool, typer.Option("--onnx", help="Export to ONNX (the format).")
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="FILE.onnx",
+            help="The .onnx file (default: <run>/best.onnx, or <model name>.onnx for "
+            "a spec).",
+        ),
+    ] = None,
+    opset: Annotated[
+        int | None,
+        typer.Option(
+            "--opset",
+            min=9,
+            metavar="N",
+            help="ONNX opset (default [export] opset, 17).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing file.")
+    ] = False,
+    checkpoint: Annotated[
+        Checkpoint, typer.Option("--checkpoint", help="For a run: which checkpoint.")
+    ] = Checkpoint.best,
+    random_inputs: Annotated[
+        bool,
+        typer.Option("--random-inputs", help="Verify on random inputs; load no data."),
+    ] = False,
     set_: SetOption = None,
 ) -> None:
     """Export a run (or a spec, untrained) to a verified ONNX file."""
@@ -94,7 +116,12 @@ def export_command(
         if not onnx:
             raise UsageError("choose the export format", hint="add --onnx")
         result, source = _export(
-            target, output, opset, force, checkpoint.value, random_inputs,
+            target,
+            output,
+            opset,
+            force,
+            checkpoint.value,
+            random_inputs,
             list(set_ or ()),
         )
     except SpecInvalid as e:
@@ -146,8 +173,10 @@ def _export(target, output, opset, force, checkpoint, random_inputs, overrides):
             _refuse_overwrite(output, force)
         from backends.keras_backend import build_model
 
-        warn(f"{target} is a spec, not a run: exporting freshly initialized "
-              "(untrained) weights")
+        warn(
+            f"{target} is a spec, not a run: exporting freshly initialized "
+            "(untrained) weights"
+        )
         model = build_model(report, seed=report.spec.train.seed)
         source = f"{target} (random weights)"
     settings = report.spec.export
@@ -161,8 +190,14 @@ def _export(target, output, opset, force, checkpoint, random_inputs, overrides):
         if x is None:
             warn(f"verifying on random inputs: {why}")
     result = export_onnx(
-        model, report, output, opset=opset or settings.opset, force=force, data=x,
-        tolerance=settings.tolerance, metadata=meta,
+        model,
+        report,
+        output,
+        opset=opset or settings.opset,
+        force=force,
+        data=x,
+        tolerance=settings.tolerance,
+        metadata=meta,
         n_random=settings.verify_examples,
     )
     return result, source
@@ -195,8 +230,8 @@ def render_export(result, source: str, console=None) -> None:
     table.add_row("opset", str(result.opset))
     table.add_row("input", f"{result.input_name} {_dims(v.input_shape)} float32")
     table.add_row(
-        "output", f"{result.output_name} {_dims(v.output_shape)} "
-        f"{meta.get('output_kind', '')}"
+        "output",
+        f"{result.output_name} {_dims(v.output_shape)} {meta.get('output_kind', '')}",
     )
     table.add_row("onnx.checker", "ok" if v.checker_ok else "FAILED")
     table.add_row("shape inference", f"{_dims(v.output_shape)} = checker's shape")
@@ -216,6 +251,7 @@ def render_export(result, source: str, console=None) -> None:
 
 def register(app: typer.Typer) -> None:
     app.command(
-        "export", cls=Command,
+        "export",
+        cls=Command,
         short_help="Export a run or spec to a verified ONNX file.",
     )(export_command)

@@ -38,8 +38,9 @@ def warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-def print_diagnostics(report: Report, stream: TextIO | None = None, *,
-                      summary: bool = True) -> None:
+def print_diagnostics(
+    report: Report, stream: TextIO | None = None, *, summary: bool = True
+) -> None:
     """Diagnostics, one per line (plus hint lines), to stderr by default, then
     `file: N errors, M warnings` unless `summary` is off."""
     stream = stream or sys.stderr
@@ -49,8 +50,10 @@ def print_diagnostics(report: Report, stream: TextIO | None = None, *,
         print(d.render(), file=stream)
     if summary and report.diagnostics:
         e, w = len(report.errors), len(report.warnings)
-        print(f"{report.file}: {e} error{'s' * (e != 1)}, "
-              f"{w} warning{'s' * (w != 1)}", file=stream)
+        print(
+            f"{report.file}: {e} error{'s' * (e != 1)}, {w} warning{'s' * (w != 1)}",
+            file=stream,
+        )
 
 
 def quiet_tensorflow() -> None:
@@ -123,8 +126,12 @@ def console(stream: TextIO | None = None, width: int | None = None):
 
     stream = stream or sys.stdout
     tty = hasattr(stream, "isatty") and stream.isatty()
-    return Console(file=stream, width=None if tty else (width or 110),
-                   highlight=False, soft_wrap=False)
+    return Console(
+        file=stream,
+        width=None if tty else (width or 110),
+        highlight=False,
+        soft_wrap=False,
+    )
 
 
 def _size(params: int) -> str:
@@ -176,13 +183,16 @@ def summary_table(report: Report, expand: bool = False):
 def totals_text(report: Report) -> str:
     t, tr = report.total_params, report.trainable_params
     nt = report.non_trainable_params
-    return (f"Total params: {t:,} ({_size(t)})\n"
-            f"Trainable params: {tr:,} ({_size(tr)})\n"
-            f"Non-trainable params: {nt:,} ({_size(nt)})")
+    return (
+        f"Total params: {t:,} ({_size(t)})\n"
+        f"Trainable params: {tr:,} ({_size(tr)})\n"
+        f"Non-trainable params: {nt:,} ({_size(nt)})"
+    )
 
 
-def print_summary(report: Report, stream: TextIO | None = None,
-                  expand: bool = False) -> None:
+def print_summary(
+    report: Report, stream: TextIO | None = None, expand: bool = False
+) -> None:
     c = console(stream)
     c.print(summary_table(report, expand))
     c.print(totals_text(report))

@@ -33,7 +33,8 @@ class Checkpoint(str, Enum):
 SetOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--set", metavar="KEY.PATH=VALUE",
+        "--set",
+        metavar="KEY.PATH=VALUE",
         help="Override a spec value: KEY.PATH=VALUE (repeatable).",
     ),
 ]

@@ -57,8 +57,9 @@ class RichReporter:
     def epoch_end(self, epoch: int, logs: dict) -> None:
         stats = self._stats(logs, logs.get("examples_per_s"), val=True)
         if not self.live:
-            self.console.print(f"{self.title}  {stats}", highlight=False,
-                               soft_wrap=True)
+            self.console.print(
+                f"{self.title}  {stats}", highlight=False, soft_wrap=True
+            )
         elif self.task is not None:
             self.progress.update(self.task, stats=stats)
 

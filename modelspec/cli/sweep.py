@@ -48,8 +48,10 @@ def _open(spec, set_items, repeat, epochs, out, resume, fresh, say):
     )
     found = None if fresh else sw.find_unfinished(out, state.key)
     if found is not None:
-        say(f"continuing the unfinished sweep {found} (same spec and grid; "
-            "--fresh starts a new one)")
+        say(
+            f"continuing the unfinished sweep {found} (same spec and grid; "
+            "--fresh starts a new one)"
+        )
         return found, sw.load_state(found), read_spec_text(found / sw.SPEC_COPY)
     return None, state, text
 
@@ -94,38 +96,64 @@ def table(rows, title: str):
     for key, label in sw.COLUMNS:
         left = key in ("variant", "status")
         # fold, not "…": the variant label is the point of the table
-        t.add_column(label, justify="left" if left else "right",
-                     overflow="fold" if key == "variant" else "ellipsis")
+        t.add_column(
+            label,
+            justify="left" if left else "right",
+            overflow="fold" if key == "variant" else "ellipsis",
+        )
     for row in rows:
         t.add_row(*[sw.format_cell(k, row.get(k)) for k, _ in sw.COLUMNS])
     return t
 
 
+# long: the signature declares the command's seven options; the body is 25 lines.
 def sweep_command(
-    spec: Annotated[Path | None, typer.Argument(
-        metavar="SPEC", help="The spec file to sweep.")] = None,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", metavar="KEY.PATH=V1,V2,...",
-        help="Values to sweep (repeatable); every combination is one run. "
-        "Commas inside [..] do not split: layers.conv1.kernel=[3,3],[5,5].",
-    )] = None,
-    repeat: Annotated[int, typer.Option(
-        "--repeat", min=1, metavar="N",
-        help="Run each combination N times, with train.seed = seed, seed+1, ...",
-    )] = 1,
-    epochs: Annotated[int | None, typer.Option(
-        "--epochs", min=1, metavar="N",
-        help="Train every variant this many epochs.")] = None,
-    out: Annotated[Path, typer.Option(
-        "--out", metavar="DIR", help="Runs folder.")] = Path("runs"),
-    resume: Annotated[Path | None, typer.Option(
-        "--resume", metavar="SWEEP_DIR",
-        help="Continue an interrupted sweep (its folder).")] = None,
-    fresh: Annotated[bool, typer.Option(
-        "--fresh",
-        help="Start a new sweep even when an unfinished one with the same spec "
-        "and grid exists (by default that one is continued).",
-    )] = False,
+    spec: Annotated[
+        Path | None, typer.Argument(metavar="SPEC", help="The spec file to sweep.")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY.PATH=V1,V2,...",
+            help="Values to sweep (repeatable); every combination is one run. "
+            "Commas inside [..] do not split: layers.conv1.kernel=[3,3],[5,5].",
+        ),
+    ] = None,
+    repeat: Annotated[
+        int,
+        typer.Option(
+            "--repeat",
+            min=1,
+            metavar="N",
+            help="Run each combination N times, with train.seed = seed, seed+1, ...",
+        ),
+    ] = 1,
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            "--epochs", min=1, metavar="N", help="Train every variant this many epochs."
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Runs folder.")
+    ] = Path("runs"),
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume",
+            metavar="SWEEP_DIR",
+            help="Continue an interrupted sweep (its folder).",
+        ),
+    ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Start a new sweep even when an unfinished one with the same spec "
+            "and grid exists (by default that one is continued).",
+        ),
+    ] = False,
 ) -> None:
     """Train a grid of variants, each a normal run; compare them in a table
     and one plot under runs/sweeps/<name>-<stamp>/."""
@@ -149,8 +177,9 @@ def sweep_command(
     console.print(table(outcome.rows, f"sweep of {state.spec_name}"))
     say(f"saved {sweep_dir / sw.CSV_FILE}, {sw.MD_FILE} and {sw.PLOT_FILE}")
     for v in outcome.failed:
-        print(f"error: variant {v.index} ({v.label}) failed: {v.error}",
-              file=sys.stderr)
+        print(
+            f"error: variant {v.index} ({v.label}) failed: {v.error}", file=sys.stderr
+        )
     if outcome.failed:
         raise typer.Exit(1)
 
@@ -179,8 +208,7 @@ def _train(sweep_dir: Path, state, reports: dict, console, say):
     from ..runs import sweep as sw
 
     n = len(state.variants)
-    say(f"sweep of {n} variant{'s' * (n != 1)} of {state.spec_name} -> "
-        f"{sweep_dir}")
+    say(f"sweep of {n} variant{'s' * (n != 1)} of {state.spec_name} -> {sweep_dir}")
     from backends.keras_backend.sweep_run import run_sweep
 
     def announce(v, action) -> None:
@@ -191,14 +219,20 @@ def _train(sweep_dir: Path, state, reports: dict, console, say):
         run_dir = sw.run_path(sweep_dir, v)
         assert run_dir is not None  # run_sweep records it before calling us
         row = sw.comparison_row(v, _metrics(run_dir / runs.METRICS), run_dir)
-        say(f"  val acc {sw.format_cell('val_accuracy', row['val_accuracy'])}, "
+        say(
+            f"  val acc {sw.format_cell('val_accuracy', row['val_accuracy'])}, "
             f"test acc {sw.format_cell('test_accuracy', row['test_accuracy'])}"
-            f" -> {run_dir}")
+            f" -> {run_dir}"
+        )
 
     with RichReporter(console) as reporter:
         return run_sweep(
-            sweep_dir, state, reports, reporter=reporter,
-            on_variant=announce, after_variant=summary,
+            sweep_dir,
+            state,
+            reports,
+            reporter=reporter,
+            on_variant=announce,
+            after_variant=summary,
         )
 
 
@@ -213,5 +247,6 @@ def _metrics(path: Path) -> dict:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("sweep", cls=Command,
-                short_help="Train a grid of variants and compare them.")(sweep_command)
+    app.command(
+        "sweep", cls=Command, short_help="Train a grid of variants and compare them."
+    )(sweep_command)

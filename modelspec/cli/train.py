@@ -37,8 +37,10 @@ def _summary(result) -> str:
     m = result.metrics
     test = m.get("test", {}).get("accuracy")
     val = m.get("val", {}).get("accuracy")
-    acc = f"test accuracy {test:.4f}" if test is not None else (
-        f"val accuracy {val:.4f}" if val is not None else "trained"
+    acc = (
+        f"test accuracy {test:.4f}"
+        if test is not None
+        else (f"val accuracy {val:.4f}" if val is not None else "trained")
     )
     return (
         f"{acc} (best epoch {m.get('best_epoch')}/{m.get('epochs_done')} by "
@@ -47,16 +49,23 @@ def _summary(result) -> str:
 
 
 def train_command(
-    spec: Annotated[Path | None, typer.Argument(
-        metavar="SPEC", help="The spec file to train.")] = None,
+    spec: Annotated[
+        Path | None, typer.Argument(metavar="SPEC", help="The spec file to train.")
+    ] = None,
     set_: SetOption = None,
-    epochs: Annotated[int | None, typer.Option(
-        "--epochs", min=1, metavar="N", help="Train this many epochs.")] = None,
-    out: Annotated[Path, typer.Option(
-        "--out", metavar="DIR", help="Runs folder.")] = Path("runs"),
-    resume: Annotated[Path | None, typer.Option(
-        "--resume", metavar="RUN",
-        help="Continue an interrupted run (its folder).")] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option("--epochs", min=1, metavar="N", help="Train this many epochs."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Runs folder.")
+    ] = Path("runs"),
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume", metavar="RUN", help="Continue an interrupted run (its folder)."
+        ),
+    ] = None,
 ) -> None:
     """Train a spec; writes runs/<name>/<timestamp>/ (checkpoints, metrics, plots)."""
     from rich.console import Console
@@ -89,7 +98,10 @@ def train_command(
                 raise SpecInvalid(report)
             with RichReporter(console) as reporter:
                 result = trainer.train(
-                    report, overrides=overrides, out=out, reporter=reporter,
+                    report,
+                    overrides=overrides,
+                    out=out,
+                    reporter=reporter,
                     on_transfer=_transfer_printer(console),
                 )
     except SpecInvalid as e:
@@ -105,8 +117,10 @@ def train_command(
 
 
 def evaluate_command(
-    run: Annotated[Path, typer.Argument(
-        metavar="RUN", help="A run folder (or runs/<name>/latest).")],
+    run: Annotated[
+        Path,
+        typer.Argument(metavar="RUN", help="A run folder (or runs/<name>/latest)."),
+    ],
 ) -> None:
     """Reload a run's best.keras and evaluate it on the spec's data."""
     from rich.console import Console
@@ -119,8 +133,11 @@ def evaluate_command(
         results, path = evaluate_run(run)
     except ModelspecError as e:
         raise fail(e) from None
-    keys = [k for k in next(iter(results.values()), {}) if k not in (
-        "examples", "examples_per_s")]
+    keys = [
+        k
+        for k in next(iter(results.values()), {})
+        if k not in ("examples", "examples_per_s")
+    ]
     table = Table(title=str(path))
     for col in ["split", *keys, "examples"]:
         table.add_column(col, justify="left" if col == "split" else "right")
@@ -130,13 +147,20 @@ def evaluate_command(
 
 
 def predict_command(
-    run: Annotated[Path, typer.Argument(
-        metavar="RUN_OR_ONNX",
-        help="A run folder (or runs/<name>/latest), or an exported .onnx file.")],
-    images: Annotated[list[Path], typer.Argument(
-        metavar="IMAGE", help="PNG/JPEG images or .npy arrays.")],
-    top: Annotated[int, typer.Option(
-        "--top", "-k", min=1, metavar="K", help="Classes to show.")] = 3,
+    run: Annotated[
+        Path,
+        typer.Argument(
+            metavar="RUN_OR_ONNX",
+            help="A run folder (or runs/<name>/latest), or an exported .onnx file.",
+        ),
+    ],
+    images: Annotated[
+        list[Path],
+        typer.Argument(metavar="IMAGE", help="PNG/JPEG images or .npy arrays."),
+    ],
+    top: Annotated[
+        int, typer.Option("--top", "-k", min=1, metavar="K", help="Classes to show.")
+    ] = 3,
 ) -> None:
     """Classify images with a run's best model (or an .onnx file, without
     TensorFlow); prints the top-k probabilities."""
@@ -179,14 +203,25 @@ def render_predictions(results, console=None, title: str | None = None) -> None:
 
 
 def runs_command(
-    folder: Annotated[list[Path] | None, typer.Argument(
-        metavar="DIR",
-        help="Runs folder (default runs/); with --compare, the runs to plot.")] = None,
-    compare: Annotated[bool, typer.Option(
-        "--compare", help="Plot the given runs' curves on one PNG.")] = False,
-    output: Annotated[Path | None, typer.Option(
-        "-o", "--output", metavar="FILE.png",
-        help="With --compare: the PNG (compare.png).")] = None,
+    folder: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="DIR",
+            help="Runs folder (default runs/); with --compare, the runs to plot.",
+        ),
+    ] = None,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="Plot the given runs' curves on one PNG.")
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="FILE.png",
+            help="With --compare: the PNG (compare.png).",
+        ),
+    ] = None,
 ) -> None:
     """A table of runs and their best metrics, to compare variants side by side."""
     from ..runs import list_runs
@@ -197,10 +232,12 @@ def runs_command(
         compare_runs(folders, output)
         return
     if len(folders) > 1 or output is not None:
-        raise fail(UsageError(
-            "several run folders or -o need --compare",
-            hint="modelspec runs --compare RUN RUN -o compare.png",
-        ))
+        raise fail(
+            UsageError(
+                "several run folders or -o need --compare",
+                hint="modelspec runs --compare RUN RUN -o compare.png",
+            )
+        )
     root = folders[0] if folders else Path("runs")
     try:
         found = list_runs(root)
@@ -226,14 +263,20 @@ def runs_table(found, folder: Path):
     cols = ("spec", "run", "status", *numeric)
     with_overrides = any(r.extra.get("overrides") for r in found)
     for col in cols:
-        table.add_column(col, justify="right" if col in numeric else "left",
-                         no_wrap=col in numeric)
+        table.add_column(
+            col, justify="right" if col in numeric else "left", no_wrap=col in numeric
+        )
     if with_overrides:
         table.add_column("overrides", overflow="fold")
     for r in found:
         row = [
-            r.name, r.stamp, r.status, cell(r.epochs), cell(r.best_epoch),
-            cell(r.val_accuracy), cell(r.test_accuracy),
+            r.name,
+            r.stamp,
+            r.status,
+            cell(r.epochs),
+            cell(r.best_epoch),
+            cell(r.val_accuracy),
+            cell(r.test_accuracy),
             cell(None if r.examples_per_s is None else round(r.examples_per_s)),
             cell(None if r.wall_time is None else round(r.wall_time)),
         ]
@@ -252,8 +295,9 @@ def compare_runs(folders: list[Path], output: Path | None) -> None:
         from backends.keras_backend.compare import compare_runs as plot
 
         if not folders:
-            raise UsageError("--compare needs run folders",
-                             hint="modelspec runs --compare RUN RUN")
+            raise UsageError(
+                "--compare needs run folders", hint="modelspec runs --compare RUN RUN"
+            )
         dirs = plot(folders, target)
     except ModelspecError as e:
         raise fail(e) from None
@@ -261,13 +305,17 @@ def compare_runs(folders: list[Path], output: Path | None) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train", cls=Command,
-                short_help="Train a spec into a new run folder.")(train_command)
-    app.command("evaluate", cls=Command,
-                short_help="Evaluate a run's best model on its data.")(evaluate_command)
+    app.command("train", cls=Command, short_help="Train a spec into a new run folder.")(
+        train_command
+    )
     app.command(
-        "predict", cls=Command,
+        "evaluate", cls=Command, short_help="Evaluate a run's best model on its data."
+    )(evaluate_command)
+    app.command(
+        "predict",
+        cls=Command,
         short_help="Classify images with a run or an .onnx file.",
     )(predict_command)
-    app.command("runs", cls=Command,
-                short_help="List runs and their best metrics.")(runs_command)
+    app.command("runs", cls=Command, short_help="List runs and their best metrics.")(
+        runs_command
+    )

@@ -18,11 +18,21 @@ from ..errors import ModelspecError, UsageError
 from .output import console, fail, print_diagnostics
 from .params import Command, FormatOption, PictureFormat, SetOption, TextOrJson
 
-SUFFIXES = {".svg": "svg", ".png": "png", ".html": "html", ".htm": "html",
-            ".mmd": "mermaid", ".md": "mermaid"}
+SUFFIXES = {
+    ".svg": "svg",
+    ".png": "png",
+    ".html": "html",
+    ".htm": "html",
+    ".mmd": "mermaid",
+    ".md": "mermaid",
+}
 EXTENSION = {"svg": ".svg", "png": ".png", "html": ".html", "mermaid": ".mmd"}
-STATUS = {"unchanged": ("=", "dim"), "changed": ("~", "yellow"),
-          "added": ("+", "green"), "removed": ("-", "red")}
+STATUS = {
+    "unchanged": ("=", "dim"),
+    "changed": ("~", "yellow"),
+    "added": ("+", "green"),
+    "removed": ("-", "red"),
+}
 
 
 def pick_format(fmt: PictureFormat | None, output: Path | None) -> str:
@@ -41,15 +51,28 @@ def pick_format(fmt: PictureFormat | None, output: Path | None) -> str:
 
 
 def graph(
-    spec: Annotated[Path, typer.Argument(
-        metavar="SPEC", help="The spec file to draw.")],
-    output: Annotated[Path | None, typer.Option(
-        "-o", "--output", metavar="FILE",
-        help="Write here ('-' for stdout). Default: <spec name>.svg/.png/.html in "
-        "the current folder; mermaid goes to stdout.")] = None,
-    format: Annotated[PictureFormat | None, typer.Option(
-        "--format", "-f", case_sensitive=False,
-        help="Picture format (default: from -o, else svg).")] = None,
+    spec: Annotated[
+        Path, typer.Argument(metavar="SPEC", help="The spec file to draw.")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="FILE",
+            help="Write here ('-' for stdout). Default: <spec name>.svg/.png/.html in "
+            "the current folder; mermaid goes to stdout.",
+        ),
+    ] = None,
+    format: Annotated[
+        PictureFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="Picture format (default: from -o, else svg).",
+        ),
+    ] = None,
     set_: SetOption = None,
 ) -> None:
     """Draw the layer graph with shapes and parameter counts (no graphviz).
@@ -79,8 +102,10 @@ def graph(
         except OSError as e:
             raise fail(UsageError(f"cannot write {output}: {e.strerror}")) from None
         n = len(report.nodes)
-        print(f"wrote {output} ({fmt}, {n} layer{'s' * (n != 1)}, "
-              f"{report.total_params:,} params)")
+        print(
+            f"wrote {output} ({fmt}, {n} layer{'s' * (n != 1)}, "
+            f"{report.total_params:,} params)"
+        )
     if report.diagnostics:
         print_diagnostics(report)
     if not report.ok:
@@ -129,14 +154,22 @@ def block_table(diffs):
     from rich.table import Table
 
     marks = {"added": "+", "removed": "-", "changed": "~", "unchanged": "="}
-    table = Table(title="block instances", title_justify="left",
-                  box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(
+        title="block instances",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
     for column in ("", "instance", "block", "output shape", "params", "layers"):
-        table.add_column(column, no_wrap=True, justify="right"
-                         if column in ("params", "layers") else "left")
+        table.add_column(
+            column,
+            no_wrap=True,
+            justify="right" if column in ("params", "layers") else "left",
+        )
     for d in diffs:
         table.add_row(
-            marks[d.status], d.name,
+            marks[d.status],
+            d.name,
             _arrow(d.block_a or "", d.block_b or "", d.status),
             _arrow(_shape(d.shape_a), _shape(d.shape_b), d.status),
             _arrow(_params(d.params_a), _params(d.params_b), d.status),
@@ -148,8 +181,9 @@ def block_table(diffs):
 def _change_text(c) -> str:
     text = f"{c.key} {_value(c.a)} → {_value(c.b)}"
     if len(text) > 30:  # initializers: their kind is what a reader scans for
-        short = [x["type"] if isinstance(x, dict) and "type" in x else x
-                 for x in (c.a, c.b)]
+        short = [
+            x["type"] if isinstance(x, dict) and "type" in x else x for x in (c.a, c.b)
+        ]
         text = f"{c.key} {_value(short[0])} → {_value(short[1])}"
     return text
 
@@ -166,8 +200,12 @@ def diff_table(d, settings_column: bool = True):
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"{d.file_a} → {d.file_b}", title_justify="left",
-                  box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(
+        title=f"{d.file_a} → {d.file_b}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
     table.add_column("", no_wrap=True)
     table.add_column("layer", no_wrap=True)
     table.add_column("type", no_wrap=True)
@@ -179,8 +217,10 @@ def diff_table(d, settings_column: bool = True):
     for row in d.layers:
         mark, style = STATUS[row.status]
         delta = row.params_delta
-        name = Text(row.name_b or row.name_a or "",
-                    style=style if row.status != "unchanged" else "")
+        name = Text(
+            row.name_b or row.name_a or "",
+            style=style if row.status != "unchanged" else "",
+        )
         if row.name_a and row.name_b and row.name_a != row.name_b:
             name.append(f"\nwas {row.name_a}", style="dim")
         changes = "\n".join(_change_text(c) for c in row.changes if c.key != "name")
@@ -215,8 +255,9 @@ def settings_table(d):
     from rich import box
     from rich.table import Table
 
-    table = Table(title="settings", title_justify="left", box=box.SIMPLE_HEAD,
-                  pad_edge=False)
+    table = Table(
+        title="settings", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
+    )
     table.add_column("key", no_wrap=True)
     table.add_column(d.file_a)
     table.add_column(d.file_b)
@@ -233,10 +274,13 @@ def totals_text(d) -> str:
     ratio = ""
     if d.params_a and d.params_delta:
         ratio = f", ×{d.params_b / d.params_a:.2f}"
-    counts = ", ".join(f"{d.count(s)} {s}" for s in
-                       ("added", "removed", "changed", "unchanged"))
-    text = (f"params {d.params_a:,} → {d.params_b:,} "
-            f"({_signed(d.params_delta)}{ratio});  layers: {counts}")
+    counts = ", ".join(
+        f"{d.count(s)} {s}" for s in ("added", "removed", "changed", "unchanged")
+    )
+    text = (
+        f"params {d.params_a:,} → {d.params_b:,} "
+        f"({_signed(d.params_delta)}{ratio});  layers: {counts}"
+    )
     if d.settings:
         text += f"\nsettings: {len(d.settings)} changed"
     if d.output_a != d.output_b:
@@ -245,10 +289,12 @@ def totals_text(d) -> str:
 
 
 def diff(
-    a: Annotated[Path, typer.Argument(
-        metavar="A", help="The first spec (the 'before').")],
-    b: Annotated[Path, typer.Argument(
-        metavar="B", help="The second spec (the 'after').")],
+    a: Annotated[
+        Path, typer.Argument(metavar="A", help="The first spec (the 'before').")
+    ],
+    b: Annotated[
+        Path, typer.Argument(metavar="B", help="The second spec (the 'after').")
+    ],
     format: FormatOption = TextOrJson.text,
 ) -> None:
     """Compare two specs layer by layer: added, removed and changed layers with
@@ -264,9 +310,11 @@ def diff(
     for r in (ra, rb):
         if not r.ok:
             n = len(r.errors)
-            print(f"note: {r.file} has {n} error{'s' * (n != 1)} (see modelspec "
-                  "check); layers whose shape could not be inferred show ?",
-                  file=sys.stderr)
+            print(
+                f"note: {r.file} has {n} error{'s' * (n != 1)} (see modelspec "
+                "check); layers whose shape could not be inferred show ?",
+                file=sys.stderr,
+            )
     if format is TextOrJson.json:
         print(json.dumps(d.to_json(), indent=2, ensure_ascii=False))
         return
@@ -283,7 +331,13 @@ def diff(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("graph", cls=Command,
-                short_help="Draw the layer graph (SVG, PNG, HTML, Mermaid).")(graph)
-    app.command("diff", cls=Command,
-                short_help="Compare two specs layer by layer and key by key.")(diff)
+    app.command(
+        "graph",
+        cls=Command,
+        short_help="Draw the layer graph (SVG, PNG, HTML, Mermaid).",
+    )(graph)
+    app.command(
+        "diff",
+        cls=Command,
+        short_help="Compare two specs layer by layer and key by key.",
+    )(diff)

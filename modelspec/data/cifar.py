@@ -27,24 +27,36 @@ from .info import CLASS_NAMES
 from .process import RawData
 
 URLS = {
-    "cifar10": ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-                "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"),
-    "cifar100": ("https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-                 "85cd44d02ba6437773c5bbd22e183051d648de2e7d6b014e1ef29b855ba677a7"),
+    "cifar10": (
+        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+        "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
+    ),
+    "cifar100": (
+        "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+        "85cd44d02ba6437773c5bbd22e183051d648de2e7d6b014e1ef29b855ba677a7",
+    ),
 }
-BIN_TRAIN = {"cifar10": [f"data_batch_{i}.bin" for i in range(1, 6)],
-             "cifar100": ["train.bin"]}
+BIN_TRAIN = {
+    "cifar10": [f"data_batch_{i}.bin" for i in range(1, 6)],
+    "cifar100": ["train.bin"],
+}
 BIN_TEST = {"cifar10": ["test_batch.bin"], "cifar100": ["test.bin"]}
-PY_TRAIN = {"cifar10": [f"data_batch_{i}" for i in range(1, 6)],
-            "cifar100": ["train"]}
+PY_TRAIN = {"cifar10": [f"data_batch_{i}" for i in range(1, 6)], "cifar100": ["train"]}
 PY_TEST = {"cifar10": ["test_batch"], "cifar100": ["test"]}
 BIN_DIRS = {"cifar10": "cifar-10-batches-bin", "cifar100": "cifar-100-binary"}
 PY_DIRS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
 ARCHIVES = {
-    "cifar10": ("cifar-10-binary.tar.gz", "cifar-10-python.tar.gz",
-                "cifar-10-batches-py-target_archive", "cifar-10-batches-py.tar.gz"),
-    "cifar100": ("cifar-100-binary.tar.gz", "cifar-100-python.tar.gz",
-                 "cifar-100-python-target_archive"),
+    "cifar10": (
+        "cifar-10-binary.tar.gz",
+        "cifar-10-python.tar.gz",
+        "cifar-10-batches-py-target_archive",
+        "cifar-10-batches-py.tar.gz",
+    ),
+    "cifar100": (
+        "cifar-100-binary.tar.gz",
+        "cifar-100-python.tar.gz",
+        "cifar-100-python-target_archive",
+    ),
 }
 
 
@@ -65,9 +77,7 @@ def _numpy_globals() -> dict[tuple[str, str], object]:
     for core in ("numpy.core", "numpy._core"):
         allowed[(f"{core}.multiarray", "_reconstruct")] = multiarray._reconstruct
         # Private, so absent from numpy's stubs, but CIFAR's pickles name it.
-        allowed[(f"{core}.numeric", "_frombuffer")] = (
-            numeric._frombuffer  # type: ignore[attr-defined]
-        )
+        allowed[(f"{core}.numeric", "_frombuffer")] = numeric._frombuffer  # type: ignore[attr-defined]
     return allowed
 
 
@@ -113,8 +123,10 @@ def parse_binary(data: bytes, name: str, what: str) -> tuple[np.ndarray, np.ndar
     label_bytes = 1 if name == "cifar10" else 2
     record = label_bytes + 3072
     if len(data) == 0 or len(data) % record:
-        raise DataError(f"{what}: {len(data)} bytes is not a whole number of "
-                        f"{record}-byte {name} records (truncated file?)")
+        raise DataError(
+            f"{what}: {len(data)} bytes is not a whole number of "
+            f"{record}-byte {name} records (truncated file?)"
+        )
     arr = np.frombuffer(data, np.uint8).reshape(-1, record)
     return _images(arr[:, label_bytes:]), arr[:, label_bytes - 1].astype(np.int64)
 
@@ -128,11 +140,17 @@ def parse_python(data: bytes, name: str, what: str) -> tuple[np.ndarray, np.ndar
     if "data" not in d or key not in d:
         raise DataError(f"{what}: missing 'data' or '{key}' (it has {sorted(d)})")
     x = d["data"]
-    if not isinstance(x, np.ndarray) or x.dtype != np.uint8 or x.ndim != 2 \
-            or x.shape[1] != 3072:
+    if (
+        not isinstance(x, np.ndarray)
+        or x.dtype != np.uint8
+        or x.ndim != 2
+        or x.shape[1] != 3072
+    ):
         shape = getattr(x, "shape", None)
-        raise DataError(f"{what}: 'data' must be a uint8 array of shape (n, 3072), "
-                        f"got {type(x).__name__} {shape}")
+        raise DataError(
+            f"{what}: 'data' must be a uint8 array of shape (n, 3072), "
+            f"got {type(x).__name__} {shape}"
+        )
     return _images(x), np.asarray(d[key], dtype=np.int64)
 
 
@@ -182,9 +200,16 @@ def _try(name: str, read: Reader, where: str) -> RawData | None:
         y_tr = np.concatenate([parts[n][1] for n in train])
         x_te = np.concatenate([parts[n][0] for n in test])
         y_te = np.concatenate([parts[n][1] for n in test])
-        return RawData(name=name, x_train=x_tr, y_train=y_tr, x_test=x_te,
-                       y_test=y_te, class_names=CLASS_NAMES[name], raw_max=255.0,
-                       source=where)
+        return RawData(
+            name=name,
+            x_train=x_tr,
+            y_train=y_tr,
+            x_test=x_te,
+            y_test=y_te,
+            class_names=CLASS_NAMES[name],
+            raw_max=255.0,
+            source=where,
+        )
     return None
 
 
@@ -228,10 +253,13 @@ def load_builtin(name: str, path: str | None) -> RawData:
     try:
         locate.download(url, target, sha)
     except locate.DownloadFailed as e:
-        wanted = (f"{BIN_DIRS[name]}/, {PY_DIRS[name]}/ or one of "
-                  f"{', '.join(ARCHIVES[name])}")
-        hint = (f"put {url.rsplit('/', 1)[-1]} ({url}) in {locate.keras_cache()}/, "
-                f"or its unpacked {PY_DIRS[name]}/ folder in $MODELSPEC_DATA")
+        wanted = (
+            f"{BIN_DIRS[name]}/, {PY_DIRS[name]}/ or one of {', '.join(ARCHIVES[name])}"
+        )
+        hint = (
+            f"put {url.rsplit('/', 1)[-1]} ({url}) in {locate.keras_cache()}/, "
+            f"or its unpacked {PY_DIRS[name]}/ folder in $MODELSPEC_DATA"
+        )
         raise locate.not_found(name, wanted, searched, str(e), hint) from e
     raw = _try(name, _tar_reader(target), str(target))
     if raw is None:

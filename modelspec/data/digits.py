@@ -30,7 +30,12 @@ def load_digits() -> RawData:
         x, y, test_size=TEST_FRACTION, stratify=y, random_state=SPLIT_SEED
     )
     return RawData(
-        name="digits", x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te,
-        class_names=CLASS_NAMES["digits"], raw_max=16.0,
+        name="digits",
+        x_train=x_tr,
+        y_train=y_tr,
+        x_test=x_te,
+        y_test=y_te,
+        class_names=CLASS_NAMES["digits"],
+        raw_max=16.0,
         source="sklearn.datasets.load_digits",
     )

@@ -56,8 +56,10 @@ def read_idx(path: Path) -> np.ndarray:
 def _idx_header(path: Path, data: bytes) -> tuple[tuple[int, ...], int]:
     """(dims, header length) of IDX bytes; raises DataError on a bad header."""
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
-        raise DataError(f"{path}: not an IDX file (bad magic number)",
-                        hint="expected the files from the MNIST/Fashion-MNIST sites")
+        raise DataError(
+            f"{path}: not an IDX file (bad magic number)",
+            hint="expected the files from the MNIST/Fashion-MNIST sites",
+        )
     if data[2] != 0x08:
         raise DataError(f"{path}: IDX element type 0x{data[2]:02x} is not uint8")
     ndim = data[3]
@@ -110,27 +112,40 @@ def load_idx_folder(name: str, folder: Path) -> RawData | None:
     arrays = {key: read_idx(path) for key, path in files.items()}
     return RawData(
         name=name,
-        x_train=arrays["train", "x"], y_train=arrays["train", "y"],
-        x_test=arrays["test", "x"], y_test=arrays["test", "y"],
-        class_names=CLASS_NAMES[name], raw_max=255.0, source=str(folder),
+        x_train=arrays["train", "x"],
+        y_train=arrays["train", "y"],
+        x_test=arrays["test", "x"],
+        y_test=arrays["test", "y"],
+        class_names=CLASS_NAMES[name],
+        raw_max=255.0,
+        source=str(folder),
     )
 
 
 def load_mnist_npz(path: Path, name: str = "mnist") -> RawData:
     try:
         with np.load(path, allow_pickle=False) as f:
-            missing = [k for k in ("x_train", "y_train", "x_test", "y_test")
-                       if k not in f.files]
+            missing = [
+                k
+                for k in ("x_train", "y_train", "x_test", "y_test")
+                if k not in f.files
+            ]
             if missing:
-                raise DataError(f"{path}: missing arrays {missing} (it has "
-                                f"{sorted(f.files)})")
+                raise DataError(
+                    f"{path}: missing arrays {missing} (it has {sorted(f.files)})"
+                )
             arrays = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test")}
     except DataError:
         raise
     except Exception as e:
         raise DataError(f"{path}: cannot read the .npz file ({e})") from e
-    return RawData(name=name, **arrays, class_names=CLASS_NAMES[name],
-                   raw_max=255.0, source=str(path))
+    return RawData(
+        name=name,
+        **arrays,
+        class_names=CLASS_NAMES[name],
+        raw_max=255.0,
+        source=str(path),
+    )
 
 
 def find(name: str, path: str | None) -> tuple[RawData | None, list[locate.Place]]:
@@ -157,8 +172,9 @@ def load_builtin(name: str, path: str | None) -> RawData:
     idx_names = ", ".join(f"{s}.gz" for s in STEMS.values())
     try:
         if name == "mnist":
-            target = locate.download(f"{KERAS_URL}mnist.npz", cache / "mnist.npz",
-                                     MNIST_NPZ_SHA256)
+            target = locate.download(
+                f"{KERAS_URL}mnist.npz", cache / "mnist.npz", MNIST_NPZ_SHA256
+            )
             return load_mnist_npz(target)
         folder = cache / "fashion-mnist"
         for stem in STEMS.values():
@@ -170,10 +186,14 @@ def load_builtin(name: str, path: str | None) -> RawData:
     except locate.DownloadFailed as e:
         if name == "mnist":
             wanted = f"mnist.npz or the IDX files {idx_names} (in a mnist/ folder)"
-            hint = (f"put mnist.npz ({KERAS_URL}mnist.npz) in {cache}/, or the four "
-                    "IDX files in $MODELSPEC_DATA/mnist/")
+            hint = (
+                f"put mnist.npz ({KERAS_URL}mnist.npz) in {cache}/, or the four "
+                "IDX files in $MODELSPEC_DATA/mnist/"
+            )
         else:
             wanted = f"the IDX files {idx_names} (in a fashion-mnist/ folder)"
-            hint = (f"put the four files ({KERAS_URL}<name>) in {cache}/fashion-mnist/"
-                    ", or run: apt-get install dataset-fashion-mnist")
+            hint = (
+                f"put the four files ({KERAS_URL}<name>) in {cache}/fashion-mnist/"
+                ", or run: apt-get install dataset-fashion-mnist"
+            )
         raise locate.not_found(name, wanted, searched, str(e), hint) from e

@@ -38,8 +38,7 @@ def geometry(
         h, w = image_size
     if h is None or w is None:
         raise DataError(
-            f"[model] input {list(input_shape)} is flat, so the image size is "
-            "unknown",
+            f"[model] input {list(input_shape)} is flat, so the image size is unknown",
             hint="set [data] image_size = [height, width]",
         )
     if c is None:
@@ -72,7 +71,8 @@ def read_image(path: Path, h: int, w: int, c: int) -> np.ndarray:
 
 def _image_files(folder: Path) -> list[Path]:
     return sorted(
-        p for p in folder.iterdir()
+        p
+        for p in folder.iterdir()
         if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in EXTENSIONS
     )
 
@@ -108,15 +108,19 @@ def load_folder(
     train_root = root / "train" if split else root
     classes = _class_dirs(train_root)
     if not classes:
-        raise DataError(f"{train_root}: no class sub-folders",
-                        hint="put each class's images in a sub-folder named after it")
+        raise DataError(
+            f"{train_root}: no class sub-folders",
+            hint="put each class's images in a sub-folder named after it",
+        )
     names = [d.name for d in classes]
     train, test = [], []
     for label, d in enumerate(classes):
         files = _image_files(d)
         if not files:
-            raise DataError(f"{d}: class folder {d.name!r} holds no images",
-                            hint=f"image files end in {', '.join(sorted(EXTENSIONS))}")
+            raise DataError(
+                f"{d}: class folder {d.name!r} holds no images",
+                hint=f"image files end in {', '.join(sorted(EXTENSIONS))}",
+            )
         if split:
             train += [(f, label) for f in files]
             continue
@@ -127,13 +131,23 @@ def load_folder(
     if split:
         for d in _class_dirs(root / "test"):
             if d.name not in names:
-                raise DataError(f"{d}: test class {d.name!r} has no training folder",
-                                hint=f"training classes: {names}")
+                raise DataError(
+                    f"{d}: test class {d.name!r} has no training folder",
+                    hint=f"training classes: {names}",
+                )
             test += [(f, names.index(d.name)) for f in _image_files(d)]
     x_tr, y_tr = _read_all(train, h, w, c)
     x_te, y_te = _read_all(test, h, w, c)
-    return RawData(name=root.name, x_train=x_tr, y_train=y_tr, x_test=x_te,
-                   y_test=y_te, class_names=names, raw_max=255.0, source=str(root))
+    return RawData(
+        name=root.name,
+        x_train=x_tr,
+        y_train=y_tr,
+        x_test=x_te,
+        y_test=y_te,
+        class_names=names,
+        raw_max=255.0,
+        source=str(root),
+    )
 
 
 def load_image_files(
@@ -170,9 +184,15 @@ def load_image_files(
             elif a.ndim > 1 and fits(a.shape[1:], input_shape):
                 a = a.reshape((len(a),) + input_shape)
             else:
-                check_fits(str(p), tuple(a.shape), input_shape, hint=(
-                    f"the model takes examples of shape {list(input_shape)}: give "
-                    "an .npy array of that shape (or a batch of them), or an image"))
+                check_fits(
+                    str(p),
+                    tuple(a.shape),
+                    input_shape,
+                    hint=(
+                        f"the model takes examples of shape {list(input_shape)}: give "
+                        "an .npy array of that shape (or a batch of them), or an image"
+                    ),
+                )
             out.append(np.asarray(a, dtype=np.float32))
             continue
         h, w, c = geometry(input_shape, image_size)

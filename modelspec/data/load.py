@@ -35,9 +35,11 @@ def _load_raw(table, input_shape: tuple[int, ...]) -> RawData:
 
         if not Path(table.path).expanduser().exists():
             # Not silently falling back to another copy: a typo would go unseen.
-            raise DataError(f"[data] path {table.path!r} does not exist",
-                            hint="give the folder (or archive) holding the dataset, "
-                            "or leave path out to search the usual places")
+            raise DataError(
+                f"[data] path {table.path!r} does not exist",
+                hint="give the folder (or archive) holding the dataset, "
+                "or leave path out to search the usual places",
+            )
     if name == "digits":
         from .digits import load_digits
 
@@ -98,8 +100,9 @@ def finish(
     P.check_nonempty(name, "test", len(x_te), after)
     if want_val:
         P.check_nonempty(name, "validation", len(val[0]), after)
-    P.check_label_range(name, {"training": y_tr, "validation": val[1],
-                               "test": y_te}, classes)
+    P.check_label_range(
+        name, {"training": y_tr, "validation": val[1], "test": y_te}, classes
+    )
 
     pp = P.make_preprocessing(table.scale, x_tr, raw)
     if len(example) >= 2:  # lets predict resize new images for flat inputs too
@@ -109,9 +112,12 @@ def finish(
         return P.preprocess(x, pp).reshape((len(x),) + input_shape)
 
     return Splits(
-        x_train=ready(x_tr), y_train=y_tr,
-        x_val=ready(val[0]), y_val=val[1],
-        x_test=ready(x_te), y_test=y_te,
+        x_train=ready(x_tr),
+        y_train=y_tr,
+        x_val=ready(val[0]),
+        y_val=val[1],
+        x_test=ready(x_te),
+        y_test=y_te,
         class_names=class_names,
         num_classes=len(class_names),
         preprocessing=pp,
@@ -133,8 +139,10 @@ def _checked_arrays(raw: RawData, input_shape: tuple[int, ...]):
     example = tuple(x_tr.shape[1:])
     P.check_fits(name, example, input_shape)
     if tuple(x_te.shape[1:]) != example:
-        raise DataError(f"{name}: test examples have shape {tuple(x_te.shape[1:])}, "
-                        f"training examples {example}")
+        raise DataError(
+            f"{name}: test examples have shape {tuple(x_te.shape[1:])}, "
+            f"training examples {example}"
+        )
     return x_tr, y_tr, x_te, y_te
 
 

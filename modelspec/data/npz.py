@@ -28,8 +28,10 @@ def read_npz(path: str | Path, keys: tuple[str, ...], optional=()) -> dict:
     try:
         with np.load(path, allow_pickle=False) as f:
             if not hasattr(f, "files"):
-                raise DataError(f"{path}: a single .npy array, not an .npz archive",
-                                hint=f"save one with np.savez(path, {', '.join(keys)})")
+                raise DataError(
+                    f"{path}: a single .npy array, not an .npz archive",
+                    hint=f"save one with np.savez(path, {', '.join(keys)})",
+                )
             missing = [k for k in keys if k not in f.files]
             if missing:
                 raise DataError(
@@ -40,8 +42,10 @@ def read_npz(path: str | Path, keys: tuple[str, ...], optional=()) -> dict:
     except DataError:
         raise
     except ValueError as e:  # object arrays with allow_pickle=False, bad zip
-        raise DataError(f"{path}: cannot load ({e})",
-                        hint="store plain numeric arrays (no Python objects)") from e
+        raise DataError(
+            f"{path}: cannot load ({e})",
+            hint="store plain numeric arrays (no Python objects)",
+        ) from e
     except Exception as e:
         raise DataError(f"{path}: not a readable .npz file ({e})") from e
 
@@ -52,8 +56,13 @@ def load_npz(path: str) -> RawData:
     if names is not None:
         names = [str(n) for n in np.asarray(names).reshape(-1)]
     # raw_max None: the pixel range is read off the data when 'unit' scaling.
-    return RawData(name=Path(path).name, **arrays, class_names=names,
-                   raw_max=None, source=str(Path(path).expanduser()))
+    return RawData(
+        name=Path(path).name,
+        **arrays,
+        class_names=names,
+        raw_max=None,
+        source=str(Path(path).expanduser()),
+    )
 
 
 def load_validation(path: str) -> tuple[np.ndarray, np.ndarray]:

@@ -82,8 +82,9 @@ def as_labels(y: Any, what: str) -> np.ndarray:
         raise DataError(f"{what} has dtype {y.dtype}: labels must be integers")
     y = y.astype(np.int64)
     if y.size and y.min() < 0:
-        raise DataError(f"{what} holds the negative label {int(y.min())}: labels "
-                        "must be 0..k-1")
+        raise DataError(
+            f"{what} holds the negative label {int(y.min())}: labels must be 0..k-1"
+        )
     return y
 
 
@@ -105,20 +106,26 @@ def fits(example: tuple[int, ...], input_shape: tuple[int, ...]) -> bool:
         return False
     if len(example) == 1 or len(input_shape) == 1:
         return True
+
     def squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(d for d in shape if d != 1)
 
     return squeezed(example) == squeezed(input_shape)
 
 
-def check_fits(name: str, example: tuple[int, ...], input_shape: tuple[int, ...],
-               hint: str | None = None):
+def check_fits(
+    name: str,
+    example: tuple[int, ...],
+    input_shape: tuple[int, ...],
+    hint: str | None = None,
+):
     if not fits(example, input_shape):
         raise DataError(
             f"{name} examples have shape {tuple(example)} ({math.prod(example)} "
             f"values), which does not fit [model] input {list(input_shape)} "
             f"({math.prod(input_shape)} values)",
-            hint=hint or "change [model] input to the data's shape (channels "
+            hint=hint
+            or "change [model] input to the data's shape (channels "
             "last), or use a dataset whose examples have that shape",
         )
 
@@ -228,8 +235,12 @@ def make_preprocessing(scale: str, x_train: np.ndarray, raw: RawData) -> dict:
         raw_max = 1.0 if top <= 1.0 else 255.0
     if scale == "standardize":
         mean, std = _mean_std(x_train)
-        return {"scale": "standardize", "mean": mean, "std": std,
-                "raw_max": float(raw_max)}
+        return {
+            "scale": "standardize",
+            "mean": mean,
+            "std": std,
+            "raw_max": float(raw_max),
+        }
     return {"scale": "none", "raw_max": float(raw_max)}
 
 
@@ -258,5 +269,7 @@ def preprocess(x_raw: Any, preprocessing: dict) -> np.ndarray:
         raise DataError(
             f"cannot standardize examples of shape {x.shape[1:]} with {c} channels"
         )
-    raise DataError(f"unknown preprocessing scale {scale!r}",
-                    hint="expected 'unit', 'standardize' or 'none'")
+    raise DataError(
+        f"unknown preprocessing scale {scale!r}",
+        hint="expected 'unit', 'standardize' or 'none'",
+    )

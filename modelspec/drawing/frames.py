@@ -62,12 +62,18 @@ def frames(scene: Scene) -> list[Frame]:
             boxes = [scene.layout.boxes[i] for i in inside if i in scene.layout.boxes]
             if boxes:
                 pad = CLUSTER_PAD * (1 + _height(inner))
-                out.insert(at, Frame(
-                    path[-1], labels[path],
-                    min(b.x - b.w / 2 for b in boxes) - pad,
-                    min(b.y for b in boxes) - pad - CLUSTER_LABEL,
-                    max(b.x + b.w / 2 for b in boxes) + pad,
-                    max(b.y + b.h for b in boxes) + pad, depth))
+                out.insert(
+                    at,
+                    Frame(
+                        path[-1],
+                        labels[path],
+                        min(b.x - b.w / 2 for b in boxes) - pad,
+                        min(b.y for b in boxes) - pad - CLUSTER_LABEL,
+                        max(b.x + b.w / 2 for b in boxes) + pad,
+                        max(b.y + b.h for b in boxes) + pad,
+                        depth,
+                    ),
+                )
         return ids
 
     walk(tree, 0)
@@ -76,5 +82,4 @@ def frames(scene: Scene) -> list[Frame]:
 
 def _height(items) -> int:
     """Levels of instances nested inside (0 for an instance of plain layers)."""
-    return max((1 + _height(i[1]) for i in items if not isinstance(i, str)),
-               default=0)
+    return max((1 + _height(i[1]) for i in items if not isinstance(i, str)), default=0)

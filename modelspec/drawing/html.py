@@ -34,7 +34,8 @@ def _blocks_html(graph: Graph) -> str:
             rows.append(
                 f"<li><details><summary><b>{escape(labels[path])}</b> → "
                 f"{escape(layers[-1].shape_text)}, {params:,} params, "
-                f"{len(layers)} layers</summary>{html(inner)}</details></li>")
+                f"{len(layers)} layers</summary>{html(inner)}</details></li>"
+            )
         return f"<ul>{''.join(rows)}</ul>"
 
     top = [item for item in tree if not isinstance(item, str)]

@@ -84,7 +84,9 @@ def count_crossings(layers: list[list[str]], succs: dict[str, list[str]]) -> int
     for upper, lower in itertools.pairwise(layers):
         lpos = {n: i for i, n in enumerate(lower)}
         segs = [
-            (i, lpos[d]) for i, n in enumerate(upper) for d in succs.get(n, ())
+            (i, lpos[d])
+            for i, n in enumerate(upper)
+            for d in succs.get(n, ())
             if d in lpos
         ]
         for a in range(len(segs)):
@@ -193,9 +195,7 @@ def layout(
     """Lay out nodes (in spec order, with their (w, h)) and directed edges:
     layers, dummy nodes on long edges, order within layers, x, y, routes."""
     layer_of = assign_layers(order, edges)
-    boxes = {
-        n: Box(n, sizes[n][0], sizes[n][1], layer=layer_of[n]) for n in order
-    }
+    boxes = {n: Box(n, sizes[n][0], sizes[n][1], layer=layer_of[n]) for n in order}
     preds, succs, chains = _split_long_edges(order, edges, layer_of, boxes)
 
     n_layers = max(b.layer for b in boxes.values()) + 1
@@ -267,8 +267,12 @@ def _routes(chains, boxes: dict[str, Box], width: float) -> list[Route]:
         src, dst = boxes[s], boxes[d]
         if back:
             out = width + 10
-            pts = [(src.x + src.w / 2, src.y + src.h / 2), (out, src.y + src.h / 2),
-                   (out, dst.y + dst.h / 2), (dst.x + dst.w / 2, dst.y + dst.h / 2)]
+            pts = [
+                (src.x + src.w / 2, src.y + src.h / 2),
+                (out, src.y + src.h / 2),
+                (out, dst.y + dst.h / 2),
+                (dst.x + dst.w / 2, dst.y + dst.h / 2),
+            ]
             routes.append(Route(s, d, pts, 0, back=True))
             continue
         pts = [(src.x, src.y + src.h)]
@@ -298,8 +302,9 @@ def _spread_ports(routes: list[Route], boxes: dict[str, Box]) -> None:
             xs = [b.x - b.w * 0.25 + step * k for k in range(len(rs))]
             # The edge to a box straight above/below stays straight; the
             # others move aside with it.
-            straight = [k for k, r in enumerate(rs)
-                        if abs(r.points[other][0] - b.x) < 1.0]
+            straight = [
+                k for k, r in enumerate(rs) if abs(r.points[other][0] - b.x) < 1.0
+            ]
             if straight:
                 shift = b.x - xs[straight[0]]
                 lim = b.w * 0.42
@@ -314,7 +319,6 @@ def overlaps(lay: Layout) -> list[tuple[str, str]]:
     bad = []
     for i, a in enumerate(bs):
         for b in bs[i + 1 :]:
-            if (abs(a.x - b.x) < (a.w + b.w) / 2
-                    and a.y < b.y + b.h and b.y < a.y + a.h):
+            if abs(a.x - b.x) < (a.w + b.w) / 2 and a.y < b.y + b.h and b.y < a.y + a.h:
                 bad.append((a.id, b.id))
     return bad

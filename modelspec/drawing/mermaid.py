@@ -5,8 +5,15 @@ from __future__ import annotations
 from .model import Graph, cluster_tree
 from .scene import ERROR, ERROR_FILL, WARNING, edge_colour
 
-_ESCAPES = {'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "\n": " ",
-            "#": "#35;", "`": "#96;"}
+_ESCAPES = {
+    '"': "#quot;",
+    "<": "#lt;",
+    ">": "#gt;",
+    "&": "#amp;",
+    "\n": " ",
+    "#": "#35;",
+    "`": "#96;",
+}
 
 
 def _label(text: str) -> str:
@@ -44,8 +51,9 @@ def _nodes(graph: Graph) -> list[str]:
                 out.append("    " + lines[item])
                 continue
             path, inner = item
-            out.append(f'    subgraph {_mid("block~" + path[-1])}'
-                       f'["{_label(labels[path])}"]')
+            out.append(
+                f'    subgraph {_mid("block~" + path[-1])}["{_label(labels[path])}"]'
+            )
             out += emit(inner)
             out.append("    end")
         return out
@@ -58,8 +66,9 @@ def to_mermaid(graph: Graph) -> str:
     lines += _nodes(graph)
     styles = []
     for k, e in enumerate(graph.edges):
-        arrow = {"add": "==>", "concat": "==>", "back": "-.->",
-                 "unknown": "-.->"}.get(e.kind, "-->")
+        arrow = {"add": "==>", "concat": "==>", "back": "-.->", "unknown": "-.->"}.get(
+            e.kind, "-->"
+        )
         lines.append(f"    {_mid(e.src)} {arrow} {_mid(e.dst)}")
         if e.kind != "normal":
             styles.append(f"    linkStyle {k} stroke:{edge_colour(e.kind)}")
@@ -69,8 +78,11 @@ def to_mermaid(graph: Graph) -> str:
     )
     lines.append(f"    classDef warning stroke:{WARNING},stroke-width:2px")
     for status in ("error", "warning"):
-        ids = [_mid(n.id) for n in graph.nodes
-               if n.status == status or (status == "error" and n.status == "ghost")]
+        ids = [
+            _mid(n.id)
+            for n in graph.nodes
+            if n.status == status or (status == "error" and n.status == "ghost")
+        ]
         if ids:
             lines.append(f"    class {','.join(ids)} {status}")
     return "\n".join(lines) + "\n"

@@ -211,8 +211,13 @@ def build_graph(report: Report) -> Graph:
         n_warnings=len(report.warnings),
     )
     graph.nodes.append(
-        GNode(id="input", name="input", type="", shape=_input_shape(report),
-              status="input")
+        GNode(
+            id="input",
+            name="input",
+            type="",
+            shape=_input_shape(report),
+            status="input",
+        )
     )
     read = _add_layers(report, graph)
     for gnode in graph.nodes:
@@ -276,8 +281,11 @@ def _add_layers(report: Report, graph: Graph) -> set[str]:
             if not src:
                 if name not in ghosts:
                     ghosts[name] = GNode(
-                        id=f"ghost{len(ghosts)}", name=name, type="",
-                        status="ghost", errors=["no layer has this name"],
+                        id=f"ghost{len(ghosts)}",
+                        name=name,
+                        type="",
+                        status="ghost",
+                        errors=["no layer has this name"],
                     )
                     # Just before its reader, so the layout puts it beside it.
                     graph.nodes.insert(len(graph.nodes) - 1, ghosts[name])

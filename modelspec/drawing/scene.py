@@ -26,21 +26,34 @@ FOOTER_H = 30.0
 # and the dense head without reading.
 FAMILY_FILL = {
     "conv2d": "#e3eefb",
-    "max_pool2d": "#e5f5e8", "avg_pool2d": "#e5f5e8",
-    "global_avg_pool2d": "#e5f5e8", "global_max_pool2d": "#e5f5e8",
+    "max_pool2d": "#e5f5e8",
+    "avg_pool2d": "#e5f5e8",
+    "global_avg_pool2d": "#e5f5e8",
+    "global_max_pool2d": "#e5f5e8",
     "dense": "#efe6fa",
-    "batch_norm": "#fdf5dc", "lrn": "#fdf5dc",
-    "dropout": "#eeeeee", "flatten": "#f2f2f2", "reshape": "#f2f2f2",
+    "batch_norm": "#fdf5dc",
+    "lrn": "#fdf5dc",
+    "dropout": "#eeeeee",
+    "flatten": "#f2f2f2",
+    "reshape": "#f2f2f2",
     "activation": "#f7f0e8",
-    "add": "#fde9d9", "concat": "#dff3f3",
+    "add": "#fde9d9",
+    "concat": "#dff3f3",
     # conv family and resizing
-    "depthwise_conv2d": "#e3eefb", "separable_conv2d": "#e3eefb",
+    "depthwise_conv2d": "#e3eefb",
+    "separable_conv2d": "#e3eefb",
     "conv2d_transpose": "#e3eefb",
-    "zero_pad2d": "#f2f2f2", "cropping2d": "#f2f2f2", "upsampling2d": "#f2f2f2",
+    "zero_pad2d": "#f2f2f2",
+    "cropping2d": "#f2f2f2",
+    "upsampling2d": "#f2f2f2",
     # merges, rescaling and normalisation
-    "multiply": "#fde9d9", "subtract": "#fde9d9", "maximum": "#fde9d9",
+    "multiply": "#fde9d9",
+    "subtract": "#fde9d9",
+    "maximum": "#fde9d9",
     "average": "#fde9d9",
-    "rescaling": "#fdf5dc", "normalization": "#fdf5dc", "layer_norm": "#fdf5dc",
+    "rescaling": "#fdf5dc",
+    "normalization": "#fdf5dc",
+    "layer_norm": "#fdf5dc",
     "layer_scale": "#fdf5dc",
 }
 STROKE = "#50627a"
@@ -51,8 +64,7 @@ ERROR_FILL = "#fde4e4"
 WARNING = "#c77700"
 INPUT_FILL = "#dfe6ee"
 EDGE = "#7b8794"
-EDGE_COLOURS = {"add": "#e07a1f", "concat": "#138a8a", "back": ERROR,
-                "unknown": ERROR}
+EDGE_COLOURS = {"add": "#e07a1f", "concat": "#138a8a", "back": ERROR, "unknown": ERROR}
 
 
 @dataclass
@@ -101,12 +113,19 @@ def _clip(text: str, chars: int) -> str:
 def _look(node: GNode, chars: int) -> NodeLook:
     lines = [Line(node.name, "title", node.type)]
     if node.status == "input":
-        return NodeLook(node, lines + [Line(node.shape_text, "detail")],
-                        INPUT_FILL, STROKE, 1.2)
+        return NodeLook(
+            node, lines + [Line(node.shape_text, "detail")], INPUT_FILL, STROKE, 1.2
+        )
     if node.status == "ghost":
         wrapped = _wrap(node.messages[0], chars, 2)
-        return NodeLook(node, lines + [Line(m, "error") for m in wrapped],
-                        ERROR_FILL, ERROR, 1.6, dashed=True)
+        return NodeLook(
+            node,
+            lines + [Line(m, "error") for m in wrapped],
+            ERROR_FILL,
+            ERROR,
+            1.6,
+            dashed=True,
+        )
     if node.settings:
         lines.append(Line(_clip(node.settings, chars), "settings"))
     lines.append(Line(_clip(node.detail, chars), "detail"))
@@ -152,8 +171,9 @@ def edge_colour(kind: str) -> str:
 
 
 def text_colour(style: str) -> str:
-    return {"error": ERROR, "warning": WARNING, "settings": MUTED,
-            "type": MUTED}.get(style, TEXT)
+    return {"error": ERROR, "warning": WARNING, "settings": MUTED, "type": MUTED}.get(
+        style, TEXT
+    )
 
 
 Point = tuple[float, float]

@@ -77,8 +77,10 @@ def _node_svg(scene: Scene, node_id: str, dy: float) -> str:
     if node.settings:
         tip.append(node.settings)
     if node.status not in ("ghost",):
-        tip.append(f"output {node.shape_text}" + (
-            f", {node.params_text}" if node.params is not None else ""))
+        tip.append(
+            f"output {node.shape_text}"
+            + (f", {node.params_text}" if node.params is not None else "")
+        )
     tip += node.messages
     dash = ' stroke-dasharray="7 4"' if look.dashed else ""
     parts = [
@@ -94,7 +96,8 @@ def _node_svg(scene: Scene, node_id: str, dy: float) -> str:
             aside = (
                 f'<tspan fill="{MUTED}" font-weight="normal" '
                 f'font-size="{_f(FONT)}">  {esc(line.aside)}</tspan>'
-                if line.aside else ""
+                if line.aside
+                else ""
             )
             parts.append(
                 f'<text x="{_f(x0 + PAD_X)}" y="{_f(y)}" font-size="{_f(TITLE_FONT)}" '
@@ -121,11 +124,13 @@ def _clusters_svg(scene: Scene, dy: float) -> str:
             f'x="{_f(f.x0)}" y="{_f(f.y0 + dy)}" width="{_f(f.x1 - f.x0)}" '
             f'height="{_f(f.y1 - f.y0)}" rx="10" fill="{f.fill}" '
             f'stroke="{MUTED}" stroke-width="1" stroke-dasharray="4 3">'
-            f"<title>{esc(f.label)}</title></rect>")
+            f"<title>{esc(f.label)}</title></rect>"
+        )
         texts.append(
             f'<text x="{_f(f.label_x)}" y="{_f(f.label_y + dy)}" text-anchor='
             f'"{"end" if f.label_right else "start"}" font-size="11" '
-            f'fill="{MUTED}" dominant-baseline="central">{esc(f.label)}</text>')
+            f'fill="{MUTED}" dominant-baseline="central">{esc(f.label)}</text>'
+        )
     return "".join(['<g class="clusters">', *rects, *texts, "</g>"])
 
 

@@ -21,12 +21,26 @@ class LintContext:
     positions: Positions
     raw: dict = field(default_factory=dict)
 
-    def diag(self, code, msg, path: tuple, *, node: Node | None = None,
-             severity="error", hint=None) -> Diagnostic:
+    def diag(
+        self,
+        code,
+        msg,
+        path: tuple,
+        *,
+        node: Node | None = None,
+        severity="error",
+        hint=None,
+    ) -> Diagnostic:
         line, col = self.positions.find(path)
         return Diagnostic(
-            code, msg, severity=severity, line=line, column=col, hint=hint,
-            layer=node.name if node else None, index=node.index if node else None,
+            code,
+            msg,
+            severity=severity,
+            line=line,
+            column=col,
+            hint=hint,
+            layer=node.name if node else None,
+            index=node.index if node else None,
             layer_type=node.type if node else None,
         )
 
@@ -43,12 +57,31 @@ class LintContext:
 
 # Layers that pass scores through unchanged in kind: the activation that made
 # the logits sits further back.
-_PASSIVE = frozenset({"global_avg_pool2d", "global_max_pool2d", "flatten", "reshape",
-                      "dropout", "max_pool2d", "avg_pool2d",
-                      "zero_pad2d", "cropping2d", "upsampling2d"})
+_PASSIVE = frozenset(
+    {
+        "global_avg_pool2d",
+        "global_max_pool2d",
+        "flatten",
+        "reshape",
+        "dropout",
+        "max_pool2d",
+        "avg_pool2d",
+        "zero_pad2d",
+        "cropping2d",
+        "upsampling2d",
+    }
+)
 # Layers whose own `activation` makes their output.
-_SCORING = frozenset({"conv2d", "dense", "activation", "depthwise_conv2d",
-                      "separable_conv2d", "conv2d_transpose"})
+_SCORING = frozenset(
+    {
+        "conv2d",
+        "dense",
+        "activation",
+        "depthwise_conv2d",
+        "separable_conv2d",
+        "conv2d_transpose",
+    }
+)
 
 
 def output_activation(nodes: list[Node]) -> tuple[Node, str] | None:

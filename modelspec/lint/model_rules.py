@@ -50,20 +50,28 @@ def classes_match(c: LintContext) -> Iterable[Diagnostic]:
     if c.model.classes is not None and shape != (c.model.classes,):
         hint = f"the last layer must give ({c.model.classes},)"
         if len(shape) > 1:
-            hint = (f"dense works on the last axis, so {fmt(shape)} keeps the "
-                    "spatial axes: add a flatten or global_avg_pool2d layer before "
-                    "the dense layers")
+            hint = (
+                f"dense works on the last axis, so {fmt(shape)} keeps the "
+                "spatial axes: add a flatten or global_avg_pool2d layer before "
+                "the dense layers"
+            )
         yield c.diag(
             "MS212",
             f"the output of '{out.name}' is {fmt(shape)}, not ({c.model.classes},) "
             f"as classes = {c.model.classes} requires",
-            ("model", "classes"), node=None, hint=hint,
+            ("model", "classes"),
+            node=None,
+            hint=hint,
         )
     elif c.model.classes is None and len(shape) != 1:
-        yield c.warn("MS309", f"the model output {fmt(shape)} is not a vector of "
-                     "class scores", _layer_path(out),
-                     node=out, hint="add a flatten or global pooling layer, or set "
-                     "[model] classes to have it checked")
+        yield c.warn(
+            "MS309",
+            f"the model output {fmt(shape)} is not a vector of class scores",
+            _layer_path(out),
+            node=out,
+            hint="add a flatten or global pooling layer, or set "
+            "[model] classes to have it checked",
+        )
 
 
 # -- warnings about the architecture --------------------------------------------
@@ -78,24 +86,38 @@ def relu_logits(c: LintContext) -> Iterable[Diagnostic]:
         return
     if act is None or c.output is None:  # found means there is an output
         return
-    via = "" if node is c.output else f" (it reaches the output through " \
-        f"'{c.output.name}')"
+    via = (
+        ""
+        if node is c.output
+        else f" (it reaches the output through '{c.output.name}')"
+    )
     yield c.warn(
         "MS301",
         f"the output logits come from activation '{act}' on '{node.name}'{via}; "
         f"{act} limits the scores the loss can see",
-        _layer_path(node, "activation"), node=node,
+        _layer_path(node, "activation"),
+        node=node,
         hint="remove the activation of the last scoring layer: logits must be "
         "free to go negative (the loss applies softmax itself)",
     )
 
 
 # Kinds that work across the positions of a feature map, not position by position.
-SPATIAL_KINDS = frozenset({
-    "conv2d", "depthwise_conv2d", "separable_conv2d", "conv2d_transpose",
-    "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d",
-    "zero_pad2d", "cropping2d", "upsampling2d",
-})
+SPATIAL_KINDS = frozenset(
+    {
+        "conv2d",
+        "depthwise_conv2d",
+        "separable_conv2d",
+        "conv2d_transpose",
+        "max_pool2d",
+        "avg_pool2d",
+        "global_avg_pool2d",
+        "global_max_pool2d",
+        "zero_pad2d",
+        "cropping2d",
+        "upsampling2d",
+    }
+)
 
 
 def _read_as_map(nodes: list[Node]) -> set[str]:
@@ -119,14 +141,20 @@ def dense_on_feature_map(c: LintContext) -> Iterable[Diagnostic]:
         if node.type != "dense" or node.layer is None or node.name in as_map:
             continue
         src = c.infos.get(node.inputs[0]) if node.inputs else None
-        shape = src.output_shape if src else (
-            tuple(c.model.input) if c.model and node.inputs == ["input"] else None)
+        shape = (
+            src.output_shape
+            if src
+            else (
+                tuple(c.model.input) if c.model and node.inputs == ["input"] else None
+            )
+        )
         if shape is not None and len(shape) > 1:
             yield c.warn(
                 "MS306",
                 f"dense reads {fmt(shape)}, a rank-{len(shape)} input: it is applied "
                 "at every position, not to the whole feature map",
-                _layer_path(node), node=node,
+                _layer_path(node),
+                node=node,
                 hint="add a flatten (or global_avg_pool2d) layer before it",
             )
 
@@ -135,10 +163,14 @@ def softmax_hidden(c: LintContext) -> Iterable[Diagnostic]:
     for node in c.nodes[:-1]:
         act = getattr(node.layer, "activation", None)
         if act == "softmax":
-            yield c.warn("MS307", "softmax on a hidden layer squashes its features "
-                         "into one distribution", _layer_path(node, "activation"),
-                         node=node, hint="use relu (or another activation) here; "
-                         "softmax belongs on the output, if anywhere")
+            yield c.warn(
+                "MS307",
+                "softmax on a hidden layer squashes its features into one distribution",
+                _layer_path(node, "activation"),
+                node=node,
+                hint="use relu (or another activation) here; "
+                "softmax belongs on the output, if anywhere",
+            )
 
 
 def linear_stack(c: LintContext) -> Iterable[Diagnostic]:
@@ -154,7 +186,8 @@ def linear_stack(c: LintContext) -> Iterable[Diagnostic]:
                 "MS308",
                 f"'{node.name}' has no activation and feeds dense '{readers[0].name}'"
                 ": two linear layers compute what one would",
-                _layer_path(node), node=node,
+                _layer_path(node),
+                node=node,
                 hint="give it an activation such as relu",
             )
 
@@ -162,16 +195,24 @@ def linear_stack(c: LintContext) -> Iterable[Diagnostic]:
 def dropout_rates(c: LintContext) -> Iterable[Diagnostic]:
     for node in c.nodes:
         if node.type == "dropout" and node.layer is not None and node.layer.rate >= 0.9:
-            yield c.warn("MS304", f"rate = {node.layer.rate} drops "
-                         f"{node.layer.rate:.0%} of the inputs in training",
-                         _layer_path(node, "rate"), node=node,
-                         hint="rate is the fraction dropped, not kept (TF 1's "
-                         "keep_prob was the opposite): 0.5 is typical")
+            yield c.warn(
+                "MS304",
+                f"rate = {node.layer.rate} drops "
+                f"{node.layer.rate:.0%} of the inputs in training",
+                _layer_path(node, "rate"),
+                node=node,
+                hint="rate is the fraction dropped, not kept (TF 1's "
+                "keep_prob was the opposite): 0.5 is typical",
+            )
     out = c.output
     if out is not None and out.type == "dropout":
-        yield c.warn("MS310", "dropout is the last layer: the output is randomly "
-                     "zeroed in training", _layer_path(out), node=out,
-                     hint="put dropout before the final dense layer")
+        yield c.warn(
+            "MS310",
+            "dropout is the last layer: the output is randomly zeroed in training",
+            _layer_path(out),
+            node=out,
+            hint="put dropout before the final dense layer",
+        )
 
 
 def reshape_batch_axis(c: LintContext) -> Iterable[Diagnostic]:
@@ -185,7 +226,8 @@ def reshape_batch_axis(c: LintContext) -> Iterable[Diagnostic]:
                 f"shape = {node.layer.shape} gives {fmt(info.output_shape)}: the -1 "
                 f"became {info.output_shape[0]}, because shapes here have no batch "
                 "axis",
-                _layer_path(node, "shape"), node=node,
+                _layer_path(node, "shape"),
+                node=node,
                 hint="TF 1's tf.reshape(x, [-1, n]) meant batch -1; here write "
                 "shape = [n] or use a flatten layer",
             )
@@ -222,4 +264,3 @@ RULES: list[Callable[[LintContext], Iterable[Diagnostic]]] = [
     reshape_batch_axis,
     weights_fit_in_memory,
 ]
-

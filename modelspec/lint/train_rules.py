@@ -18,6 +18,7 @@ LR_RANGES = {
     "sgd": (1e-5, 1.0, 1e-2),
 }
 
+
 def _classes(c: LintContext) -> int | None:
     if c.model is not None and c.model.classes is not None:
         return c.model.classes
@@ -43,7 +44,7 @@ def loss_matches_output(c: LintContext) -> Iterable[Diagnostic]:
             f"output of '{node.name}' has activation '{act}': it gives logits",
             ("train", "from_logits"),
             hint="delete from_logits (modelspec sets it from the output), or add "
-            "activation = \"softmax\" to the last layer",
+            'activation = "softmax" to the last layer',
         )
     elif train.from_logits is True and act == "softmax":
         yield c.diag(
@@ -71,7 +72,8 @@ def learning_rate(c: LintContext) -> Iterable[Diagnostic]:
             "MS303",
             f"learning_rate = {lr:g} is far {side} the usual range for {opt.type} "
             f"({_num(lo)} to {_num(hi)})",
-            ("train", "optimizer", "learning_rate"), hint=hint,
+            ("train", "optimizer", "learning_rate"),
+            hint=hint,
         )
 
 
@@ -123,8 +125,11 @@ def data_fits_model(c: LintContext) -> Iterable[Diagnostic]:
     k = _classes(c)
     if k is not None and k != n:
         # Without [model] classes, k came from the output layer's shape.
-        where = ("model", "classes") if c.model.classes is not None or (
-            c.output is None) else ("layers", c.output.index)
+        where = (
+            ("model", "classes")
+            if c.model.classes is not None or (c.output is None)
+            else ("layers", c.output.index)
+        )
         sub = " (the [data] classes subset)" if data.classes is not None else ""
         yield c.diag(
             "MS402",
@@ -144,8 +149,10 @@ def validation_split(c: LintContext) -> Iterable[Diagnostic]:
     size = TRAIN_SIZES.get(data.dataset)
     if size is not None and data.limit is not None:
         size = min(size, data.limit)
-    if size is not None and isinstance(data.validation, int) and (
-        data.validation >= size
+    if (
+        size is not None
+        and isinstance(data.validation, int)
+        and (data.validation >= size)
     ):
         yield c.warn(
             "MS404",
@@ -173,9 +180,12 @@ def transfer_names(c: LintContext) -> Iterable[Diagnostic]:
     for key, listed in (("freeze", freeze), ("skip", transfer.skip)):
         for i, name in enumerate(listed):
             if name not in names:
-                yield c.diag("MS405", f"{key} names '{name}', which is not a layer",
-                             ("transfer", key, i),
-                             hint="layer names: " + ", ".join(sorted(names)))
+                yield c.diag(
+                    "MS405",
+                    f"{key} names '{name}', which is not a layer",
+                    ("transfer", key, i),
+                    hint="layer names: " + ", ".join(sorted(names)),
+                )
 
 
 RULES = [

@@ -50,8 +50,13 @@ def canonical_preprocessing(prep: Mapping[str, Any] | None) -> dict:
     `modelspec.onnx_file.predict` then refuses to guess.
     """
     if not prep:
-        return {"scale": "unknown", "divide": None, "mean": None, "std": None,
-                "formula": FORMULA}
+        return {
+            "scale": "unknown",
+            "divide": None,
+            "mean": None,
+            "std": None,
+            "formula": FORMULA,
+        }
     prep = dict(prep)
     scale = str(prep.get("scale", "none"))
     out = dict(prep)
@@ -86,8 +91,7 @@ def static_preprocessing(spec) -> dict | None:
     if data.scale == "unit":
         return {"scale": "unit", "divide": raw_max, "raw_max": raw_max}
     if data.scale == "standardize":
-        return {"scale": "standardize", "mean": None, "std": None,
-                "raw_max": raw_max}
+        return {"scale": "standardize", "mean": None, "std": None, "raw_max": raw_max}
     return {"scale": "none", "raw_max": raw_max}
 
 

@@ -98,8 +98,7 @@ def read_json(path: Path) -> dict:
         raise RunError(f"cannot read {path}: {exc}") from exc
     if not isinstance(data, dict):
         raise RunError(
-            f"cannot read {path}: expected a JSON object, found "
-            f"{type(data).__name__}",
+            f"cannot read {path}: expected a JSON object, found {type(data).__name__}",
             hint="the file is damaged or was edited by hand",
         )
     return data
@@ -126,8 +125,10 @@ def read_state(run_dir: Path) -> dict:
             continue
         value = state[key]
         bad = isinstance(value, bool) and bool not in types
-        if bad or not isinstance(value, types) or (
-            key == "epochs_done" and isinstance(value, int) and value < 0
+        if (
+            bad
+            or not isinstance(value, types)
+            or (key == "epochs_done" and isinstance(value, int) and value < 0)
         ):
             raise RunError(
                 f"cannot read {path}: '{key}' should be "
@@ -174,8 +175,13 @@ def run_info(run_dir: Path) -> RunInfo:
         metrics = read_json(run_dir / METRICS)
         resolved = read_json(run_dir / RESOLVED)
     except RunError as exc:
-        return RunInfo(path=run_dir, name=run_dir.parent.name, stamp=run_dir.name,
-                       status="unreadable", error=exc.message)
+        return RunInfo(
+            path=run_dir,
+            name=run_dir.parent.name,
+            stamp=run_dir.name,
+            status="unreadable",
+            error=exc.message,
+        )
     name = value_at(resolved, "spec", "model", "name", kind=str) or run_dir.parent.name
     if metrics:
         status = "done"

@@ -47,7 +47,11 @@ SEED_KEY = "train.seed"
 
 # Variant status in sweep.json. "running" is only ever seen after a crash.
 PENDING, RUNNING, DONE, FAILED, INTERRUPTED = (
-    "pending", "running", "done", "failed", "interrupted",
+    "pending",
+    "running",
+    "done",
+    "failed",
+    "interrupted",
 )
 _PAIRS = {"[": "]", "{": "}"}
 
@@ -72,8 +76,7 @@ def split_values(text: str) -> list[str]:
     values.append(text[start:].strip())
     if quote or depth:
         raise UsageError(
-            f"--set value {text!r} has an unclosed "
-            f"{'quote' if quote else 'bracket'}",
+            f"--set value {text!r} has an unclosed {'quote' if quote else 'bracket'}",
             hint="quote the whole option in the shell: --set 'key=[3,3],[5,5]'",
         )
     return values
@@ -168,8 +171,11 @@ def expand(
 
 def sweep_key(spec_text: str, grid, repeat: int, fixed: Sequence[str]) -> str:
     blob = json.dumps(
-        {"grid": [[k, list(v)] for k, v in grid], "repeat": repeat,
-         "fixed": list(fixed)},
+        {
+            "grid": [[k, list(v)] for k, v in grid],
+            "repeat": repeat,
+            "fixed": list(fixed),
+        },
         sort_keys=True,
     )
     h = hashlib.sha256(spec_text.encode("utf-8"))
@@ -234,8 +240,9 @@ def run_path(sweep_dir: str | Path, variant: Variant) -> Path | None:
 
 
 def set_run_path(sweep_dir: str | Path, variant: Variant, run_dir) -> None:
-    variant.run_dir = os.path.relpath(Path(run_dir).resolve(),
-                                      Path(sweep_dir).resolve())
+    variant.run_dir = os.path.relpath(
+        Path(run_dir).resolve(), Path(sweep_dir).resolve()
+    )
 
 
 def save_state(sweep_dir: Path, state: SweepState) -> None:
@@ -320,7 +327,9 @@ def new_state(
     seed = raw.get("train", {}).get("seed", 0)
     name = raw.get("model", {}).get("name") or Path(source).stem
     variants = expand(
-        grid, repeat=repeat, base_seed=seed if isinstance(seed, int) else 0,
+        grid,
+        repeat=repeat,
+        base_seed=seed if isinstance(seed, int) else 0,
         fixed=fixed,
     )
     return SweepState(

@@ -90,5 +90,3 @@ def comparison_markdown(rows: Sequence[dict], title: str) -> str:
 def write_comparison(sweep_dir: Path, rows: Sequence[dict], title: str) -> None:
     atomic_write_text(Path(sweep_dir) / CSV_FILE, comparison_csv(rows))
     atomic_write_text(Path(sweep_dir) / MD_FILE, comparison_markdown(rows, title))
-
-

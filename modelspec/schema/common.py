@@ -38,9 +38,7 @@ IDENTITY_ACTIVATIONS = frozenset({"linear"})
 
 PositiveInt = Annotated[int, Field(gt=0)]
 # [kh, kw] is a list, not a tuple: strict mode would refuse a TOML array otherwise.
-Pair = PositiveInt | Annotated[
-    list[PositiveInt], Field(min_length=2, max_length=2)
-]
+Pair = PositiveInt | Annotated[list[PositiveInt], Field(min_length=2, max_length=2)]
 
 
 class Strict(BaseModel):

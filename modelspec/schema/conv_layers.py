@@ -16,9 +16,7 @@ from .common import Activation, Initializer, Pair, PositiveInt
 from .layer_base import LayerBase, Padding, WeightedLayer
 
 NonNegInt = Annotated[int, Field(ge=0)]
-NonNegPair = (
-    NonNegInt | Annotated[list[NonNegInt], Field(min_length=2, max_length=2)]
-)
+NonNegPair = NonNegInt | Annotated[list[NonNegInt], Field(min_length=2, max_length=2)]
 # int, [h, w] or [[top, bottom], [left, right]], as Keras's ZeroPadding2D and
 # Cropping2D take them.
 Margins = (

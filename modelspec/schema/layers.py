@@ -173,7 +173,6 @@ class Concat(_Merge):
     axis: int = Field(-1, description="Axis to join along (no batch axis counted).")
 
 
-
 Layer = Annotated[
     Conv2D
     | MaxPool2D

@@ -92,12 +92,12 @@ class Normalization(LayerBase):
                     "mean and variance need the same shape. Received: "
                     f"mean={self.mean}, variance={self.variance}"
                 )
-            values = self.variance if isinstance(self.variance, list) else [
-                self.variance]
+            values = (
+                self.variance if isinstance(self.variance, list) else [self.variance]
+            )
             if any(v < 0 for v in values):
                 raise ValueError(
-                    f"a variance cannot be negative. Received: variance="
-                    f"{self.variance}"
+                    f"a variance cannot be negative. Received: variance={self.variance}"
                 )
             if self.adapt:
                 raise ValueError(

@@ -152,8 +152,9 @@ Metric = Annotated[str, Field(pattern=r"^(accuracy|top[1-9][0-9]*)$")]
 class TrainTable(Strict):
     epochs: PositiveInt = Field(10, description="Epochs to train.")
     steps: PositiveInt | None = Field(
-        None, description="Total training steps instead of epochs (rounded up to "
-        "whole epochs of steps_per_epoch)."
+        None,
+        description="Total training steps instead of epochs (rounded up to "
+        "whole epochs of steps_per_epoch).",
     )
     batch_size: PositiveInt = Field(32, description="Examples per batch.")
     optimizer: Optimizer = Field(default_factory=Optimizer, description="Optimizer.")

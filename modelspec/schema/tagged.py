@@ -23,8 +23,10 @@ def tagged_union(prop: str, mapping: dict[str, str]) -> dict:
         "required": [prop],
         "properties": {prop: {"enum": sorted(mapping)}},
         "allOf": [
-            {"if": {"properties": {prop: {"const": tag}}, "required": [prop]},
-             "then": {"$ref": ref}}
+            {
+                "if": {"properties": {prop: {"const": tag}}, "required": [prop]},
+                "then": {"$ref": ref},
+            }
             for tag, ref in sorted(mapping.items())
         ],
     }

@@ -18,7 +18,14 @@ from .resize import dropout as _dropout
 from .spatial import RULES as _SPATIAL
 from .tensor import RULES as _TENSOR
 
-RULES = {**_SPATIAL, **_TENSOR, **_MERGE, **_CONV_FAMILY, **_RESIZE, **_NORM,
-         "dropout": _dropout}
+RULES = {
+    **_SPATIAL,
+    **_TENSOR,
+    **_MERGE,
+    **_CONV_FAMILY,
+    **_RESIZE,
+    **_NORM,
+    "dropout": _dropout,
+}
 
 __all__ = ["RULES", "Issue", "Out", "ShapeError"]

@@ -30,23 +30,36 @@ def _windowed(layer, inputs, kind: str, kernel_text) -> tuple:
     (shape,) = inputs
     need_rank(shape, 3, kind, "a feature map (h, w, c)")
     k, s, d = pair(layer.kernel), pair(layer.strides), pair(layer.dilation)
-    issues = [i for i in (
-        _in_channels_issue(layer, shape, kernel_text(k, shape[-1])),
-        _window_issue(shape, k,
-                      [dd * (kk - 1) + 1 for kk, dd in zip(k, d, strict=True)], s,
-                      layer.padding),
-    ) if i is not None]
+    issues = [
+        i
+        for i in (
+            _in_channels_issue(layer, shape, kernel_text(k, shape[-1])),
+            _window_issue(
+                shape,
+                k,
+                [dd * (kk - 1) + 1 for kk, dd in zip(k, d, strict=True)],
+                s,
+                layer.padding,
+            ),
+        )
+        if i is not None
+    ]
     if issues:
         raise ShapeError(issues)
-    return tuple(conv_length(n, kk, ss, layer.padding, dd)
-                 for n, kk, ss, dd in zip(shape[:2], k, s, d, strict=True))
+    return tuple(
+        conv_length(n, kk, ss, layer.padding, dd)
+        for n, kk, ss, dd in zip(shape[:2], k, s, d, strict=True)
+    )
 
 
 def depthwise_conv2d(layer, inputs) -> Out:
     m = layer.depth_multiplier
-    h, w = _windowed(layer, inputs, "depthwise_conv2d",
-                     lambda k, c: f"[{k[0]}, {k[1]}, {c}, {m}] as [kh, kw, in, "
-                     "depth_multiplier]")
+    h, w = _windowed(
+        layer,
+        inputs,
+        "depthwise_conv2d",
+        lambda k, c: f"[{k[0]}, {k[1]}, {c}, {m}] as [kh, kw, in, depth_multiplier]",
+    )
     c = inputs[0][-1]
     k = pair(layer.kernel)
     params = k[0] * k[1] * c * m + (c * m if layer.use_bias else 0)
@@ -55,9 +68,15 @@ def depthwise_conv2d(layer, inputs) -> Out:
 
 def separable_conv2d(layer, inputs) -> Out:
     m, f = layer.depth_multiplier, layer.filters
-    h, w = _windowed(layer, inputs, "separable_conv2d",
-                     lambda k, c: f"[{k[0]}, {k[1]}, {c}, {m}] (depthwise) then "
-                     f"[1, 1, {c * m}, {f}] (pointwise)")
+    h, w = _windowed(
+        layer,
+        inputs,
+        "separable_conv2d",
+        lambda k, c: (
+            f"[{k[0]}, {k[1]}, {c}, {m}] (depthwise) then "
+            f"[1, 1, {c * m}, {f}] (pointwise)"
+        ),
+    )
     c = inputs[0][-1]
     k = pair(layer.kernel)
     # One bias, after the pointwise convolution (Keras's SeparableConv2D).
@@ -65,8 +84,9 @@ def separable_conv2d(layer, inputs) -> Out:
     return Out((h, w, f), params)
 
 
-def transpose_length(n: int, k: int, s: int, padding: str, output_padding,
-                     d: int) -> int:
+def transpose_length(
+    n: int, k: int, s: int, padding: str, output_padding, d: int
+) -> int:
     """Keras's deconv output length for one axis (backend_utils)."""
     k = (k - 1) * d + 1
     if padding == "valid":
@@ -92,8 +112,11 @@ def _output_padding_issue(layer, k, s, d) -> Issue | None:
             hint="output_padding picks one of the stride's possible output sizes: "
             "0 to stride-1, or leave it out to let Keras choose",
         )
-    even = [kk for kk, dd, o in zip(k, d, op, strict=True)
-            if ((kk - 1) * dd + 1) % 2 == 0 and o == 0]
+    even = [
+        kk
+        for kk, dd, o in zip(k, d, op, strict=True)
+        if ((kk - 1) * dd + 1) % 2 == 0 and o == 0
+    ]
     if layer.padding == "same" and even:
         return Issue(
             "MS221",
@@ -102,8 +125,7 @@ def _output_padding_issue(layer, k, s, d) -> Issue | None:
             f"stride gives, which TensorFlow refuses. Received: "
             f"output_padding={layer.output_padding}, kernel={layer.kernel}",
             key="output_padding",
-            hint="use output_padding = 1 (or more, below the stride), or leave "
-            "it out",
+            hint="use output_padding = 1 (or more, below the stride), or leave it out",
         )
     return None
 
@@ -113,16 +135,23 @@ def conv2d_transpose(layer, inputs) -> Out:
     need_rank(shape, 3, "conv2d_transpose", "a feature map (h, w, c)")
     c, f = shape[-1], layer.filters
     k, s, d = pair(layer.kernel), pair(layer.strides), pair(layer.dilation)
-    issues = [i for i in (
-        _in_channels_issue(layer, shape, f"[{k[0]}, {k[1]}, {f}, {c}] as "
-                           "[kh, kw, out, in]"),
-        _output_padding_issue(layer, k, s, d),
-    ) if i is not None]
+    issues = [
+        i
+        for i in (
+            _in_channels_issue(
+                layer, shape, f"[{k[0]}, {k[1]}, {f}, {c}] as [kh, kw, out, in]"
+            ),
+            _output_padding_issue(layer, k, s, d),
+        )
+        if i is not None
+    ]
     if issues:
         raise ShapeError(issues)
     op = (None, None) if layer.output_padding is None else pair(layer.output_padding)
-    h, w = (transpose_length(n, kk, ss, layer.padding, oo, dd)
-            for n, kk, ss, oo, dd in zip(shape[:2], k, s, op, d, strict=True))
+    h, w = (
+        transpose_length(n, kk, ss, layer.padding, oo, dd)
+        for n, kk, ss, oo, dd in zip(shape[:2], k, s, op, d, strict=True)
+    )
     params = k[0] * k[1] * f * c + (f if layer.use_bias else 0)
     return Out((h, w, f), params)
 

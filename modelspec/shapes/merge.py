@@ -13,7 +13,7 @@ def _shapes(inputs, names) -> str:
 # Why two shapes that differ cannot be merged element-wise, per kind.
 _HINTS = {
     "add": "in a residual block both branches must keep the same (h, w, c): use "
-    "padding = \"same\" and the same filters, or a 1x1 conv on the shortcut",
+    'padding = "same" and the same filters, or a 1x1 conv on the shortcut',
     "multiply": "a squeeze-and-excite gate is (1, 1, c) against the (h, w, c) "
     "feature map: the gate's channels must equal the map's",
 }
@@ -45,8 +45,7 @@ def elementwise(layer, inputs) -> Out:
             if a != b and 1 not in (a, b):
                 raise ShapeError.one(
                     "MS208",
-                    f"{kind} needs equal shapes: "
-                    f"{_shapes(inputs, names)}",
+                    f"{kind} needs equal shapes: {_shapes(inputs, names)}",
                     key="inputs",
                     hint=_HINTS.get(kind, _DEFAULT_HINT),
                 )
@@ -62,7 +61,8 @@ def concat(layer, inputs) -> Out:
     rank = len(inputs[0])
     if any(len(s) != rank for s in inputs):
         raise ShapeError.one(
-            "MS208", f"concat needs inputs of one rank: {_shapes(inputs, names)}",
+            "MS208",
+            f"concat needs inputs of one rank: {_shapes(inputs, names)}",
             key="inputs",
         )
     axis = layer.axis

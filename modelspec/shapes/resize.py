@@ -20,8 +20,11 @@ def cropping2d(layer, inputs) -> Out:
     need_rank(shape, 3, "cropping2d", "a feature map (h, w, c)")
     h, w, c = shape
     cuts = margins(layer.cropping)
-    gone = [(axis, n, a, b) for axis, n, (a, b) in
-            zip(("height", "width"), (h, w), cuts, strict=True) if a + b >= n]
+    gone = [
+        (axis, n, a, b)
+        for axis, n, (a, b) in zip(("height", "width"), (h, w), cuts, strict=True)
+        if a + b >= n
+    ]
     if gone:
         axis, n, a, b = gone[0]
         raise ShapeError.one(

@@ -37,8 +37,7 @@ def reshape(layer, inputs) -> Out:
     elif known != total:
         raise ShapeError.one(
             "MS204",
-            f"target {target} has {known} elements but input {fmt(shape)} has "
-            f"{total}",
+            f"target {target} has {known} elements but input {fmt(shape)} has {total}",
             key="shape",
             hint=f"the input has {factors} = {total} elements",
         )
