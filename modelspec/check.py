@@ -73,6 +73,10 @@ def check_text(
         raw,
     )
     passes += lint(ctx)
+    if any(d.is_error for d in expanded.diagnostics):
+        # An instance that failed to expand is missing from the model: its total
+        # and output shape describe a model nobody wrote.
+        passes = [d for d in passes if d.code not in _WHOLE_MODEL]
     if expanded.used:
         for info in infos:
             info.block = expanded.block_path(info.index)
@@ -142,7 +146,9 @@ def _syntax_hint(text: str, line: int | None) -> str:
 
 _ROOT_CAUSES = frozenset(
     {"MS100", "MS101", "MS102", "MS103", "MS104", "MS201", "MS202", "MS203"}
+    | {"MS501", "MS502", "MS503", "MS504", "MS505"}  # blocks: before what follows
 )
+_WHOLE_MODEL = frozenset({"MS210", "MS212"})
 
 
 def _finish(report: Report, overrides: list[str] | None = None) -> Report:

@@ -69,3 +69,31 @@ def test_the_cause_leads_even_when_it_is_further_down():
     r = check_text(text)
     assert codes(r) == ["MS202", "MS209"]
     assert r.diagnostics[0].line > r.diagnostics[1].line
+
+
+ZOO_RESNET = (ROOT / "specs" / "zoo" / "ResNet50.toml").read_text()
+
+
+def test_misspelt_block_argument_is_one_error_with_no_whole_model_knock_on():
+    text = _with(
+        'name = "conv2", filters = 64,', 'name = "conv2", filter = 64,', ZOO_RESNET
+    )
+    r = check_text(text)
+    # Not also "missing argument 'filters'", and not the expect_params total of
+    # a model whose conv2 stage could not be expanded.
+    assert codes(r) == ["MS502"]
+    assert r.diagnostics[0].hint == "did you mean 'filters'?"
+
+
+def test_block_errors_lead_the_list():
+    # An expect_shape slip on the first layer, a wrong block argument below it:
+    # the block error is listed first.
+    text = _with(
+        'name = "conv1_pad",', 'name = "conv1_pad", expect_shape = [1],', ZOO_RESNET
+    )
+    text = _with(
+        'name = "conv3", filters = 128,', 'name = "conv3", filters = 128, x = 1,', text
+    )
+    r = check_text(text)
+    assert codes(r) == ["MS502", "MS209"]
+    assert r.diagnostics[0].line > r.diagnostics[1].line

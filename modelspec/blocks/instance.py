@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from typing import Any
 
 from pydantic import ValidationError
@@ -199,9 +201,14 @@ def _repeat(x, u: UseEntry, src, scope, where) -> int | None:
 
 def _arguments_ok(x, block: BlockDef, u: UseEntry, given, n, src, scope, where) -> bool:
     ok = True
+    # A misspelt argument is one mistake: reported as unknown with its
+    # did-you-mean, not again as the argument it meant being missing.
+    meant = set()
     for part, keys in (((), given), (("first",), u.first), (("last",), u.last)):
         for key in keys:
             if key not in block.args:
+                close = difflib.get_close_matches(str(key), block.args, n=1)
+                meant.update(close)
                 ok = False
                 x.add(
                     "MS502",
@@ -221,6 +228,7 @@ def _arguments_ok(x, block: BlockDef, u: UseEntry, given, n, src, scope, where) 
     for arg in block.args:
         if (
             arg in given
+            or arg in meant
             or arg in block.defaults
             or all(
                 (k == 1 and arg in u.first) or (k == n and arg in u.last) for k in ks
