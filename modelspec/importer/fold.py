@@ -105,8 +105,10 @@ class _Folder:
         """Make the class a block if that saves lines, else dissolve it."""
         size = len(members[0][2])
         uses = self.uses([m[0] for m in members])
-        if len(members) < 2 or len(members[0][0].names) < 2 or (
-            (uses - 1) * size <= uses + BLOCK_LINES - 1
+        if (
+            len(members) < 2
+            or len(members[0][0].names) < 2
+            or ((uses - 1) * size <= uses + BLOCK_LINES - 1)
         ):
             for node, items, _, _ in members:
                 self.result[node] = items

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 
 from ..blocks.models import NAME
@@ -49,13 +48,21 @@ def _one(name: str) -> str:
     return _numbers(name[: m.start(1)], [m.group(1)], name[m.end(1) :]) or name
 
 
+def _common(texts: list[str]) -> str:
+    """The longest prefix of all the texts (character by character)."""
+    n = 0
+    while all(len(t) > n and t[n] == texts[0][n] for t in texts):
+        n += 1
+    return texts[0][:n]
+
+
 def template(names: list[str]) -> str | None:
     """A string with ${i} giving names[k] for i = k + 1, or None."""
     if len(names) == 1:
         return _one(names[0])
-    head = os.path.commonprefix(names)
+    head = _common(names)
     rests = [n[len(head) :] for n in names]
-    tail = os.path.commonprefix([r[::-1] for r in rests])[::-1]
+    tail = _common([r[::-1] for r in rests])[::-1]
     mids = [r[: len(r) - len(tail)] for r in rests]
     return _numbers(head, mids, tail) or _letters(head, mids, tail)
 

@@ -93,6 +93,6 @@ def flat_key(node: Node, by_name: dict[str, dict]) -> str:
             for r in layer["inputs"]
         ]
         rest = sorted(k for k in layer if k not in ("name", "inputs"))
-        parts.append(f"{name[len(node.prefix):]}:{layer['type']}:{rest}:{refs}")
+        parts.append(f"{name[len(node.prefix) :]}:{layer['type']}:{rest}:{refs}")
         inside.add(name)
     return "|".join(parts)
