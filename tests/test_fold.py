@@ -131,13 +131,17 @@ def unit(draw) -> list[dict]:
 
 
 def instance(pattern: list[dict], prefix: str, before: str, vary: dict) -> list:
+    """The pattern's layers named `<prefix><name>`, or `<name>_<number>` when
+    the prefix is a number (Keras's own `conv2d_12`, NASNet's cells)."""
     out = []
     for k, p in enumerate(pattern):
         layer = {key: v for key, v in p.items() if key != "merge"}
-        layer["name"] = prefix + p["name"]
+        layer["name"] = (
+            f"{p['name']}_{prefix}" if prefix.isdigit() else prefix + p["name"]
+        )
         layer.update(vary.get(k, {}))
         if "merge" in p:
-            other = before if p["merge"] < 0 else prefix + pattern[p["merge"]]["name"]
+            other = before if p["merge"] < 0 else out[p["merge"]]["name"]
             prev = out[-1]["name"] if out else before
             layer["type"], layer["inputs"] = "add", [other, prev]
         out.append(layer)
@@ -146,15 +150,15 @@ def instance(pattern: list[dict], prefix: str, before: str, vary: dict) -> list:
 
 @st.composite
 def flat_models(draw) -> list[dict]:
-    """Stages of repeated units (names `s1_b2_...`, `b3_...`, `blk_4_...` or
-    `u5_...`), a lone varying value per stage, plain layers between."""
-    style = draw(st.sampled_from(["s{s}_b{b}_", "s{s}b{b}_", "stage{s}_{b}_"]))
+    """Stages of repeated units (names `s1_b2_conv`, `s1b2_conv`, `stage1_2_conv`
+    or `conv_7`), a varying value per stage, plain layers between."""
+    style = draw(st.sampled_from(["s{s}_b{b}_", "s{s}b{b}_", "stage{s}_{b}_", "{n}"]))
     pattern = draw(unit())
     layers = [{"type": "conv2d", "name": "stem", "filters": 8}]
     for s in range(1, draw(st.integers(1, 4)) + 1):
         width = draw(st.sampled_from([4, 8, 16]))
         for b in range(1, draw(st.integers(1, 5)) + 1):
-            prefix = style.format(s=s, b=b)
+            prefix = style.format(s=s, b=b, n=len(layers))
             vary = {0: {"width": width}} if draw(st.booleans()) else {}
             layers += instance(pattern, prefix, layers[-1]["name"], vary)
         if draw(st.booleans()):

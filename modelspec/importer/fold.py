@@ -80,8 +80,8 @@ class _Folder:
         return out
 
     def render(self, node: Node, items: list) -> tuple[list[dict], list[str], list]:
-        taken = {name[len(node.prefix) :] for name in node.names}
-        r = Renderer(node.prefix, node.pred, node is self.root, taken)
+        taken = {node.local(name) for name in node.names}
+        r = Renderer(node.local, node.prefix, node.pred, node is self.root, taken)
         return r.render(items), r.slots, r.slot_names
 
     def run(self) -> tuple[dict[str, dict], list[dict]]:
@@ -115,10 +115,12 @@ class _Folder:
             return
         name = self.block_name(members[0][0])
         slot_names = self.render(members[0][0], members[0][1])[2]
-        block, given = make_block([m[2] for m in members], slot_names)
+        keys = [m[0].key for m in members]
+        block, given = make_block([m[2] for m in members], slot_names, keys)
         self.blocks[name] = block
         for (node, _, _, slots), args in zip(members, given, strict=True):
-            self.result[node] = [Inst(name, args, node.prefix, slots, node.names)]
+            inst = Inst(name, args, node.prefix, slots, node.names, node.key)
+            self.result[node] = [inst]
 
     def uses(self, nodes: list[Node]) -> int:
         """How many times the class is written if it becomes a block: once per
@@ -140,6 +142,7 @@ class _Folder:
 
     def block_name(self, node: Node) -> str:
         token = node.prefix[len(node.parent.prefix) : -1] if node.parent else ""
+        token = node.names[0].split("_")[0] if node.key is not None else token
         base = re.sub(r"\d+[a-z]?$", "", token.split("_")[-1]).lower()
         base = base if re.fullmatch(r"[a-z][a-z0-9_]*", base) else "block"
         name, k = base, 1

@@ -67,17 +67,22 @@ def _key(v: Any) -> str:
 
 
 def make_block(
-    members: list[list[dict]], slot_names: list[str]
+    members: list[list[dict]], slot_names: list[str], keys: list[str | None]
 ) -> tuple[dict, list[dict[str, Any]]]:
     """A block definition from same-skeleton entry lists, and each member's
     arguments. Values that are equal in all members stay literal; columns
-    that are equal to each other share one argument."""
+    that are equal to each other share one argument. Keyed members (names
+    ending in _<number>) take that number as argument n."""
     paths = [p for p, _ in values(members[0])]
     columns = [[v for _, v in values(m)] for m in members]
     body = copy.deepcopy(members[0])
     args: dict[str, str] = {}  # column key -> argument name
     given: list[dict[str, Any]] = [{} for _ in members]
     taken: set[str] = set()
+    if keys[0] is not None:
+        args["n"] = _arg_name((0, "n"), taken)
+        for g, key in zip(given, keys, strict=True):
+            g["n"] = int(key or 0)
     for p, path in enumerate(paths):
         column = [c[p] for c in columns]
         if all(_key(v) == _key(column[0]) for v in column):

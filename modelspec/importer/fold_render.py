@@ -4,6 +4,7 @@ the block syntax, with names relative to the enclosing instance."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ class Inst:
     prefix: str  # the global prefix of its layers
     slots: list[str]  # the global names it reads; slot 0 is the layer before it
     names: list[str]  # its layers' global names, in order
+    key: str | None = None  # keyed instance: argument n, names end in _<n>
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -28,12 +30,24 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _rel(inst: Inst, prefix: str) -> str:
+    if inst.key is not None:
+        return f"{inst.block}_{inst.key}"
     return inst.prefix[len(prefix) : -1]
+
+
+def _args_join(last: Inst, inst: Inst) -> bool:
+    """Equal arguments; keyed instances' n counts up by one."""
+    if last.key is None:
+        return _same(inst.args, last.args)
+    rest = {k: v for k, v in inst.args.items() if k != "n"}
+    return _same(rest, {k: v for k, v in last.args.items() if k != "n"}) and (
+        inst.args["n"] == last.args["n"] + 1
+    )
 
 
 def _joins(run: list[Inst], inst: Inst, prefix: str) -> bool:
     last = run[-1]
-    if inst.block != last.block or not _same(inst.args, last.args):
+    if inst.block != last.block or not _args_join(last, inst):
         return False
     if inst.slots[1:] != last.slots[1:] or inst.slots[0] != last.names[-1]:
         return False
@@ -61,8 +75,15 @@ def runs(items: list, prefix: str) -> list[list]:
 class Renderer:
     """Entries for the items of one node (or of the whole model when `top`)."""
 
-    def __init__(self, prefix: str, pred: str, top: bool, taken: set[str]) -> None:
-        self.prefix, self.pred, self.top = prefix, pred, top
+    def __init__(
+        self,
+        local: Callable[[str], str],
+        prefix: str,
+        pred: str,
+        top: bool,
+        taken: set[str],
+    ) -> None:
+        self.local, self.prefix, self.pred, self.top = local, prefix, pred, top
         self.taken = taken  # relative names, which slot names must not shadow
         self.slots: list[str] = [pred]
         self.slot_names: list[str] = [self._slot_name(0)]
@@ -78,7 +99,7 @@ class Renderer:
         if self.top:
             return name
         if name in self.produced:
-            return name[len(self.prefix) :]
+            return self.local(name)
         if name in self.slots:
             return self.slot_names[self.slots.index(name)]
         if name == "input":
@@ -88,7 +109,7 @@ class Renderer:
         return self.slot_names[-1]
 
     def layer(self, layer: dict, prev: str) -> dict:
-        entry = {"type": layer["type"], "name": layer["name"][len(self.prefix) :]}
+        entry = {"type": layer["type"], "name": self.local(layer["name"])}
         if layer["inputs"] != [prev]:
             entry["inputs"] = [self.ref(r) for r in layer["inputs"]]
         entry.update((k, v) for k, v in layer.items() if k not in _LAYER_FIXED)
@@ -99,7 +120,9 @@ class Renderer:
         first = run[0]
         rels = [_rel(x, self.prefix) for x in run]
         entry: dict[str, Any] = {"use": first.block}
-        if is_name(rels[0]):
+        if first.key is not None:  # names end in _<n>: no prefix of their own
+            entry["name"], entry["prefix"] = template(rels), ""
+        elif is_name(rels[0]):
             entry["name"] = template(rels)
         else:  # a name that cannot be an instance's (`1` in `block_1_...`)
             entry["name"] = f"{first.block}_${{i}}"
@@ -108,6 +131,8 @@ class Renderer:
             entry["inputs"] = [self.ref(r) for r in first.slots]
         entry["repeat"] = len(run)
         entry.update(first.args)
+        if first.key is not None and len(run) > 1:
+            entry["n"] = "${i + " + str(first.args["n"] - 1) + "}"
         for inst in run:
             self.produced.update(inst.names)
         return entry

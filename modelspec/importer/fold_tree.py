@@ -2,13 +2,16 @@
 
 Keras names are hierarchical: `conv3_block2_1_conv` is layer `1_conv` of block
 `block2` of stage `conv3`. Consecutive layers whose names share a prefix that
-ends at a `_` form a node; nodes nest. Nodes are only candidates: folding keeps
-a node as a block instance when other nodes have the same structure, and
-otherwise dissolves it into its parent.
+ends at a `_` form a node; nodes nest. At the top level, consecutive layers
+whose names end in the same `_<number>` (`conv2d_12`, `batch_normalization_12`,
+`activation_12`; NASNet's cells `..._stem_1`) form a keyed node first. Nodes
+are only candidates: folding keeps a node as a block instance when other nodes
+have the same structure, and otherwise dissolves it into its parent.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ..validate import default_names
@@ -22,6 +25,13 @@ class Node:
     height: int = 1
     pred: str = "input"  # the layer just before its first one (what it reads as "in")
     names: list[str] = field(default_factory=list)  # its layers' names, in order
+    key: str | None = None  # keyed node: the number every name ends with
+
+    def local(self, name: str) -> str:
+        """A name inside the node as its block writes it."""
+        if self.key is not None:
+            return name[: len(name) - len(self.key)] + "${n}"
+        return name[len(self.prefix) :]
 
 
 def normalize(layers: list[dict]) -> list[dict]:
@@ -42,10 +52,34 @@ def _token(name: str, prefix: str) -> str | None:
     return head if sep and head and tail else None
 
 
+def _key(name: str) -> str | None:
+    m = re.search(r"_(0|[1-9]\d*)$", name)
+    return m.group(1) if m else None
+
+
+def _keyed(node: Node, layers: list[dict], k: int, before: str) -> int:
+    """At the top level: the end of a keyed node starting at k (k: none)."""
+    key = _key(layers[k]["name"])
+    end = k
+    while key is not None and end < len(layers) and _key(layers[end]["name"]) == key:
+        end += 1
+    if node.parent is not None or node.key is not None or end - k < 2:
+        return k
+    child = Node("", list(layers[k:end]), node, 1, before, key=key)
+    child.names = [layer["name"] for layer in layers[k:end]]
+    node.children.append(child)
+    node.height = max(node.height, 2)
+    return end
+
+
 def _fill(node: Node, layers: list[dict], before: str) -> None:
     node.names = [layer["name"] for layer in layers]
     k = 0
     while k < len(layers):
+        end = _keyed(node, layers, k, before)
+        if end > k:
+            before, k = layers[end - 1]["name"], end
+            continue
         token = _token(layers[k]["name"], node.prefix)
         end = k + 1
         while (
@@ -89,10 +123,10 @@ def flat_key(node: Node, by_name: dict[str, dict]) -> str:
     for name in node.names:
         layer = by_name[name]
         refs = [
-            r[len(node.prefix) :] if r in inside else "^" * (r == node.pred)
+            node.local(r) if r in inside else "^" * (r == node.pred)
             for r in layer["inputs"]
         ]
         rest = sorted(k for k in layer if k not in ("name", "inputs"))
-        parts.append(f"{name[len(node.prefix) :]}:{layer['type']}:{rest}:{refs}")
+        parts.append(f"{node.local(name)}:{layer['type']}:{rest}:{refs}")
         inside.add(name)
     return "|".join(parts)
