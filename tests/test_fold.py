@@ -160,6 +160,8 @@ def flat_models(draw) -> list[dict]:
         for b in range(1, draw(st.integers(1, 5)) + 1):
             prefix = style.format(s=s, b=b, n=len(layers))
             vary = {0: {"width": width}} if draw(st.booleans()) else {}
+            if draw(st.booleans()):  # a multiple of it: `${4 * width}`
+                vary[len(pattern) - 1] = {"units": 4 * width}
             layers += instance(pattern, prefix, layers[-1]["name"], vary)
         if draw(st.booleans()):
             layers.append({"type": "dropout", "name": f"mid{s}", "rate": 0.1})

@@ -17,7 +17,9 @@ The algorithm (framework-free, keyed to no model):
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
 from typing import Any
 
 from ..blocks.template import has_template, substitute
@@ -70,6 +72,7 @@ class _Folder:
         self.root = build_tree(flat)
         self.nodes = walk(self.root)
         self.keys = {n: flat_key(n, self.by_name) for n in self.nodes}
+        self.shared = Counter(self.keys.values())  # parents of one structure
         self.result: dict[Node, list] = {}
         self.blocks: dict[str, dict] = {}
 
@@ -92,8 +95,8 @@ class _Folder:
                 entries, slots, slot_names = self.render(node, items)
                 key = skeleton(entries, slot_names)
                 classes.setdefault(key, []).append((node, items, entries, slots))
-            for members in classes.values():
-                self.settle(members)
+            for key, members in classes.items():
+                self.settle(key, members)
         if not self.blocks:
             return {}, []
         entries, _, _ = self.render(self.root, self.content(self.root))
@@ -101,7 +104,7 @@ class _Folder:
             block["layers"] = tidy(block["layers"])
         return self.blocks, tidy(entries)
 
-    def settle(self, members: list) -> None:
+    def settle(self, key: str, members: list) -> None:
         """Make the class a block if that saves lines, else dissolve it."""
         size = len(members[0][2])
         uses = self.uses([m[0] for m in members])
@@ -114,7 +117,7 @@ class _Folder:
                 self.result[node] = items
             return
         name = self.block_name(members[0][0])
-        slot_names = self.render(members[0][0], members[0][1])[2]
+        slot_names = json.loads(key)[1]
         keys = [m[0].key for m in members]
         block, given = make_block([m[2] for m in members], slot_names, keys)
         self.blocks[name] = block
@@ -128,17 +131,15 @@ class _Folder:
         count once."""
         per_parent: dict[Node, int] = {}
         for node in nodes:
-            assert node.parent is not None
-            per_parent[node.parent] = per_parent.get(node.parent, 0) + 1
+            parent = node.parent or self.root
+            per_parent[parent] = per_parent.get(parent, 0) + 1
         count: dict[str, int] = {}
         for parent, n in per_parent.items():
-            key = self.keys.get(parent, "") + f"#{id(parent)}" * self._alone(parent)
+            key = self.keys.get(parent, "")
+            if self.shared[key] < 2 or parent is self.root:
+                key += f"#{id(parent)}"
             count[key] = max(count.get(key, 0), n)
         return sum(count.values())
-
-    def _alone(self, parent: Node) -> bool:
-        key = self.keys.get(parent)
-        return key is None or sum(k == key for k in self.keys.values()) < 2
 
     def block_name(self, node: Node) -> str:
         token = node.prefix[len(node.parent.prefix) : -1] if node.parent else ""

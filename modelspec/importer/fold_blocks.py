@@ -66,6 +66,32 @@ def _key(v: Any) -> str:
     return json.dumps(v, sort_keys=True)
 
 
+def _ints(column: list) -> bool:
+    return all(type(v) is int and v > 0 for v in column)
+
+
+def _derived(column: list, given: list[dict[str, Any]]) -> str | None:
+    """`${4 * filters}` or `${filters // 4}` when the column is a fixed
+    multiple or fraction of an argument's (ResNet's 4x bottleneck width)."""
+    if not _ints(column) or not given:
+        return None
+    for arg in given[0]:
+        if arg == "n":  # an instance number or count: no width derives from it
+            continue
+        base = [g[arg] for g in given]
+        if not _ints(base):
+            continue
+        if all(c % b == 0 for c, b in zip(column, base, strict=True)):
+            ratios = {c // b for c, b in zip(column, base, strict=True)}
+            if len(ratios) == 1 and (r := ratios.pop()) > 1:
+                return "${" + f"{r} * {arg}" + "}"
+        if all(b % c == 0 for c, b in zip(column, base, strict=True)):
+            ratios = {b // c for c, b in zip(column, base, strict=True)}
+            if len(ratios) == 1 and (r := ratios.pop()) > 1:
+                return "${" + f"{arg} // {r}" + "}"
+    return None
+
+
 def make_block(
     members: list[list[dict]], slot_names: list[str], keys: list[str | None]
 ) -> tuple[dict, list[dict[str, Any]]]:
@@ -89,6 +115,10 @@ def make_block(
             continue
         key = _key(column)
         if key not in args:
+            derived = _derived(column, given)
+            if derived is not None:
+                _set(body, path, derived)
+                continue
             args[key] = _arg_name(path, taken)
             for g, v in zip(given, column, strict=True):
                 g[args[key]] = v
