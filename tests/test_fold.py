@@ -16,7 +16,7 @@ from helpers import toml_value as value
 from modelspec.blocks import expand
 from modelspec.check import check_text
 from modelspec.importer.fold import _Folder, fold_layers, lines, same_expansion
-from modelspec.importer.fold_tree import normalize
+from modelspec.importer.fold_tree import MODES, normalize
 from modelspec.source import parse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,11 +171,12 @@ def flat_models(draw) -> list[dict]:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(flat_models())
 def test_fold_expands_to_the_flat_list(flat: list[dict]) -> None:
-    raw_blocks, raw_layers = _Folder(normalize(flat)).run()
-    if raw_blocks:  # the algorithm itself, without the safety net
-        assert same_expansion(raw_blocks, raw_layers, flat), json.dumps(
-            [raw_blocks, raw_layers], indent=1
-        )
+    for mode in MODES:  # the algorithm itself, without the safety net
+        raw_blocks, raw_layers = _Folder(normalize(flat), mode).run()
+        if raw_blocks:
+            assert same_expansion(raw_blocks, raw_layers, flat), json.dumps(
+                [mode, raw_blocks, raw_layers], indent=1
+            )
     blocks, layers = fold_layers(flat)
     text = write_spec({"name": "t", "input": [8, 8, 3]}, blocks, layers)
     assert canonical(expanded(text)) == canonical(flat)

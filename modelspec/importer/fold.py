@@ -11,8 +11,12 @@ The algorithm (framework-free, keyed to no model):
 3. Nodes whose renderings differ only in values form a class; a class that
    saves lines becomes a block whose arguments are the values that differ
    (fold_blocks); its nodes become instances. Other nodes are dissolved.
-4. The result is expanded with the checker's own expansion and compared with
-   the input; anything but the same layers (or no saving) returns the input.
+4. Names may also count with a number (`conv2d_12`, `conv_dw_3_bn`): top-level
+   runs of layers whose names hold the same number are keyed nodes, folded with
+   that number as argument n. Folding runs with numbers at the end of names,
+   as any last token, and not at all; the shortest result wins.
+5. Each result is expanded with the checker's own expansion and compared with
+   the input; only the same layers count, so a mistake returns the input.
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from typing import Any
 from ..blocks.template import has_template, substitute
 from .fold_blocks import make_block, skeleton
 from .fold_render import Inst, Renderer
-from .fold_tree import Node, build_tree, flat_key, normalize, walk
+from .fold_tree import MODES, Node, build_tree, flat_key, normalize, walk
 
 BLOCK_LINES = 4  # `[blocks.X]`, `args = [...]`, `layers = [`, `]`
+MIN_LAYERS = 3  # a block of two layers (batch norm + relu) hides more than it saves
 
 
 def fold_layers(layers: list[dict]) -> tuple[dict[str, dict], list[dict]]:
@@ -36,15 +41,16 @@ def fold_layers(layers: list[dict]) -> tuple[dict[str, dict], list[dict]]:
     if not _foldable(layers):
         return {}, layers
     flat = normalize(layers)
-    blocks = _Folder(flat).run()
-    if not blocks[0]:
-        return {}, layers
-    new_blocks, new_layers = blocks
-    if lines(new_blocks, new_layers) >= len(layers):
-        return {}, layers
-    if not same_expansion(new_blocks, new_layers, layers):
-        return {}, layers
-    return new_blocks, new_layers
+    best: tuple[dict[str, dict], list[dict]] = ({}, layers)
+    for mode in MODES:  # where numbers in names are: keep the shortest result
+        blocks, entries = _Folder(flat, mode).run()
+        if (
+            blocks
+            and lines(blocks, entries) < lines(*best)
+            and same_expansion(blocks, entries, layers)
+        ):
+            best = (blocks, entries)
+    return best
 
 
 def lines(blocks: dict[str, dict], layers: list[dict]) -> int:
@@ -67,9 +73,9 @@ def _foldable(layers: Any) -> bool:
 
 
 class _Folder:
-    def __init__(self, flat: list[dict]) -> None:
+    def __init__(self, flat: list[dict], mode: str = "end") -> None:
         self.by_name = {layer["name"]: layer for layer in flat}
-        self.root = build_tree(flat)
+        self.root = build_tree(flat, mode)
         self.nodes = walk(self.root)
         self.keys = {n: flat_key(n, self.by_name) for n in self.nodes}
         self.shared = Counter(self.keys.values())  # parents of one structure
@@ -110,7 +116,7 @@ class _Folder:
         uses = self.uses([m[0] for m in members])
         if (
             len(members) < 2
-            or len(members[0][0].names) < 2
+            or len(members[0][0].names) < MIN_LAYERS
             or ((uses - 1) * size <= uses + BLOCK_LINES - 1)
         ):
             for node, items, _, _ in members:

@@ -25,13 +25,26 @@ class Node:
     height: int = 1
     pred: str = "input"  # the layer just before its first one (what it reads as "in")
     names: list[str] = field(default_factory=list)  # its layers' names, in order
-    key: str | None = None  # keyed node: the number every name ends with
+    key: str | None = None  # keyed node: the number in every name
+    mode: str = "end"  # where a key is: "end", last "token", or "none"
 
     def local(self, name: str) -> str:
         """A name inside the node as its block writes it."""
-        if self.key is not None:
-            return name[: len(name) - len(self.key)] + "${n}"
+        span = key_span(name, self.mode) if self.key is not None else None
+        if span is not None:
+            return name[: span[0]] + "${n}" + name[span[1] :]
         return name[len(self.prefix) :]
+
+
+MODES = ("end", "token", "none")
+
+
+def key_span(name: str, mode: str) -> tuple[int, int] | None:
+    """Where a keyed name's number is: `conv2d_12` (end), `conv_dw_3_bn`
+    (the last token that is a number)."""
+    pattern = {"end": r"_(0|[1-9]\d*)$", "token": r"_(0|[1-9]\d*)(?=_|$)"}.get(mode)
+    found = list(re.finditer(pattern, name)) if pattern else []
+    return found[-1].span(1) if found else None
 
 
 def normalize(layers: list[dict]) -> list[dict]:
@@ -52,20 +65,24 @@ def _token(name: str, prefix: str) -> str | None:
     return head if sep and head and tail else None
 
 
-def _key(name: str) -> str | None:
-    m = re.search(r"_(0|[1-9]\d*)$", name)
-    return m.group(1) if m else None
+def _key(name: str, mode: str) -> str | None:
+    span = key_span(name, mode)
+    return name[span[0] : span[1]] if span else None
 
 
 def _keyed(node: Node, layers: list[dict], k: int, before: str) -> int:
     """At the top level: the end of a keyed node starting at k (k: none)."""
-    key = _key(layers[k]["name"])
+    key = _key(layers[k]["name"], node.mode)
     end = k
-    while key is not None and end < len(layers) and _key(layers[end]["name"]) == key:
+    while (
+        key is not None
+        and end < len(layers)
+        and _key(layers[end]["name"], node.mode) == key
+    ):
         end += 1
     if node.parent is not None or node.key is not None or end - k < 2:
         return k
-    child = Node("", list(layers[k:end]), node, 1, before, key=key)
+    child = Node("", list(layers[k:end]), node, 1, before, key=key, mode=node.mode)
     child.names = [layer["name"] for layer in layers[k:end]]
     node.children.append(child)
     node.height = max(node.height, 2)
@@ -99,8 +116,8 @@ def _fill(node: Node, layers: list[dict], before: str) -> None:
         k = end
 
 
-def build_tree(flat: list[dict]) -> Node:
-    root = Node("")
+def build_tree(flat: list[dict], mode: str = "end") -> Node:
+    root = Node("", mode=mode)
     _fill(root, flat, "input")
     return root
 
