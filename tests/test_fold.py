@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 from helpers import toml_value as value
 from modelspec.blocks import expand
 from modelspec.check import check_text
-from modelspec.importer.fold import _Folder, fold_layers, lines, same_expansion
+from modelspec.importer.fold import (
+    MIN_LAYERS,
+    _Folder,
+    fold_layers,
+    lines,
+    same_expansion,
+)
 from modelspec.importer.fold_tree import MODES, normalize
 from modelspec.source import parse
 
@@ -190,7 +196,8 @@ def test_fold_finds_a_repeat(pattern: list[dict], n: int) -> None:
     for b in range(1, n + 1):
         flat += instance(pattern, f"unit{b}_", flat[-1]["name"], {})
     blocks, layers = fold_layers(flat)
-    if (n - 1) * len(pattern) <= n + 3:  # a block would not save a line
+    size = len(pattern)
+    if size < MIN_LAYERS or (n - 1) * size <= n + 3:  # not worth a block
         assert blocks == {} and layers is flat
         return
     assert len(blocks) == 1 and len(layers) == 2, (blocks, layers)
@@ -198,3 +205,33 @@ def test_fold_finds_a_repeat(pattern: list[dict], n: int) -> None:
     assert canonical(expanded(write_spec({"name": "t"}, blocks, layers))) == (
         canonical(flat)
     )
+
+
+def numbered(first: int, last: int) -> list[dict]:
+    out = []
+    for k in range(first, last + 1):
+        out += [
+            {"type": "dense", "name": f"c_{k}", "units": 4},
+            {"type": "dropout", "name": f"d_{k}", "rate": 0.1},
+            {"type": "dense", "name": f"e_{k}", "units": 5},
+        ]
+    return out
+
+
+def test_numbered_names_fold_with_argument_n() -> None:
+    flat = [{"type": "dense", "name": "conv_1", "units": 3}, *numbered(2, 6)]
+    flat.append({"type": "add", "name": "end", "inputs": ["conv_1", "e_6"]})
+    blocks, layers = fold_layers(flat)
+    assert [e["name"] for e in blocks["c"]["layers"]] == ["c_${n}", "d_${n}", "e_${n}"]
+    # `c_2` is a layer: the instances get other names, or reading c_2 would
+    # read an instance
+    assert layers[1]["name"] == "c_use_${i + 1}" and layers[1]["n"] == "${i + 1}"
+    assert canonical(expanded(write_spec({"name": "t"}, blocks, layers))) == (
+        canonical(flat)
+    )
+
+
+def test_duplicate_names_are_left_alone() -> None:
+    flat = numbered(1, 6)
+    flat[4]["name"] = flat[1]["name"]
+    assert fold_layers(flat) == ({}, flat)

@@ -61,6 +61,9 @@ def lines(blocks: dict[str, dict], layers: list[dict]) -> int:
 def _foldable(layers: Any) -> bool:
     if not isinstance(layers, list) or not layers:
         return False
+    names = [layer.get("name") if isinstance(layer, dict) else None for layer in layers]
+    if len({n for n in names if n is not None}) != len([n for n in names if n]):
+        return False  # names must be unique (the checker says so first)
     for layer in layers:
         if not isinstance(layer, dict) or not isinstance(layer.get("type"), str):
             return False
@@ -127,8 +130,13 @@ class _Folder:
         keys = [m[0].key for m in members]
         block, given = make_block([m[2] for m in members], slot_names, keys)
         self.blocks[name] = block
+        label = name
+        # a keyed instance's name must not be a layer's: reading it would
+        # read the instance
+        while any(f"{label}_{k}" in self.by_name for k in keys):
+            label += "_use"
         for (node, _, _, slots), args in zip(members, given, strict=True):
-            inst = Inst(name, args, node.prefix, slots, node.names, node.key)
+            inst = Inst(name, args, node.prefix, slots, node.names, node.key, label)
             self.result[node] = [inst]
 
     def uses(self, nodes: list[Node]) -> int:

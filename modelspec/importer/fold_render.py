@@ -22,7 +22,8 @@ class Inst:
     prefix: str  # the global prefix of its layers
     slots: list[str]  # the global names it reads; slot 0 is the layer before it
     names: list[str]  # its layers' global names, in order
-    key: str | None = None  # keyed instance: argument n, names end in _<n>
+    key: str | None = None  # keyed instance: argument n, its number in names
+    label: str = ""  # keyed instance: its name is <label>_<key>
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -31,7 +32,7 @@ def _same(a: Any, b: Any) -> bool:
 
 def _rel(inst: Inst, prefix: str) -> str:
     if inst.key is not None:
-        return f"{inst.block}_{inst.key}"
+        return f"{inst.label}_{inst.key}"
     return inst.prefix[len(prefix) : -1]
 
 
