@@ -131,7 +131,8 @@ def unit(draw) -> list[dict]:
         for key in draw(st.sets(st.sampled_from(["units", "rate", "kernel"]))):
             layer[key] = draw(st.sampled_from([1, 2, 3, 0.5, "same", [1, 3]]))
         if k and draw(st.integers(0, 3)) == 0:
-            layer["merge"] = draw(st.integers(-1, k - 1))  # -1: the unit's input
+            # -1: the unit's input, -2: the stem (outside), -3: the model input
+            layer["merge"] = draw(st.integers(-3, k - 1))
         out.append(layer)
     return out
 
@@ -147,7 +148,8 @@ def instance(pattern: list[dict], prefix: str, before: str, vary: dict) -> list:
         )
         layer.update(vary.get(k, {}))
         if "merge" in p:
-            other = before if p["merge"] < 0 else out[p["merge"]]["name"]
+            outside = {-1: before, -2: "stem", -3: "input"}
+            other = outside.get(p["merge"]) or out[p["merge"]]["name"]
             prev = out[-1]["name"] if out else before
             layer["type"], layer["inputs"] = "add", [other, prev]
         out.append(layer)
@@ -192,7 +194,12 @@ def test_fold_expands_to_the_flat_list(flat: list[dict]) -> None:
 @settings(max_examples=50, deadline=None)
 @given(unit(), st.integers(3, 8))
 def test_fold_finds_a_repeat(pattern: list[dict], n: int) -> None:
-    flat = [{"type": "dense", "name": "stem", "units": 2}]
+    # `pre`: the first unit reads it, so every unit reads `stem` (if at all)
+    # as an outside layer, not as the layer before it
+    flat = [
+        {"type": "dense", "name": "stem", "units": 2},
+        {"type": "dense", "name": "pre", "units": 2},
+    ]
     for b in range(1, n + 1):
         flat += instance(pattern, f"unit{b}_", flat[-1]["name"], {})
     blocks, layers = fold_layers(flat)
@@ -200,8 +207,8 @@ def test_fold_finds_a_repeat(pattern: list[dict], n: int) -> None:
     if size < MIN_LAYERS or (n - 1) * size <= n + 3:  # not worth a block
         assert blocks == {} and layers is flat
         return
-    assert len(blocks) == 1 and len(layers) == 2, (blocks, layers)
-    assert layers[1]["repeat"] == n and layers[1]["name"] == "unit${i}"
+    assert len(blocks) == 1 and len(layers) == 3, (blocks, layers)
+    assert layers[2]["repeat"] == n and layers[2]["name"] == "unit${i}"
     assert canonical(expanded(write_spec({"name": "t"}, blocks, layers))) == (
         canonical(flat)
     )
@@ -235,3 +242,40 @@ def test_duplicate_names_are_left_alone() -> None:
     flat = numbered(1, 6)
     flat[4]["name"] = flat[1]["name"]
     assert fold_layers(flat) == ({}, flat)
+
+
+@st.composite
+def any_flat(draw) -> list[dict]:
+    """Arbitrary flat lists: names from `_`-joined tokens and numbers, reads of
+    any earlier layer, the model input, or a name that does not exist."""
+    token = st.sampled_from(["a", "b", "c1", "1", "2", "x2a", "0"])
+    names = draw(
+        st.lists(
+            st.lists(token, min_size=1, max_size=4).map("_".join),
+            min_size=1,
+            max_size=30,
+            unique=True,
+        )
+    )
+    out: list[dict] = []
+    for name in names:
+        layer = {"type": draw(st.sampled_from(KINDS)), "name": name}
+        if draw(st.booleans()):
+            layer["units"] = draw(st.sampled_from([1, 2, 4, 8]))
+        pool = [e["name"] for e in out] + ["input", "nowhere"]
+        if draw(st.integers(0, 2)) == 0:
+            k = draw(st.integers(1, 3))
+            layer["inputs"] = draw(st.lists(st.sampled_from(pool), min_size=k))
+        out.append(layer)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(any_flat())
+def test_fold_on_arbitrary_lists(flat: list[dict]) -> None:
+    blocks, layers = fold_layers(flat)
+    if not blocks:
+        assert layers is flat
+        return
+    text = write_spec({"name": "t", "input": [4]}, blocks, layers)
+    assert canonical(expanded(text)) == canonical(flat)
