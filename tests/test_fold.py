@@ -279,3 +279,25 @@ def test_fold_on_arbitrary_lists(flat: list[dict]) -> None:
         return
     text = write_spec({"name": "t", "input": [4]}, blocks, layers)
     assert canonical(expanded(text)) == canonical(flat)
+
+
+def test_names_starting_with_a_number_use_a_prefix() -> None:
+    flat = []
+    for unit in ["1", "2", "4", "7", "8", "9"]:
+        flat += [
+            {"type": "dense", "name": f"{unit}_a", "units": 3},
+            {"type": "dropout", "name": f"{unit}_b", "rate": 0.5},
+            {"type": "dense", "name": f"{unit}_c", "units": 3},
+        ]
+        if unit == "2":
+            flat.append({"type": "dense", "name": "x", "units": 1})
+    blocks, layers = fold_layers(flat)
+    uses = [(e["name"], e["prefix"], e.get("repeat")) for e in layers if "use" in e]
+    assert uses == [
+        ("block_${i}", "${i}_", 2),
+        ("block_4", "4_", None),
+        ("block_${i + 6}", "${i + 6}_", 3),
+    ]
+    assert canonical(expanded(write_spec({"name": "t"}, blocks, layers))) == (
+        canonical(flat)
+    )

@@ -4,6 +4,7 @@ the block syntax, with names relative to the enclosing instance."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -125,8 +126,9 @@ class Renderer:
             entry["name"], entry["prefix"] = template(rels), ""
         elif is_name(rels[0]):
             entry["name"] = template(rels)
-        else:  # a name that cannot be an instance's (`1` in `block_1_...`)
-            entry["name"] = f"{first.block}_${{i}}"
+        else:  # a name that cannot be an instance's (`1_conv`): a prefix
+            labels = [first.block + "_" + re.sub(r"\W", "_", r) for r in rels]
+            entry["name"] = template(labels) or f"{first.block}_${{i}}"
             entry["prefix"] = template([r + "_" for r in rels])
         if len(first.slots) > 1:
             entry["inputs"] = [self.ref(r) for r in first.slots]
