@@ -17,6 +17,12 @@ The algorithm (framework-free, keyed to no model):
    as any last token, and not at all; the shortest result wins.
 5. Each result is expanded with the checker's own expansion and compared with
    the input; only the same layers count, so a mistake returns the input.
+
+The result, for the TOML writer: `blocks` maps a block name to
+`{"args": [...], "inputs": [...] (only when not ["in"]), "layers": [...]}`;
+layers (top level and in blocks) are plain layer tables or use entries
+(`use`, `name`, `prefix`, `inputs`, `repeat`, arguments). Written one entry
+per line, like the zoo specs, a spec has `lines(blocks, layers)` entry lines.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from collections import Counter
 from typing import Any
 
 from ..blocks.template import has_template, substitute
+from ..validate import default_names
 from .fold_blocks import make_block, skeleton
 from .fold_render import Inst, Renderer
 from .fold_tree import MODES, Node, build_tree, flat_key, normalize, walk
@@ -61,9 +68,6 @@ def lines(blocks: dict[str, dict], layers: list[dict]) -> int:
 def _foldable(layers: Any) -> bool:
     if not isinstance(layers, list) or not layers:
         return False
-    names = [layer.get("name") if isinstance(layer, dict) else None for layer in layers]
-    if len({n for n in names if n is not None}) != len([n for n in names if n]):
-        return False  # names must be unique (the checker says so first)
     for layer in layers:
         if not isinstance(layer, dict) or not isinstance(layer.get("type"), str):
             return False
@@ -72,7 +76,8 @@ def _foldable(layers: Any) -> bool:
         inputs = layer.get("inputs", [])
         if not isinstance(inputs, list) or not all(isinstance(r, str) for r in inputs):
             return False
-    return True
+    names = default_names(layers)
+    return len(set(names)) == len(names)  # else the checker's error comes first
 
 
 class _Folder:
