@@ -7,7 +7,8 @@ import re
 from ..blocks.models import NAME
 
 
-def _index(offset: int) -> str:
+def index(offset: int) -> str:
+    """`i`, `i + 2` or `i - 1`: the repeat number moved by `offset`."""
     if offset == 0:
         return "i"
     return f"i + {offset}" if offset > 0 else f"i - {-offset}"
@@ -24,7 +25,7 @@ def _numbers(head: str, mids: list[str], tail: str) -> str | None:
     first = int(mids[0])
     if any(int(m) != first + k for k, m in enumerate(mids)):
         return None
-    return head + "${" + _index(first - 1) + "}" + tail
+    return head + "${" + index(first - 1) + "}" + tail
 
 
 def _letters(head: str, mids: list[str], tail: str) -> str | None:
@@ -34,7 +35,7 @@ def _letters(head: str, mids: list[str], tail: str) -> str | None:
     first = ord(mids[0]) - ord("a") + 1
     if any(ord(m) - ord("a") + 1 != first + k for k, m in enumerate(mids)):
         return None
-    return head + "${letter(" + _index(first - 1) + ")}" + tail
+    return head + "${letter(" + index(first - 1) + ")}" + tail
 
 
 def _one(name: str) -> str:

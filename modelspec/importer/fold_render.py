@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .fold_names import is_name, template
+from .fold_names import index, is_name, template
 
 _LAYER_FIXED = ("type", "name", "inputs")
 
@@ -135,7 +135,7 @@ class Renderer:
         entry["repeat"] = len(run)
         entry.update(first.args)
         if first.key is not None and len(run) > 1:
-            entry["n"] = "${i + " + str(first.args["n"] - 1) + "}"
+            entry["n"] = "${" + index(first.args["n"] - 1) + "}"
         for inst in run:
             self.produced.update(inst.names)
         return entry
