@@ -85,7 +85,9 @@ class Analysis:
         if self._by_line is None:
             self._by_line = {}
             for n in self.report.nodes:
-                lines = {o.line for o in self.report.origins.get(n.index, ())}
+                lines: set[object] = {
+                    o.line for o in self.report.origins.get(n.index, ())
+                }
                 # a layer of a block is written in the block, not at the top
                 lines.add((n.line, n.block is None))
                 for key in lines:
