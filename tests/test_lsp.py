@@ -5,7 +5,6 @@ real LSP client (pytest-lsp on pygls). Every expected number comes from
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from lsp_client import (
     initialize,
     where,
 )
+from modelspec.check import check_text
 
 SEEDS = sorted((ROOT / "specs").glob("*.toml"))
 BROKEN = sorted((ROOT / "specs" / "broken").glob("*.toml"))
@@ -74,10 +74,9 @@ def _delete_table(text: str, name: str) -> types.TextEdit:
 
 
 def _check_text(text: str) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "edited.toml"
-        path.write_text(text)
-        return check_json([path])[0]
+    """`check --format json` of an edited buffer, in this process: the same
+    function the command runs, without a subprocess per edit."""
+    return check_text(text, "edited.toml").to_json()
 
 
 async def _fix_all(client: SpecClient, uri: str, version: int) -> int:
