@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlparse
 
-from ..check import check_text
+from ..check import check_parsed, check_text
 from ..errors import ModelspecError
 from ..report import INPUT_INDEX, LayerInfo, Node, Report
 from ..source import Positions, TomlSyntaxError, parse
+from .incremental import IncrementalParser
 from .positions import Entry, entries
 
 
@@ -126,24 +127,44 @@ def uri_to_path(uri: str) -> str:
     return uri
 
 
-def analyze(uri: str, version: int | None, text: str, settings: Settings) -> Analysis:
+def analyze(
+    uri: str,
+    version: int | None,
+    text: str,
+    settings: Settings,
+    parser: IncrementalParser | None = None,
+) -> Analysis:
+    """Check `text`; with a parser, reuse the parse of unchanged tables."""
     path = uri_to_path(uri)
+    parsed = parser.parse(text) if parser is not None else None
+    positions = Positions(dict(parsed[1].at)) if parsed is not None else None
     setting_error = None
     try:
-        report = check_text(text, path, settings.overrides)
+        report = _check(text, path, settings.overrides, parsed)
     except ModelspecError as e:
         # A malformed --set setting: check the buffer without overrides and say
         # what is wrong with the setting.
         setting_error = e.message
-        report = check_text(text, path)
-    return Analysis(uri, version, text, report, setting_error, text.splitlines())
+        report = _check(text, path, (), parser.parse(text) if parser else None)
+    found = Analysis(uri, version, text, report, setting_error, text.splitlines())
+    found._positions = positions
+    return found
+
+
+def _check(text: str, path: str, overrides, parsed) -> Report:
+    if parsed is None:
+        return check_text(text, path, overrides)
+    raw, positions = parsed
+    return check_parsed(text, raw, positions, path, overrides)
 
 
 class Cache:
-    """The latest analysis of each open document, by URI."""
+    """The latest analysis of each open document, by URI, and the parse of
+    its tables for the next edit."""
 
     def __init__(self) -> None:
         self._by_uri: dict[str, Analysis] = {}
+        self._parsers: dict[str, IncrementalParser] = {}
 
     def put(self, analysis: Analysis) -> None:
         self._by_uri[analysis.uri] = analysis
@@ -151,5 +172,9 @@ class Cache:
     def get(self, uri: str) -> Analysis | None:
         return self._by_uri.get(uri)
 
+    def parser(self, uri: str) -> IncrementalParser:
+        return self._parsers.setdefault(uri, IncrementalParser())
+
     def drop(self, uri: str) -> None:
         self._by_uri.pop(uri, None)
+        self._parsers.pop(uri, None)
