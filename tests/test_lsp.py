@@ -5,11 +5,14 @@ real LSP client (pytest-lsp on pygls). Every expected number comes from
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import pytest_lsp
 from lsprotocol import types
+from pytest_lsp import ClientServerConfig
 
 from lsp_client import (
     CONFIG,
@@ -19,6 +22,7 @@ from lsp_client import (
     check_json,
     expected,
     initialize,
+    make_client,
     where,
 )
 from modelspec.check import check_text
@@ -381,3 +385,72 @@ def test_apply_is_the_inverse_helper():
     """The test client's own edit arithmetic (used by every test above)."""
     edit = types.TextEdit(types.Range(types.Position(1, 2), types.Position(2, 1)), "X")
     assert apply("abc\ndefg\nhij", edit) == "abc\ndeXij"
+
+
+# The CLI with some top-level packages made unimportable (as on an install
+# without them); argv[1] names them, comma-separated.
+BLOCKED = """
+import sys
+BLOCKED = set(sys.argv[1].split(","))
+
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, Block())
+sys.argv = ["modelspec", *sys.argv[2:]]
+from modelspec.cli import main
+main()
+"""
+FRAMEWORKS = "tensorflow,keras,tf2onnx,onnx,onnxruntime,matplotlib,PIL,numpy,sklearn"
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=[sys.executable, "-c", BLOCKED, FRAMEWORKS, "lsp"],
+        client_factory=make_client,
+    )
+)
+async def strict_frameworkless(lsp_client: SpecClient):
+    """A server that cannot import any framework, started strict through
+    initializationOptions."""
+    await lsp_client.initialize_session(initialize({"strict": True}))
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio
+async def test_strict_from_initialization_options_without_frameworks(
+    strict_frameworkless: SpecClient,
+):
+    client = strict_frameworkless
+    path = ROOT / "specs" / "broken" / "softmax_hidden.toml"
+    (report,) = check_json([Path(_rel(path))])
+    assert {d["severity"] for d in report["diagnostics"]} == {"warning"}
+    uri = client.open(path)
+    got = await client.diagnostics_for(uri, 1)
+    assert where(got) == expected(report)
+    assert {d.severity for d in got} == {types.DiagnosticSeverity.Error}
+    hover = await _hover(client, client.open(LENET), _line_of(LENET, "[model]"))
+    (lenet,) = check_json([Path(_rel(LENET))])
+    assert f"{lenet['total_params']:,} params" in hover
+
+
+def _line_of(path: Path, text: str) -> int:
+    return path.read_text().split("\n").index(text)
+
+
+def test_missing_pygls_names_the_lsp_extra():
+    p = subprocess.run(
+        [sys.executable, "-c", BLOCKED, "pygls,lsprotocol", "lsp"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert p.returncode == 2, p.stderr
+    assert "Traceback" not in p.stderr
+    assert "pip install 'modelspec-cnn[lsp]'" in p.stderr, p.stderr
+    assert "[gpu]" not in p.stderr
