@@ -54,6 +54,14 @@ async def test_open_publishes_what_check_says(client: SpecClient, specs):
     for path, uri, report in zip(specs, uris, reports, strict=True):
         got = await client.diagnostics_for(uri, 1)
         assert where(got) == expected(report), path.name
+        # a diagnostic inside a block points at the use entries that made it
+        assert sorted(
+            [r.location.range.start.line + 1 for r in d.related_information or []]
+            for d in got
+        ) == sorted(
+            [o["line"] for o in r.get("origin") or [] if o.get("line")]
+            for r in report["diagnostics"]
+        )
         m = EXPECT.search(path.read_text())
         if m:
             assert (int(m.group(2)), m.group(1)) in {(x[0], x[2]) for x in where(got)}
@@ -381,7 +389,7 @@ async def test_rapid_changes_publish_the_newest_text(client: SpecClient):
     assert versions == sorted(versions)  # a stale run never follows a newer one
 
 
-def test_apply_is_the_inverse_helper():
+def test_the_client_edit_arithmetic():
     """The test client's own edit arithmetic (used by every test above)."""
     edit = types.TextEdit(types.Range(types.Position(1, 2), types.Position(2, 1)), "X")
     assert apply("abc\ndefg\nhij", edit) == "abc\ndeXij"

@@ -18,7 +18,7 @@ from ..blocks.models import BlockDef, UseEntry
 from ..schema import LAYER_MODELS, LAYER_TYPES, Spec
 from .analysis import Analysis
 from .positions import from_utf16, line_at, string_at
-from .textscan import LayerText, Scan, context
+from .textscan import Scan, context
 
 Kind = types.CompletionItemKind
 _KEY_EQUALS = re.compile(r"([A-Za-z0-9_\-]+)\s*=\s*$")
@@ -214,6 +214,3 @@ def _string_key(before: str, scan: Scan) -> str | None:
 def _in_entry_table(scan: Scan) -> bool:
     """The cursor is directly in an inline layer table (not a nested value)."""
     return bool(scan.stack) and scan.stack[-1].entry is not None
-
-
-__all__ = ["LayerText", "completions"]

@@ -50,9 +50,31 @@ def message(d: Diagnostic) -> str:
     return text
 
 
-def to_lsp(lines: list[str], d: Diagnostic, strict: bool) -> types.Diagnostic:
+def _related(
+    uri: str, lines: list[str], d: Diagnostic
+) -> list[types.DiagnosticRelatedInformation] | None:
+    """The use entries of the block instances a diagnostic is inside: the
+    diagnostic is at the block's definition, these say which use made it."""
+    out = []
+    for o in d.origin or ():
+        if o.line is None:
+            continue
+        span = whole_line(line_at(lines, o.line - 1))
+        out.append(
+            types.DiagnosticRelatedInformation(
+                location=types.Location(uri, lsp_range(lines, o.line - 1, *span)),
+                message=f"block '{o.block}' instance '{o.instance}' is used here",
+            )
+        )
+    return out or None
+
+
+def to_lsp(
+    lines: list[str], d: Diagnostic, strict: bool, uri: str = ""
+) -> types.Diagnostic:
     severity = types.DiagnosticSeverity
     return types.Diagnostic(
+        related_information=_related(uri, lines, d) if uri else None,
         range=diagnostic_range(lines, d),
         message=message(d),
         severity=severity.Error if d.is_error or strict else severity.Warning,
@@ -63,7 +85,10 @@ def to_lsp(lines: list[str], d: Diagnostic, strict: bool) -> types.Diagnostic:
 
 
 def publishable(analysis: Analysis, strict: bool) -> list[types.Diagnostic]:
-    out = [to_lsp(analysis.lines, d, strict) for d in analysis.report.diagnostics]
+    out = [
+        to_lsp(analysis.lines, d, strict, analysis.uri)
+        for d in analysis.report.diagnostics
+    ]
     if analysis.setting_error:
         out.insert(
             0,

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from ..source import Positions
 
 _KEY = re.compile(r"""[A-Za-z0-9_\-]+|"(?:[^"\\]|\\.)*"|'[^']*'""")
-_WORD = re.compile(r"[A-Za-z0-9_\-$.{}\[\]']+")
 
 
 def to_utf16(line: str, col: int) -> int:
@@ -121,17 +120,6 @@ def whole_line(text: str) -> tuple[int, int]:
     return start, start + len(stripped)
 
 
-def word_at(text: str, col: int) -> tuple[int, int, str]:
-    """The identifier-like word around character offset `col` of a line."""
-    start = col
-    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_-"):
-        start -= 1
-    end = col
-    while end < len(text) and (text[end].isalnum() or text[end] in "_-"):
-        end += 1
-    return start, end, text[start:end]
-
-
 def string_at(text: str, col: int) -> tuple[int, int, str] | None:
     """The quoted string containing character offset `col` (offsets of its
     contents, without the quotes), or None outside strings."""
@@ -167,10 +155,6 @@ class Entry:
     @property
     def block(self) -> str | None:
         return self.path[1] if self.path[0] == "blocks" else None
-
-    @property
-    def index(self) -> int:
-        return int(self.path[-1])
 
 
 def entries(positions: Positions) -> list[Entry]:

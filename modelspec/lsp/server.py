@@ -154,7 +154,7 @@ def _code_lens(ls: SpecServer, params: types.CodeLensParams) -> list[types.CodeL
 
 @server.feature(
     types.TEXT_DOCUMENT_COMPLETION,
-    types.CompletionOptions(trigger_characters=['"', "=", " ", ",", "{"]),
+    types.CompletionOptions(trigger_characters=['"', "=", ",", "{", "["]),
 )
 def _completion(ls: SpecServer, params: types.CompletionParams) -> types.CompletionList:
     return complete.completions(ls.current(params.text_document.uri), params.position)
