@@ -85,6 +85,7 @@ class Scan:
     layers: list[LayerText] = field(default_factory=list)
     blocks: dict[str, int] = field(default_factory=dict)  # name -> header line
     current: LayerText | None = None  # the layer table around the cursor
+    at_stop: tuple[str | None, list[Open]] | None = None
 
     @property
     def key(self) -> str | None:
@@ -100,8 +101,9 @@ def _block_of(table: str | None) -> tuple[bool, str | None]:
     return (True, m.group(1)) if m else (False, None)
 
 
-def scan(lines: list[str]) -> Scan:
-    """Scan the whole text: its layer tables and blocks."""
+def scan(lines: list[str], stop: tuple[int, int] | None = None) -> Scan:
+    """Scan the whole text: its layer tables and blocks; with `stop` (line,
+    character), also the table and open brackets there (`at_stop`)."""
     s = Scan()
     entry: LayerText | None = None
     for n, text in enumerate(lines):
@@ -109,7 +111,8 @@ def scan(lines: list[str]) -> Scan:
             m = _HEADER.match(text)
             if m and not re.match(r"\s*\[[^\]]*=", text):
                 entry = _header(s, n, m, entry)
-        _scan_line(s, n, text)
+        cut = stop[1] if stop is not None and stop[0] == n else None
+        _scan_line(s, n, text, cut)
     if entry is not None:
         entry.end = (len(lines), 0)
     return s
@@ -117,12 +120,11 @@ def scan(lines: list[str]) -> Scan:
 
 def context(lines: list[str], line0: int, col: int) -> Scan:
     """The state just before character `col` of line `line0`: the table, the
-    open brackets and the layer table the cursor is in (from a whole scan, so
-    that it has its end)."""
-    whole = scan(lines)
-    head = [*lines[:line0], lines[line0][:col] if line0 < len(lines) else ""]
-    s = scan(head)
-    s.layers, s.blocks = whole.layers, whole.blocks
+    open brackets and the layer table the cursor is in."""
+    s = scan(lines, (line0, col))
+    if s.at_stop is None:  # past the end of the text
+        s.at_stop = (s.table, list(s.stack))
+    s.table, s.stack = s.at_stop
     inner = next((o.entry for o in reversed(s.stack) if o.entry), None)
     if inner is None:
         inner = next(
@@ -131,9 +133,7 @@ def context(lines: list[str], line0: int, col: int) -> Scan:
         )
         if inner is not None and inner.end is not None and inner.end[0] <= line0:
             inner = None
-    s.current = next(
-        (e for e in whole.layers if inner and e.start == inner.start), inner
-    )
+    s.current = inner
     return s
 
 
@@ -154,26 +154,24 @@ def _header(s: Scan, n: int, m: re.Match, entry: LayerText | None) -> LayerText 
     return None
 
 
-def _scan_line(s: Scan, n: int, text: str) -> None:
-    quote, i = "", 0
-    while i < len(text):
-        c = text[i]
-        if quote:
-            if c == "\\" and quote == '"':
-                i += 1
-            elif c == quote:
-                quote = ""
-        elif c in "\"'":
-            quote = c
-        elif c == "#":
-            break
-        elif c in "[{":
-            _open(s, n, i, text, c)
-        elif c in "]}" and s.stack:
+# What a line holds that matters here: strings (perhaps unterminated: being
+# typed), a comment, brackets.
+_TOKEN = re.compile(r""""(?:[^"\\]|\\.)*"?|'[^']*'?|#.*|[\[\]{}]""")
+
+
+def _scan_line(s: Scan, n: int, text: str, cut: int | None) -> None:
+    for m in _TOKEN.finditer(text):
+        if cut is not None and m.start() >= cut:
+            s.at_stop, cut = (s.table, list(s.stack)), None
+        c = m.group(0)
+        if c in ("[", "{"):
+            _open(s, n, m.start(), text, c)
+        elif c in ("]", "}") and s.stack:
             closed = s.stack.pop()
             if closed.entry is not None:
-                closed.entry.end = (n, i + 1)
-        i += 1
+                closed.entry.end = (n, m.end())
+    if cut is not None:
+        s.at_stop = (s.table, list(s.stack))
 
 
 def _open(s: Scan, n: int, i: int, text: str, c: str) -> None:
