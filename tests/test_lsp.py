@@ -121,16 +121,17 @@ async def _fix_all(client: SpecClient, uri: str, version: int) -> int:
 async def test_deleting_a_pool_shows_the_stale_flatten_and_fixes_clear_it(
     client: SpecClient,
 ):
-    uri = client.open(LENET)
-    assert await client.diagnostics_for(uri, 1) == []
-    version = client.edit(uri, _delete_table(client.texts[uri], "pool2"))
-    got = await client.diagnostics_for(uri, version)
-    text = client.texts[uri]
-    assert where(got) == expected(_check_text(text), text)
-    assert "MS209" in {d.code for d in got}  # the flatten's expect_shape
-    version = await _fix_all(client, uri, version)
-    assert await client.diagnostics_for(uri, version) == []
-    assert _check_text(client.texts[uri])["ok"]
+    for name in ["mnist_lenet", "mnist_tf_layers", "cifar10_tutorial"]:
+        uri = client.open(ROOT / "specs" / f"{name}.toml")
+        assert await client.diagnostics_for(uri, 1) == []
+        version = client.edit(uri, _delete_table(client.texts[uri], "pool2"))
+        got = await client.diagnostics_for(uri, version)
+        text = client.texts[uri]
+        assert where(got) == expected(_check_text(text), text)
+        assert "MS209" in {d.code for d in got}, name  # the flatten's expect_shape
+        version = await _fix_all(client, uri, version)
+        assert await client.diagnostics_for(uri, version) == []
+        assert _check_text(client.texts[uri])["ok"]
 
 
 FIXABLE = [
