@@ -58,3 +58,36 @@ def test_empty_and_odd_texts():
         "\ufeff",
     ]:
         _probe(text, IncrementalParser())
+
+
+def _balanced(text: str) -> bool:
+    depth, quote = 0, ""
+    for c in text:
+        if quote:
+            quote = "" if c == quote else quote
+        elif c in "\"'":
+            quote = c
+        elif c in "[{":
+            depth += 1
+        elif c in "]}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0 and not quote
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "specs" / "broken").glob("*.toml")), ids=lambda p: p.stem
+)
+def test_underlines_are_whole_tokens(path):
+    """Each diagnostic underlines a whole key, value or header: non-empty,
+    brackets and quotes balanced, no trailing separator."""
+    text = path.read_text()
+    lines = text.split("\n")
+    for d in publishable(analyze(path.as_uri(), 1, text, Settings()), False):
+        r = d.range
+        assert r.start.line == r.end.line
+        under = lines[r.start.line][r.start.character : r.end.character]
+        assert under.strip() == under != "", (d.code, under)
+        assert d.code == "MS100" or _balanced(under), (d.code, under)
+        assert not under.endswith(","), (d.code, under)

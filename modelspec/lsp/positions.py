@@ -60,11 +60,11 @@ def key_end(text: str, col0: int) -> int:
 
 
 def value_end(text: str, start: int) -> int:
-    """The end of the value starting at `start` on this line: up to a comment
-    outside strings, trailing blanks dropped (a value continued on the next
-    line ends at this line's end)."""
-    quote = ""
-    i = start
+    """The end of the value starting at `start` on this line: up to a comment,
+    or the `,` `}` `]` that ends it inside an inline table or array (outside
+    strings and its own brackets); trailing blanks dropped. A value continued
+    on the next line ends at this line's end."""
+    quote, depth, i = "", 0, start
     while i < len(text):
         c = text[i]
         if quote:
@@ -75,6 +75,15 @@ def value_end(text: str, start: int) -> int:
         elif c in "\"'":
             quote = c
         elif c == "#":
+            break
+        elif c in "[{":
+            depth += 1
+        elif c in "]}" and depth:
+            depth -= 1
+            if not depth:
+                i += 1
+                break
+        elif c in "]}" or (c == "," and not depth):
             break
         i += 1
     return len(text[start:i].rstrip()) + start
