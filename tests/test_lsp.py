@@ -260,7 +260,7 @@ async def _complete(client: SpecClient, uri: str, line0: int, col: int) -> list[
 
 @pytest.mark.asyncio
 async def test_completion(client: SpecClient):
-    from modelspec.schema import LAYER_MODELS, LAYER_TYPES
+    from modelspec.schema import LAYER_MODELS, LAYER_TYPES, TrainTable
 
     text = LENET.read_text().replace('name = "fc1"\n', 'name = "fc1"\ninputs = [""]\n')
     uri = client.open(LENET, text)
@@ -290,6 +290,13 @@ async def test_completion(client: SpecClient):
     written = {"type", "name", "filters", "kernel", "padding", "activation"}
     written |= {"kernel_init", "bias_init"}
     assert keys == allowed - written
+    # keys of a table: [train]'s fields not written there yet
+    train = client.texts[uri].split("\n").index("[train]")
+    here = types.Position(train + 1, 0)
+    client.edit(uri, types.TextEdit(types.Range(here, here), "\n"))
+    keys = set(await _complete(client, uri, train + 1, 0))
+    fields = {f.alias or n for n, f in TrainTable.model_fields.items()}
+    assert keys == fields - {"epochs", "batch_size", "optimizer", "metrics"}
 
 
 @pytest.mark.asyncio

@@ -70,7 +70,7 @@ def _item(label: str, kind, detail: str = "", doc: str = "") -> types.Completion
     )
 
 
-def _keys(scan: Scan, lines: list[str]) -> list[types.CompletionItem]:
+def _keys(scan: Scan, lines: list[str], line0: int) -> list[types.CompletionItem]:
     entry = scan.current
     model = _model_of(scan, lines)
     if entry is not None and model is None:
@@ -87,10 +87,25 @@ def _keys(scan: Scan, lines: list[str]) -> list[types.CompletionItem]:
     if model is UseEntry and entry is not None:
         for arg in _block_args(lines, scan, entry.value(lines, "use") or ""):
             docs.setdefault(arg, "an argument of the block")
-    written = entry.keys(lines) if entry is not None else set()
+    written = entry.keys(lines) if entry is not None else _table_keys(lines, line0)
     return [
         _item(k, Kind.Property, doc=docs[k]) for k in sorted(docs) if k not in written
     ]
+
+
+def _table_keys(lines: list[str], line0: int) -> set[str]:
+    """Keys already written in the [table] around line `line0` (not on it)."""
+    start = line0
+    while start > 0 and not lines[start].lstrip().startswith("["):
+        start -= 1
+    found = set()
+    for n in range(start + 1, len(lines)):
+        if lines[n].lstrip().startswith("["):
+            break
+        m = re.match(r"\s*([A-Za-z0-9_\-]+)\s*=", lines[n])
+        if m and n != line0:
+            found.add(m.group(1))
+    return found
 
 
 def _block_args(lines: list[str], scan: Scan, block: str) -> list[str]:
@@ -198,7 +213,7 @@ def completions(analysis: Analysis, position: types.Position) -> types.Completio
     elif (re.fullmatch(r"\s*[A-Za-z0-9_\-]*", before) and not scan.stack) or (
         re.search(r"[{,]\s*[A-Za-z0-9_\-]*$", before) and _in_entry_table(scan)
     ):
-        items = _keys(scan, lines)
+        items = _keys(scan, lines, position.line)
     return types.CompletionList(is_incomplete=False, items=items)
 
 
