@@ -470,3 +470,43 @@ def test_missing_pygls_names_the_lsp_extra():
     assert "Traceback" not in p.stderr
     assert "pip install 'modelspec-cnn[lsp]'" in p.stderr, p.stderr
     assert "[gpu]" not in p.stderr
+
+
+# A server whose checker has a bug (injected): it must say so and keep serving.
+BUGGY = """
+import sys
+import modelspec.lsp.analysis as analysis
+
+def _check(*args, **kwargs):
+    raise RuntimeError("injected")
+
+analysis._check = _check
+sys.argv = ["modelspec", "lsp"]
+from modelspec.cli import main
+main()
+"""
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=[sys.executable, "-c", BUGGY], client_factory=make_client
+    )
+)
+async def buggy(lsp_client: SpecClient):
+    await lsp_client.initialize_session(initialize())
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio
+async def test_a_bug_in_the_checker_is_a_diagnostic_not_a_dead_server(
+    buggy: SpecClient,
+):
+    uri = buggy.open(LENET)
+    (d,) = await buggy.diagnostics_for(uri, 1)
+    assert "internal error: RuntimeError: injected" in d.message
+    assert d.severity == types.DiagnosticSeverity.Error
+    here = types.Position(0, 0)
+    version = buggy.edit(uri, types.TextEdit(types.Range(here, here), "# edited\n"))
+    (d,) = await buggy.diagnostics_for(uri, version)
+    assert "bug in modelspec" in d.message

@@ -71,12 +71,16 @@ class SpecServer(LanguageServer):
 
     def publish(self, uri: str) -> None:
         with _no_gc():
-            analysis = self.current(uri)
+            try:
+                analysis = self.current(uri)
+                version = analysis.version
+                diagnostics = publishable(analysis, self.settings.strict)
+            except Exception as e:  # a bug in modelspec: say so, keep serving
+                version = self.workspace.get_text_document(uri).version
+                diagnostics = [_internal_error(e)]
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(
-                    uri=uri,
-                    version=analysis.version,
-                    diagnostics=publishable(analysis, self.settings.strict),
+                    uri=uri, version=version, diagnostics=diagnostics
                 )
             )
 
@@ -96,6 +100,17 @@ class SpecServer(LanguageServer):
         for uri in list(self.workspace.text_documents):
             self.cache.drop(uri)
             self.publish(uri)
+
+
+def _internal_error(e: Exception) -> types.Diagnostic:
+    return types.Diagnostic(
+        range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+        message=f"internal error: {type(e).__name__}: {e}\nthis is a bug in "
+        "modelspec; `modelspec check` on this file with MODELSPEC_DEBUG=1 "
+        "shows the traceback",
+        severity=types.DiagnosticSeverity.Error,
+        source="modelspec",
+    )
 
 
 server = SpecServer()
