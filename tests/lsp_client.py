@@ -43,6 +43,20 @@ class SpecClient(LanguageClient):
 
         return await asyncio.wait_for(wait(), TIMEOUT)
 
+    async def latest_when(self, uri: str, ok) -> list[types.Diagnostic]:
+        """The newest diagnostics of `uri` once `ok(diagnostics)` holds for them
+        (settings can change what is published for the same version)."""
+
+        async def wait() -> list[types.Diagnostic]:
+            while True:
+                found = self.published.get(uri)
+                if found and ok(list(found[-1].diagnostics)):
+                    return list(found[-1].diagnostics)
+                self.arrived.clear()
+                await self.arrived.wait()
+
+        return await asyncio.wait_for(wait(), TIMEOUT)
+
     def open(self, path: Path, text: str | None = None) -> str:
         uri = path.resolve().as_uri()
         text = path.read_text() if text is None else text

@@ -363,15 +363,46 @@ async def test_settings_strict_and_set(client: SpecClient):
         )
     )
     (report,) = check_json([Path(_rel(path))], "--set", "model.classes=7")
-    while True:  # the republication after the change of settings
-        await client.diagnostics_for(uri, 1)
-        latest = client.published[uri][-1]
-        if len(client.published[uri]) > 1:
-            break
-        client.arrived.clear()
-        await client.arrived.wait()
-    assert where(latest.diagnostics) == expected(report)
-    assert {d.severity for d in latest.diagnostics} == {types.DiagnosticSeverity.Error}
+    latest = await client.latest_when(uri, lambda d: where(d) == expected(report))
+    assert {d.severity for d in latest} == {types.DiagnosticSeverity.Error}
+
+
+def _pulling() -> types.InitializeParams:
+    params = initialize()
+    params.capabilities = types.ClientCapabilities(
+        workspace=types.WorkspaceClientCapabilities(configuration=True)
+    )
+    return params
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def pulling(lsp_client: SpecClient):
+    """A client that answers workspace/configuration (as Neovim and VS Code)."""
+    lsp_client.set_configuration({"strict": True}, section="modelspec")
+    await lsp_client.initialize_session(_pulling())
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio
+async def test_settings_pulled_from_the_client(pulling: SpecClient):
+    client = pulling
+    path = ROOT / "specs" / "broken" / "softmax_hidden.toml"
+    (plain,) = check_json([Path(_rel(path))])
+    uri = client.open(path)
+    error = types.DiagnosticSeverity.Error
+    got = await client.latest_when(
+        uri, lambda d: d and {x.severity for x in d} == {error}
+    )
+    assert where(got) == expected(plain)
+    # "settings changed" without the settings: the server asks again
+    client.set_configuration({"set": ["model.classes=7"]}, section="modelspec")
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings=None)
+    )
+    (report,) = check_json([Path(_rel(path))], "--set", "model.classes=7")
+    got = await client.latest_when(uri, lambda d: where(d) == expected(report))
+    assert types.DiagnosticSeverity.Warning in {d.severity for d in got}
 
 
 @pytest.mark.asyncio

@@ -23,6 +23,7 @@ from . import actions, complete, navigate, views
 from .analysis import Analysis, Cache, Settings, analyze
 from .diagnostics import publishable
 
+SECTION = "modelspec"  # the settings section: {"strict": bool, "set": [...]}
 DEBOUNCE_ENV = "MODELSPEC_LSP_DEBOUNCE_MS"
 DEBOUNCE_MS = 120
 
@@ -95,6 +96,24 @@ class SpecServer(LanguageServer):
         self.pending.pop(uri, None)
         self.publish(uri)
 
+    async def pull_settings(self) -> None:
+        """Ask a client that answers `workspace/configuration` for the
+        "modelspec" section (Neovim's `settings`, VS Code's settings.json);
+        a client without that capability pushes settings or has none."""
+        workspace = self.client_capabilities.workspace
+        if workspace is None or not workspace.configuration:
+            return
+        try:
+            found = await self.workspace_configuration_async(
+                types.ConfigurationParams(
+                    items=[types.ConfigurationItem(section=SECTION)]
+                )
+            )
+        except Exception:  # a client that fails the request: keep the settings
+            return
+        if found and isinstance(found[0], dict) and found[0]:
+            self.reconfigure(found[0])
+
     def reconfigure(self, value: object) -> None:
         self.settings = Settings.from_json(value)
         for uri in list(self.workspace.text_documents):
@@ -121,6 +140,11 @@ def _initialize(ls: SpecServer, params: types.InitializeParams) -> None:
     ls.settings = Settings.from_json(params.initialization_options)
 
 
+@server.feature(types.INITIALIZED)
+async def _initialized(ls: SpecServer, params: types.InitializedParams) -> None:
+    await ls.pull_settings()
+
+
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def _did_open(ls: SpecServer, params: types.DidOpenTextDocumentParams) -> None:
     ls.publish(params.text_document.uri)
@@ -144,10 +168,13 @@ def _did_close(ls: SpecServer, params: types.DidCloseTextDocumentParams) -> None
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-def _did_change_configuration(
+async def _did_change_configuration(
     ls: SpecServer, params: types.DidChangeConfigurationParams
 ) -> None:
-    ls.reconfigure(params.settings)
+    if isinstance(params.settings, dict) and params.settings:
+        ls.reconfigure(params.settings)
+    else:  # "settings changed, ask me" (what most clients send)
+        await ls.pull_settings()
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
