@@ -95,7 +95,7 @@ def _keys(scan: Scan, lines: list[str], line0: int) -> list[types.CompletionItem
 
 def _table_keys(lines: list[str], line0: int) -> set[str]:
     """Keys already written in the [table] around line `line0` (not on it)."""
-    start = line0
+    start = min(line0, len(lines) - 1)
     while start > 0 and not lines[start].lstrip().startswith("["):
         start -= 1
     found = set()
