@@ -330,6 +330,7 @@ async def test_completion_and_definition_with_blocks(client: SpecClient):
 @pytest.mark.asyncio
 async def test_definition_from_inputs(client: SpecClient):
     path = ROOT / "specs" / "cifar10_resnet.toml"
+    (report,) = check_json([Path(_rel(path))])
     uri = client.open(path)
     lines = path.read_text().split("\n")
     found = 0
@@ -345,6 +346,15 @@ async def test_definition_from_inputs(client: SpecClient):
         assert isinstance(target, types.Location), text
         assert target.range.start.line < n
         assert lines[target.range.start.line] == f'name = "{m.group(1)}"'
+        # hover on the name: the layer it reads, its output as check says
+        found_hover = await client.text_document_hover_async(
+            types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(n, 12))
+        )
+        assert isinstance(found_hover, types.Hover)
+        layer = next(li for li in report["layers"] if li["name"] == m.group(1))
+        text = found_hover.contents.value  # type: ignore[union-attr]
+        assert text.startswith(f"reads:\n**{layer['name']}** ({layer['type']})")
+        assert f"- output {_fmt(layer['output_shape'])}" in text
         found += 1
     assert found
 

@@ -9,7 +9,8 @@ from lsprotocol import types
 from ..report import INPUT_INDEX, Node
 from ..shapes.base import fmt
 from .analysis import Analysis
-from .positions import Entry, entry_at, line_at, to_utf16
+from .positions import Entry, entry_at, from_utf16, line_at, string_at, to_utf16
+from .textscan import context
 from .weights import fmt_weight, weights
 
 # A block layer used by many instances lists this many of them in a hover.
@@ -127,22 +128,43 @@ def _many(analysis: Analysis, entry: Entry, nodes: list[Node]) -> list[str]:
     return rows
 
 
-def hover(analysis: Analysis, position: types.Position) -> types.Hover | None:
+def _read_layer(analysis: Analysis, position: types.Position) -> list[str] | None:
+    """On a name in a top-level `inputs`: the layer (or block instance) it
+    reads, as its own hover shows it."""
+    text = line_at(analysis.lines, position.line)
+    inside = string_at(text, from_utf16(text, position.character))
+    if inside is None:
+        return None
+    scan = context(analysis.lines, position.line, inside[0])
+    if scan.key != "inputs" or scan.current is None or scan.current.block:
+        return None
+    name = inside[2]
+    nodes = analysis.report.nodes
+    node = next((n for n in nodes if n.name == name and n.block is None), None)
+    if node is None:  # a block instance: its last layer is its output
+        node = next((n for n in reversed(nodes) if (n.block or [""])[0] == name), None)
+    return ["reads:", *_one_layer(analysis, node)] if node is not None else None
+
+
+def _rows(analysis: Analysis, position: types.Position) -> list[str] | None:
+    read = _read_layer(analysis, position)
+    if read is not None:
+        return read
     line = position.line + 1
-    model = _model_line(analysis)
-    if model is not None and line == model:
+    if line == _model_line(analysis):
         totals = _model_totals(analysis)
-        rows = [f"**model** {totals}"] if totals else None
-    else:
-        entry = entry_at(analysis.entries, line)
-        nodes = analysis.nodes_of(entry) if entry else []
-        if not nodes or entry is None:
-            return None
-        rows = (
-            _one_layer(analysis, nodes[0])
-            if len(nodes) == 1 and not _is_use(analysis, entry)
-            else _many(analysis, entry, nodes)
-        )
+        return [f"**model** {totals}"] if totals else None
+    entry = entry_at(analysis.entries, line)
+    nodes = analysis.nodes_of(entry) if entry else []
+    if not nodes or entry is None:
+        return None
+    if len(nodes) == 1 and not _is_use(analysis, entry):
+        return _one_layer(analysis, nodes[0])
+    return _many(analysis, entry, nodes)
+
+
+def hover(analysis: Analysis, position: types.Position) -> types.Hover | None:
+    rows = _rows(analysis, position)
     if not rows:
         return None
     return types.Hover(
