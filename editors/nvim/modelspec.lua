@@ -1,0 +1,50 @@
+-- modelspec's language server in Neovim, for TOML files that hold a [model] or
+-- [[layers]] table. Put this file in ~/.config/nvim/plugin/ (or `dofile` it
+-- from init.lua). vim.g.modelspec_lsp_cmd overrides the command.
+local function is_spec(buf)
+  for _, line in ipairs(vim.api.nvim_buf_get_lines(buf, 0, -1, false)) do
+    if line:match("^%s*%[model%]") or line:match("^%s*%[%[layers%]%]") then
+      return true
+    end
+  end
+  return false
+end
+
+-- The nearest folder above the file holding .git, else the file's folder.
+local function root_dir(buf)
+  local dir = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(buf), ":p:h")
+  local d = dir
+  while not vim.loop.fs_stat(d .. "/.git") do
+    local parent = vim.fn.fnamemodify(d, ":h")
+    if parent == d then return dir end
+    d = parent
+  end
+  return d
+end
+
+local clients = {} -- root folder -> client id (Neovim 0.7 only)
+
+local function start(buf)
+  if not is_spec(buf) then return end
+  local config = {
+    name = "modelspec",
+    cmd = vim.g.modelspec_lsp_cmd or { "modelspec", "lsp" },
+    root_dir = root_dir(buf),
+  }
+  if vim.lsp.start then -- Neovim 0.8 and later: reuses a running client
+    vim.lsp.start(config, { bufnr = buf })
+    return
+  end
+  local id = clients[config.root_dir]
+  if not (id and vim.lsp.get_client_by_id(id)) then
+    id = vim.lsp.start_client(config)
+    clients[config.root_dir] = id
+  end
+  if id then vim.lsp.buf_attach_client(buf, id) end
+end
+
+vim.api.nvim_create_autocmd({ "BufReadPost", "BufWritePost" }, {
+  group = vim.api.nvim_create_augroup("modelspec_lsp", { clear = true }),
+  pattern = "*.toml",
+  callback = function(args) start(args.buf) end,
+})
