@@ -10,6 +10,7 @@ whole process group, so nothing outlives a failing test.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -55,7 +56,8 @@ class StdioClient:
     """Start `argv` and talk LSP to it; use as a context manager."""
 
     def __init__(self, argv: list[str], *, cwd: Path, env: dict[str, str]):
-        self.stderr = tempfile.TemporaryFile()
+        # Closed by close(): the file outlives __init__ on purpose.
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115
         self.proc = subprocess.Popen(
             argv,
             cwd=cwd,
@@ -120,9 +122,7 @@ class StdioClient:
         elif "method" in message:
             self.notifications.append(message)
 
-    def wait_for(
-        self, pred: Callable[[Message], bool], timeout: float = 30
-    ) -> Message:
+    def wait_for(self, pred: Callable[[Message], bool], timeout: float = 30) -> Message:
         """The first notification (already received or coming) matching pred."""
         deadline = time.monotonic() + timeout
         seen = 0
@@ -139,10 +139,8 @@ class StdioClient:
         return f"{what}; server exit code {self.proc.poll()}; stderr:\n{tail}"
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.proc.wait(timeout=30)
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -100,7 +101,9 @@ def run_nvim(nvim: str, spec: Path, tmp_path: Path) -> dict:
     env["MODELSPEC_NVIM_WAIT_MS"] = str(WAIT_S * 1000)
     env["MODELSPEC_NVIM_OTHER"] = str(ROOT / "pyproject.toml")
     # The server this checkout holds: `python -m` from the repository root.
-    env["MODELSPEC_TEST_LSP_CMD"] = json.dumps([sys.executable, "-m", "modelspec", "lsp"])
+    env["MODELSPEC_TEST_LSP_CMD"] = json.dumps(
+        [sys.executable, "-m", "modelspec", "lsp"]
+    )
     argv = [
         nvim, "--headless", "-u", "NONE", "-i", "NONE", "-n", "--noplugin",
         "--cmd", "lua vim.g.modelspec_lsp_cmd ="
@@ -122,10 +125,8 @@ def run_nvim(nvim: str, spec: Path, tmp_path: Path) -> dict:
         log, _ = proc.communicate(timeout=WAIT_S + 60)
     finally:
         # Neovim and the server it started share this process group.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait()
     assert out.is_file(), f"Neovim wrote nothing (exit {proc.returncode}):\n{log!r}"
     return json.loads(out.read_text())
@@ -174,9 +175,11 @@ def serve(argv: list[str], language_id: str, spec: Path, tmp_path: Path) -> None
             {"textDocument": {**document, "text": spec.read_text()}},
         )
         published = c.wait_for(
-            lambda m: m["method"] == "textDocument/publishDiagnostics"
-            and m["params"]["uri"] == uri
-            and bool(m["params"]["diagnostics"]),
+            lambda m: (
+                m["method"] == "textDocument/publishDiagnostics"
+                and m["params"]["uri"] == uri
+                and bool(m["params"]["diagnostics"])
+            ),
             timeout=WAIT_S,
         )
         start = [d["range"]["start"] for d in published["params"]["diagnostics"]]
@@ -243,15 +246,15 @@ def test_vscode_command_serves_diagnostics(spec, tmp_path):
 
 # --- README -----------------------------------------------------------------
 
-MARK = re.compile(r"<!--\s*readme-test:\s*file\s+(\S+)\s*-->\n```\w*\n(.*?)^```", re.M | re.S)
+MARK = re.compile(
+    r"<!--\s*readme-test:\s*file\s+(\S+)\s*-->\n```\w*\n(.*?)^```", re.M | re.S
+)
 
 
 def test_readme_shows_every_editor_file_verbatim():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     shown = {name: text for name, text in MARK.findall(readme)}
-    files = sorted(
-        str(p.relative_to(ROOT)) for p in EDITORS.rglob("*") if p.is_file()
-    )
+    files = sorted(str(p.relative_to(ROOT)) for p in EDITORS.rglob("*") if p.is_file())
     assert sorted(shown) == files
     for name, text in shown.items():
         assert text == (ROOT / name).read_text(encoding="utf-8"), name

@@ -14,7 +14,7 @@ end
 local function root_dir(buf)
   local dir = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(buf), ":p:h")
   local d = dir
-  while not vim.loop.fs_stat(d .. "/.git") do
+  while not (vim.uv or vim.loop).fs_stat(d .. "/.git") do
     local parent = vim.fn.fnamemodify(d, ":h")
     if parent == d then return dir end
     d = parent
