@@ -58,9 +58,8 @@ def check_json(spec: Path) -> list[tuple[int, int, str, str]]:
         text=True,
         timeout=120,
     )
-    assert p.returncode == 1, p.stderr
+    assert p.returncode in (0, 1), p.stderr
     found = json.loads(p.stdout)["diagnostics"]
-    assert found, f"{spec.name} is not broken"
     return sorted((d["line"], d["column"], d["code"], d["message"]) for d in found)
 
 
@@ -68,6 +67,7 @@ def assert_same(got: list[tuple[int, int, str, str]], spec: Path) -> None:
     """Same positions and codes as check; the editor's message contains
     check's (it may add the layer prefix)."""
     want = check_json(spec)
+    assert want, f"{spec.name} is not broken"
     assert [g[:3] for g in sorted(got)] == [w[:3] for w in want]
     for g, w in zip(sorted(got), want, strict=True):
         assert w[3] in g[3], (g, w)
@@ -90,7 +90,7 @@ def debian_nvim() -> str:
     return exe
 
 
-def run_nvim(nvim: str, spec: Path, tmp_path: Path) -> dict:
+def run_nvim(nvim: str, spec: Path, tmp_path: Path, edit: dict | None = None) -> dict:
     out = tmp_path / "diagnostics.json"
     env = dict(os.environ)
     # No user or system configuration, state or cache outside tmp_path.
@@ -100,6 +100,8 @@ def run_nvim(nvim: str, spec: Path, tmp_path: Path) -> dict:
     env["MODELSPEC_NVIM_OUT"] = str(out)
     env["MODELSPEC_NVIM_WAIT_MS"] = str(WAIT_S * 1000)
     env["MODELSPEC_NVIM_OTHER"] = str(ROOT / "pyproject.toml")
+    if edit is not None:
+        env["MODELSPEC_NVIM_EDIT"] = json.dumps(edit)
     # The server this checkout holds: `python -m` from the repository root.
     env["MODELSPEC_TEST_LSP_CMD"] = json.dumps(
         [sys.executable, "-m", "modelspec", "lsp"]
@@ -129,30 +131,54 @@ def run_nvim(nvim: str, spec: Path, tmp_path: Path) -> dict:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     assert out.is_file(), f"Neovim wrote nothing (exit {proc.returncode}):\n{log!r}"
-    return json.loads(out.read_text())
+    got = json.loads(out.read_text())
+    assert "error" not in got, got["error"]
+    return got
+
+
+def nvim(which: str) -> str:
+    return debian_nvim() if which == "debian" else release_nvim()
+
+
+def positions(held: list[dict]) -> list[tuple[int, int, str, str]]:
+    """Neovim's 0-based diagnostics as check's 1-based tuples."""
+    return [(d["lnum"] + 1, d["col"] + 1, d["code"], d["message"]) for d in held]
 
 
 @pytest.mark.parametrize("which", ["debian", "release"])
 @pytest.mark.parametrize("spec", BROKEN, ids=lambda p: p.stem)
 def test_neovim_receives_the_diagnostics(which, spec, tmp_path):
-    nvim = debian_nvim() if which == "debian" else release_nvim()
-    got = run_nvim(nvim, spec, tmp_path)
+    got = run_nvim(nvim(which), spec, tmp_path)
     # Debian's Neovim runs the snippet's 0.7 fallback, the release build its
     # vim.lsp.start path: between them both branches of the snippet run.
     assert got["has_lsp_start"] == (which == "release"), got["version"]
     assert not got["timed_out"], f"no diagnostics reached Neovim {got['version']}"
     assert got["file"] == str(spec)
     assert got["clients"] == ["modelspec"]
+    assert_same(positions(got["diagnostics"]), spec)
     # ...and only specs: pyproject.toml, opened next, gets no client.
     assert got["other_file"].endswith("pyproject.toml")
     assert got["other_clients"] == []
-    assert_same(
-        [
-            (d["lnum"] + 1, d["col"] + 1, d["code"], d["message"])
-            for d in got["diagnostics"]
-        ],
-        spec,
-    )
+
+
+@pytest.mark.parametrize("which", ["debian", "release"])
+def test_neovim_follows_an_edit(which, tmp_path):
+    # Typing the flatten size the checker computed: the buffer changes in the
+    # editor (not on disk) and the diagnostics the editor holds follow.
+    spec = BROKEN[0]
+    edit = {"line": 49, "old": "[3136]", "new": "[25088]"}
+    edited = tmp_path / "edited.toml"
+    lines = spec.read_text().splitlines(keepends=True)
+    assert edit["old"] in lines[edit["line"] - 1]
+    lines[edit["line"] - 1] = lines[edit["line"] - 1].replace(edit["old"], edit["new"])
+    edited.write_text("".join(lines))
+    got = run_nvim(nvim(which), spec, tmp_path, edit)
+    assert_same(positions(got["diagnostics"]), spec)
+    assert not got["edit_timed_out"], got
+    want = check_json(edited)  # none: the edit is the fix
+    assert [g[:3] for g in sorted(positions(got["after_edit"]))] == [
+        w[:3] for w in want
+    ]
 
 
 # --- Helix and VS Code: the command they name serves check's diagnostics ----
