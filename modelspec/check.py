@@ -54,6 +54,7 @@ def check_text(
         return _finish(report)
     raw, positions = expanded.raw, expanded.positions
     report.blocks = expanded.instances
+    report.origins = expanded.origins
     passes: list[Diagnostic] = []
 
     validated = validate(raw, positions)

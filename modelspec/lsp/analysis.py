@@ -12,8 +12,9 @@ from urllib.parse import unquote, urlparse
 
 from ..check import check_text
 from ..errors import ModelspecError
-from ..report import Report
+from ..report import INPUT_INDEX, LayerInfo, Node, Report
 from ..source import Positions, TomlSyntaxError, parse
+from .positions import Entry, entries
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class Analysis:
     setting_error: str | None = None
     lines: list[str] = field(default_factory=list)
     _positions: Positions | None = field(default=None, repr=False)
+    _entries: list[Entry] | None = field(default=None, repr=False)
+    _infos: dict[int, LayerInfo] | None = field(default=None, repr=False)
+    _by_line: dict[object, list[Node]] | None = field(default=None, repr=False)
 
     @property
     def positions(self) -> Positions | None:
@@ -66,6 +70,53 @@ class Analysis:
             except TomlSyntaxError:
                 return None
         return self._positions
+
+    @property
+    def entries(self) -> list[Entry]:
+        """The layer tables as written (top level and in blocks), by line."""
+        if self._entries is None:
+            pos = self.positions
+            self._entries = entries(pos) if pos is not None else []
+        return self._entries
+
+    def nodes_of(self, entry: Entry) -> list[Node]:
+        """The checked layers an entry made: itself, every instance of a layer
+        of a block, or every layer of the instances a `use` entry made."""
+        if self._by_line is None:
+            self._by_line = {}
+            for n in self.report.nodes:
+                lines: set[object] = {
+                    o.line for o in self.report.origins.get(n.index, ())
+                }
+                # a layer of a block is written in the block, not at the top
+                lines.add((n.line, n.block is None))
+                for key in lines:
+                    self._by_line.setdefault(key, []).append(n)
+        return self._by_line.get(entry.line, []) + self._by_line.get(
+            (entry.line, entry.block is None), []
+        )
+
+    def info(self, index: int) -> LayerInfo | None:
+        if self._infos is None:
+            self._infos = {li.index: li for li in self.report.layers}
+        return self._infos.get(index)
+
+    def model_input(self) -> tuple[int, ...] | None:
+        model = self.report.raw.get("model")
+        value = model.get("input") if isinstance(model, dict) else None
+        if isinstance(value, list) and all(type(v) is int for v in value):
+            return tuple(value)
+        return None
+
+    def input_shapes(self, node: Node) -> list[tuple[int, ...] | None]:
+        out: list[tuple[int, ...] | None] = []
+        for src in node.sources:
+            if src == INPUT_INDEX:
+                out.append(self.model_input())
+            else:
+                info = self.info(src) if src is not None else None
+                out.append(info.output_shape if info else None)
+        return out
 
 
 def uri_to_path(uri: str) -> str:
