@@ -37,6 +37,21 @@ local function run()
     return out
   end
 
+  -- Inlay hints (Neovim 0.10 and later): {lnum, label} as the editor holds them.
+  local function hints()
+    local out = {}
+    for _, h in ipairs(vim.lsp.inlay_hint.get({ bufnr = spec })) do
+      local label = h.inlay_hint.label
+      if type(label) == "table" then
+        local parts = {}
+        for _, part in ipairs(label) do table.insert(parts, part.value) end
+        label = table.concat(parts)
+      end
+      table.insert(out, { lnum = h.inlay_hint.position.line, label = label })
+    end
+    return out
+  end
+
   local diagnostics = held()
   result = {
     has_lsp_start = vim.lsp.start ~= nil,
@@ -45,6 +60,12 @@ local function run()
     clients = client_names(spec),
     diagnostics = diagnostics,
   }
+  if vim.lsp.inlay_hint then
+    result.hints_timed_out = not vim.wait(wait_ms, function()
+      return #hints() > 0
+    end, 20)
+    result.hints = hints()
+  end
   local v = vim.version()
   result.version = string.format("%d.%d.%d", v.major, v.minor, v.patch)
 
@@ -69,6 +90,15 @@ local function run()
       return key(held()) ~= before
     end, 20)
     result.after_edit = held()
+    if vim.lsp.inlay_hint then
+      -- The test's edit is a fix: the layers after it get shapes, so hints.
+      -- (Waiting for "more", not "different": hints may be cleared first.)
+      local count = #result.hints
+      result.hints_edit_timed_out = not vim.wait(wait_ms, function()
+        return #hints() > count
+      end, 20)
+      result.hints_after_edit = hints()
+    end
   end
 
   -- The server is running now, so attaching to another buffer would be

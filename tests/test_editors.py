@@ -49,8 +49,8 @@ BROKEN = [
 WAIT_S = 90
 
 
-def check_json(spec: Path) -> list[tuple[int, int, str, str]]:
-    """(line, column, code, message) of every diagnostic `check` reports."""
+def check_report(spec: Path) -> dict:
+    """What `modelspec check --format json` reports."""
     p = subprocess.run(
         [sys.executable, "-m", "modelspec", "check", str(spec), "--format", "json"],
         cwd=ROOT,
@@ -59,7 +59,12 @@ def check_json(spec: Path) -> list[tuple[int, int, str, str]]:
         timeout=120,
     )
     assert p.returncode in (0, 1), p.stderr
-    found = json.loads(p.stdout)["diagnostics"]
+    return json.loads(p.stdout)
+
+
+def check_json(spec: Path) -> list[tuple[int, int, str, str]]:
+    """(line, column, code, message) of every diagnostic `check` reports."""
+    found = check_report(spec)["diagnostics"]
     return sorted((d["line"], d["column"], d["code"], d["message"]) for d in found)
 
 
@@ -136,6 +141,33 @@ def run_nvim(nvim: str, spec: Path, tmp_path: Path, edit: dict | None = None) ->
     return got
 
 
+def expected_hints(spec: Path) -> list[tuple[int, str, str]]:
+    """(0-based line of the layer's [[layers]] header, shape, params) for every
+    layer whose shape `check` inferred, the layers being in file order."""
+    headers = [
+        i
+        for i, line in enumerate(spec.read_text().splitlines())
+        if line.startswith("[[layers]]")
+    ]
+    layers = check_report(spec)["layers"]
+    assert len(layers) <= len(headers)
+    return [
+        (line, str(tuple(layer["output_shape"])), f"{layer['params']:,} params")
+        for line, layer in zip(
+            headers, layers, strict=False
+        )  # check stops at a failure
+        if layer["output_shape"] is not None
+    ]
+
+
+def assert_hints(got: list[dict], spec: Path) -> None:
+    want = expected_hints(spec)
+    assert want
+    assert [h["lnum"] for h in got] == [w[0] for w in want], got
+    for hint, (_, shape, params) in zip(got, want, strict=True):
+        assert shape in hint["label"] and params in hint["label"], (hint, shape)
+
+
 def nvim(which: str) -> str:
     return debian_nvim() if which == "debian" else release_nvim()
 
@@ -156,6 +188,12 @@ def test_neovim_receives_the_diagnostics(which, spec, tmp_path):
     assert got["file"] == str(spec)
     assert got["clients"] == ["modelspec"]
     assert_same(positions(got["diagnostics"]), spec)
+    # Inlay hints exist from Neovim 0.10 on; the snippet turns them on there.
+    if which == "release":
+        assert not got["hints_timed_out"]
+        assert_hints(sorted(got["hints"], key=lambda h: h["lnum"]), spec)
+    else:
+        assert "hints" not in got
     # ...and only specs: pyproject.toml, opened next, gets no client.
     assert got["other_file"].endswith("pyproject.toml")
     assert got["other_clients"] == []
@@ -179,6 +217,10 @@ def test_neovim_follows_an_edit(which, tmp_path):
     assert [g[:3] for g in sorted(positions(got["after_edit"]))] == [
         w[:3] for w in want
     ]
+    if which == "release":  # every layer's hint, now that all shapes are known
+        assert not got["hints_edit_timed_out"]
+        hints = sorted(got["hints_after_edit"], key=lambda h: h["lnum"])
+        assert_hints(hints, edited)
 
 
 # --- Helix and VS Code: the command they name serves check's diagnostics ----

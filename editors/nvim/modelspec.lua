@@ -43,8 +43,23 @@ local function start(buf)
   if id then vim.lsp.buf_attach_client(buf, id) end
 end
 
+local group = vim.api.nvim_create_augroup("modelspec_lsp", { clear = true })
 vim.api.nvim_create_autocmd({ "BufReadPost", "BufWritePost" }, {
-  group = vim.api.nvim_create_augroup("modelspec_lsp", { clear = true }),
+  group = group,
   pattern = "*.toml",
   callback = function(args) start(args.buf) end,
 })
+
+-- Neovim 0.10 and later: each layer's output shape and parameter count beside
+-- its [[layers]] header (the server's inlay hints).
+if vim.lsp.inlay_hint then
+  vim.api.nvim_create_autocmd("LspAttach", {
+    group = group,
+    callback = function(args)
+      local client = vim.lsp.get_client_by_id(args.data.client_id)
+      if client and client.name == "modelspec" then
+        vim.lsp.inlay_hint.enable(true, { bufnr = args.buf })
+      end
+    end,
+  })
+end
