@@ -199,6 +199,19 @@ def test_neovim_receives_the_diagnostics(which, spec, tmp_path):
     assert got["other_clients"] == []
 
 
+def test_neovim_serves_specs_written_with_inline_tables(tmp_path):
+    # The zoo writes `model = {...}` and `layers = [...]`, no [model] header;
+    # one wrong expect_params makes the copy broken.
+    text = (ROOT / "specs" / "zoo" / "MobileNet.toml").read_text()
+    assert "\n[model]" not in text and "\n[[layers]]" not in text
+    assert text.count("expect_params = 4253864") == 1
+    spec = tmp_path / "MobileNet.toml"
+    spec.write_text(text.replace("expect_params = 4253864", "expect_params = 4253865"))
+    got = run_nvim(release_nvim(), spec, tmp_path)
+    assert not got["timed_out"] and got["clients"] == ["modelspec"]
+    assert_same(positions(got["diagnostics"]), spec)
+
+
 @pytest.mark.parametrize("which", ["debian", "release"])
 def test_neovim_follows_an_edit(which, tmp_path):
     # Typing the flatten size the checker computed: the buffer changes in the

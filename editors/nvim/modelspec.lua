@@ -1,9 +1,11 @@
--- modelspec's language server in Neovim, for TOML files that hold a [model] or
--- [[layers]] table. Put this file in ~/.config/nvim/plugin/ (or `dofile` it
--- from init.lua). vim.g.modelspec_lsp_cmd overrides the command.
+-- modelspec's language server in Neovim, for TOML files that define `model` or
+-- `layers` ([model], [[layers]], model = {...}, layers = [...]). Put this file
+-- in ~/.config/nvim/plugin/ (or `dofile` it from init.lua).
+-- vim.g.modelspec_lsp_cmd overrides the command.
 local function is_spec(buf)
   for _, line in ipairs(vim.api.nvim_buf_get_lines(buf, 0, -1, false)) do
-    if line:match("^%s*%[model%]") or line:match("^%s*%[%[layers%]%]") then
+    if line:match("^%[model%]") or line:match("^%[%[layers%]%]")
+      or line:match("^model%s*=") or line:match("^layers%s*=") then
       return true
     end
   end
