@@ -551,3 +551,20 @@ async def test_a_bug_in_the_checker_is_a_diagnostic_not_a_dead_server(
     version = buggy.edit(uri, types.TextEdit(types.Range(here, here), "# edited\n"))
     (d,) = await buggy.diagnostics_for(uri, version)
     assert "bug in modelspec" in d.message
+
+
+@pytest.mark.asyncio
+async def test_a_toml_file_that_is_not_a_spec_gets_no_diagnostics(
+    client: SpecClient, tmp_path
+):
+    """Generic clients start the server for every TOML file: pyproject.toml
+    gets nothing, and the same file turns into a spec once it has [model]."""
+    path = tmp_path / "pyproject.toml"
+    path.write_text((ROOT / "pyproject.toml").read_text())
+    uri = client.open(path)
+    assert await client.diagnostics_for(uri, 1) == []
+    lines = client.texts[uri].split("\n")
+    end = types.Position(len(lines) - 1, len(lines[-1]))
+    version = client.edit(uri, types.TextEdit(types.Range(end, end), "\n[model]\n"))
+    got = await client.diagnostics_for(uri, version)
+    assert got and all(d.source == "modelspec" for d in got)

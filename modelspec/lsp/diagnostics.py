@@ -6,6 +6,8 @@ about, the hint, and in `data` what a quick fix needs (the hint's suggestion).
 
 from __future__ import annotations
 
+import re
+
 from lsprotocol import types
 
 from ..diagnostics import Diagnostic
@@ -84,7 +86,19 @@ def to_lsp(
     )
 
 
+# Editors without a per-file rule (VS Code's generic client) start the server for
+# every TOML file: say nothing about files that are not specs (pyproject.toml).
+_SPEC_LINE = re.compile(r"^\s*(\[model\]|\[\[layers\]\]|model\s*=|layers\s*=)")
+
+
+def looks_like_spec(lines: list[str]) -> bool:
+    """True when the text defines `model` or `layers`, as a table or inline."""
+    return any(_SPEC_LINE.match(line) for line in lines)
+
+
 def publishable(analysis: Analysis, strict: bool) -> list[types.Diagnostic]:
+    if not looks_like_spec(analysis.lines):
+        return []
     out = [
         to_lsp(analysis.lines, d, strict, analysis.uri)
         for d in analysis.report.diagnostics
