@@ -254,7 +254,9 @@ def _run(
         model, transfer_report = None, None
     else:
         model, transfer_report = build.make_model(report, run_plan, state, on_transfer)
-        adapt_model(model, report, splits.x_train, transfer_report, resuming=resuming)
+        adapt_model(
+            model, report, splits.model_x("train"), transfer_report, resuming=resuming
+        )
     if not resuming:
         config = plan.plan_config(report, overrides, splits, run_plan, transfer_report)
         runs.write_json(run_plan.run_dir / runs.RESOLVED, config)
