@@ -124,14 +124,15 @@ def photometric(c: LintContext) -> Iterable[Diagnostic]:
 
 
 def needs_images(c: LintContext) -> Iterable[Diagnostic]:
-    data, aug = _augment(c)
+    _, aug = _augment(c)
     if aug is None or c.model is None or aug.crop or len(c.model.input) == 3:
         return
     used = [k for k in ("pad_crop", "translate", "flip", "cutout") if getattr(aug, k)]
     if used:
         yield c.diag(
             "MS326",
-            f"{', '.join(used)} move pixels of images, but [model] input "
+            f"{', '.join(used)} {'moves' if len(used) == 1 else 'move'} pixels of "
+            f"images, but [model] input "
             f"{list(c.model.input)} is not an image (height, width, channels)",
             ("data", "augment", used[0]),
             hint="give [model] input as [height, width, channels] and reshape "
