@@ -9,8 +9,8 @@ import math
 
 import numpy as np
 import pytest
-from helpers import codes, to_toml, toml_value
 
+from helpers import codes, to_toml, toml_value
 from modelspec.check import check_text
 from modelspec.data import evalops, preprocess
 from modelspec.onnx_file.metadata import static_preprocessing
