@@ -88,7 +88,8 @@ def test_each_op_changes_only_what_it_should():
     image = rng.uniform(0, 1, (8, 8, 3)).astype(np.float32)
     seed = tf.constant([1, 2], tf.int64)
 
-    def run(factors=np.ones(3, np.float32), **keys):
+    def run(factors=None, **keys):
+        factors = np.ones(3, np.float32) if factors is None else factors
         out = augment_example(
             tf,
             tf.constant(image),
@@ -128,7 +129,7 @@ def test_evaluation_uses_the_central_crop():
     from modelspec.data import preprocess
     from modelspec.data.digits import load_digits
 
-    table, splits = digits({"crop": [6, 6], "flip": True}, scale="unit")
+    _, splits = digits({"crop": [6, 6], "flip": True}, scale="unit")
     raw = np.asarray(load_digits().x_test, dtype=np.float32)
     assert splits.x_test.shape == (len(raw), 6, 6, 1)
     np.testing.assert_allclose(splits.x_test[..., 0], raw[:, 1:7, 1:7] / 16.0)
