@@ -224,3 +224,61 @@ def test_a_run_keeps_its_augment_png(tmp_path):
     run = train(check_text(text), out=tmp_path).run_dir
     png = (run / "augment.png").read_bytes()
     assert png == grid(seed=3, examples=8, variants=6)[0]
+
+
+RESUME_SPEC = """\
+[model]
+name = "resume_augment"
+input = [6, 6, 1]
+classes = 10
+
+[[layers]]
+type = "conv2d"
+filters = 4
+kernel = 3
+activation = "relu"
+
+[[layers]]
+type = "flatten"
+
+[[layers]]
+type = "dense"
+units = 10
+
+[data]
+dataset = "digits"
+validation = 64
+limit = 192
+scale = "per_image"
+
+[data.augment]
+crop = [6, 6]
+translate = 1
+flip = true
+brightness = 2
+contrast = [0.7, 1.3]
+cutout = 2
+
+[train]
+epochs = 3
+batch_size = 32
+seed = 9
+optimizer = { type = "sgd", learning_rate = 0.05, momentum = 0.9 }
+"""
+
+
+def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path):
+    from backends.keras_backend import load_model
+    from backends.keras_backend.train import TrainingInterrupted, resume, train
+
+    def weights(run):
+        model = load_model(run / "last.keras", compile=False)
+        return [np.asarray(w) for w in model.get_weights()]
+
+    straight = train(check_text(RESUME_SPEC), out=tmp_path / "a").run_dir
+    with pytest.raises(TrainingInterrupted) as info:
+        train(check_text(RESUME_SPEC), out=tmp_path / "b", stop_after_epochs=1)
+    resume(info.value.run_dir)
+    a, b = weights(straight), weights(info.value.run_dir)
+    for wa, wb in zip(a, b, strict=True):
+        np.testing.assert_array_equal(wa, wb)
