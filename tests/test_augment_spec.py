@@ -72,6 +72,9 @@ def test_the_model_input_must_be_the_crop():
     d = report.diagnostics[0]
     assert "[24, 24, 3]" in d.message and "[32, 32, 3]" in d.message
     assert d.line == 3  # `input = ...` under [model]
+    # the dataset's channels count too
+    wrong = check_text(spec({"crop": [24, 24]}, input=(24, 24, 1)))
+    assert codes(wrong) == ["MS320"] and "[24, 24, 3]" in wrong.diagnostics[0].message
     # Without the crop, the whole image is the input again (MS401 otherwise).
     assert check_text(spec({"flip": True}, input=(32, 32, 3))).ok
     assert codes(check_text(spec({"flip": True}, input=(24, 24, 3)))) == ["MS401"]
