@@ -282,3 +282,46 @@ def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path):
     a, b = weights(straight), weights(info.value.run_dir)
     for wa, wb in zip(a, b, strict=True):
         np.testing.assert_array_equal(wa, wb)
+
+
+def test_augment_command_writes_the_grid(tmp_path):
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    spec = tmp_path / "grid.toml"
+    spec.write_text(GRID_SPEC.format(seed=1))
+    out = tmp_path / "grid.png"
+    cmd = [sys.executable, "-m", "modelspec", "augment", str(spec), "-o", str(out)]
+    done = subprocess.run(
+        [*cmd, "-n", "3", "--variants", "4"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"wrote {out} (3 examples)" in done.stdout
+    assert out.read_bytes() == grid(seed=1)[0]
+    assert Image.open(out).size[0] > Image.open(out).size[1]  # 5 columns, 3 rows
+    # A spec that augments nothing has nothing to show: exit 1, no file.
+    plain = tmp_path / "plain.toml"
+    plain.write_text(
+        GRID_SPEC.format(seed=1)
+        .replace("flip = true\n", "")
+        .replace("crop = [6, 6]\n", "")
+        .replace("brightness = 3\n", "")
+        .replace("input = [6, 6, 1]", "input = [8, 8, 1]")
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modelspec",
+            "augment",
+            str(plain),
+            "-o",
+            str(tmp_path / "none.png"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and "nothing to show" in done.stderr
+    assert not (tmp_path / "none.png").exists()
