@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..schema import common as _schema
 from ..schema.common import ActivationName
 from ..schema.common import NamedInit as _NamedInit
 
@@ -20,11 +21,11 @@ _NAMED = {
 }
 # Arguments (beyond the spec's own) of the parametrised initializers.
 _PARAMETRISED = {
-    "TruncatedNormal": ("truncated_normal", ("mean", "stddev")),
-    "RandomNormal": ("random_normal", ("mean", "stddev")),
-    "RandomUniform": ("random_uniform", ("minval", "maxval")),
-    "Constant": ("constant", ("value",)),
-    "VarianceScaling": ("variance_scaling", ("scale", "mode", "distribution")),
+    "TruncatedNormal": ("truncated_normal", _schema.TruncatedNormalInit),
+    "RandomNormal": ("random_normal", _schema.RandomNormalInit),
+    "RandomUniform": ("random_uniform", _schema.RandomUniformInit),
+    "Constant": ("constant", _schema.ConstantInit),
+    "VarianceScaling": ("variance_scaling", _schema.VarianceScalingInit),
 }
 _ACTIVATIONS = frozenset(ActivationName.__args__)
 
@@ -96,8 +97,15 @@ class Args:
                 continue
             if key in NEUTRAL and any(_same(value, n) for n in NEUTRAL[key]):
                 continue
-            out.append(f"{key}={value!r}")
+            out.append(f"{key}={_short(value)!r}")
         return out
+
+
+def _short(value):
+    """A serialized Keras object by its class name."""
+    if isinstance(value, dict) and "class_name" in value:
+        return value["class_name"]
+    return value
 
 
 def simple(value):
@@ -136,8 +144,14 @@ def activation(args: Args, key: str = "activation"):
     return None
 
 
-def initializer(args: Args, key: str):
-    """A spec initializer table (None when absent); problems when not one."""
+def initializer(args: Args, key: str, default: str = "glorot_uniform"):
+    """A spec initializer table; None when absent or Keras's `default`;
+    problems when not one a spec can name."""
+    found = _initializer(args, key)
+    return None if found == {"type": default} else found
+
+
+def _initializer(args: Args, key: str):
     value = args.take(key)
     if value is None:
         return None
@@ -145,13 +159,18 @@ def initializer(args: Args, key: str):
         value = {"class_name": "".join(w.capitalize() for w in value.split("_"))}
     cls, config = value.get("class_name"), dict(value.get("config") or {})
     config.pop("seed", None)
+    if config.get("gain") == 1.0:  # Orthogonal's, at its default
+        config.pop("gain")
     if cls in _NAMED and not {k for k, v in config.items() if v is not None}:
         return {"type": _NAMED[cls]}
     if cls in _PARAMETRISED:
-        kind, keys = _PARAMETRISED[cls]
-        extra = {k: v for k, v in config.items() if k not in keys and v is not None}
-        if not extra and all(k in config for k in keys):
-            return {"type": kind, **{k: config[k] for k in keys}}
+        kind, model = _PARAMETRISED[cls]
+        fields = {k: f.default for k, f in model.model_fields.items() if k != "type"}
+        extra = {k: v for k, v in config.items() if k not in fields and v is not None}
+        if not extra:
+            # only what differs from the spec's defaults, as for layers
+            given = {k: config[k] for k in fields if k in config}
+            return {"type": kind, **{k: v for k, v in given.items() if v != fields[k]}}
     args.bad(key, value.get("class_name"), "no such spec initializer")
     return None
 

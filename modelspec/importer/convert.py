@@ -64,9 +64,9 @@ def _layer(call: Call, previous: str) -> tuple[dict | None, list[str]]:
     layer: dict = {"type": mapping.spec_type, "name": call.name}
     if mapping.spec_type in _MERGES or call.inputs != [previous]:
         layer["inputs"] = list(call.inputs)
-    if call.config.get("trainable") is False:
-        fields["trainable"] = False
     layer.update(_without_defaults(mapping.spec_type, fields))
+    if call.config.get("trainable") is False:
+        layer["trainable"] = False
     problems = call.problems + args.problems + args.leftovers()
     problems += [f"a constant operand {c!r} (only tensors)" for c in call.constants]
     if not _NAME.match(call.name or ""):

@@ -33,7 +33,7 @@ def _weights(a: Args, kernel: str = "kernel") -> dict:
         a.bad("activity_regularizer", f"l1={act_l1}", "a spec has activity_l2 only")
     return {
         "kernel_init": initializer(a, f"{kernel}_initializer"),
-        "bias_init": initializer(a, "bias_initializer"),
+        "bias_init": initializer(a, "bias_initializer", "zeros"),
         "kernel_l1": kernel_l1,
         "kernel_l2": kernel_l2,
         "bias_l2": bias_l2,
@@ -55,8 +55,8 @@ def _window(a: Args) -> dict:
 def _conv2d(a: Args) -> dict:
     return {
         "filters": a.take("filters"),
-        "groups": a.take("groups", 1),
         **_window(a),
+        "groups": a.take("groups", 1),
         **_weights(a),
     }
 
@@ -83,7 +83,7 @@ def _separable(a: Args) -> dict:
         **_window(a),
         "depthwise_init": initializer(a, "depthwise_initializer"),
         "pointwise_init": initializer(a, "pointwise_initializer"),
-        "bias_init": initializer(a, "bias_initializer"),
+        "bias_init": initializer(a, "bias_initializer", "zeros"),
         "depthwise_l1": dw_l1,
         "depthwise_l2": dw_l2,
         "pointwise_l1": pw_l1,
