@@ -21,6 +21,7 @@ from .ops import MERGE_OPS, OPS_MODULE
 class Mapping:
     spec_type: str
     convert: Callable[[Args], dict]
+    note: str = ""
 
 
 def _weights(a: Args, kernel: str = "kernel") -> dict:
@@ -267,28 +268,38 @@ def _layer_scale(a: Args) -> dict:
 # Keras class (or registered name) -> spec layer. Custom classes are matched
 # by registered name: "modelspec>..." are this project's own layers.
 CLASSES: dict[str, Mapping] = {
-    "Conv2D": Mapping("conv2d", _conv2d),
-    "DepthwiseConv2D": Mapping("depthwise_conv2d", _depthwise),
+    "Conv2D": Mapping("conv2d", _conv2d, "groups, dilation, initializers, L1/L2"),
+    "DepthwiseConv2D": Mapping(
+        "depthwise_conv2d", _depthwise, "depthwise_* as kernel_*"
+    ),
     "SeparableConv2D": Mapping("separable_conv2d", _separable),
     "Conv2DTranspose": Mapping("conv2d_transpose", _conv_transpose),
-    "MaxPooling2D": Mapping("max_pool2d", _pool),
+    "MaxPooling2D": Mapping("max_pool2d", _pool, "strides written when not the pool"),
     "AveragePooling2D": Mapping("avg_pool2d", _pool),
     "GlobalAveragePooling2D": Mapping("global_avg_pool2d", _global_pool),
     "GlobalMaxPooling2D": Mapping("global_max_pool2d", _global_pool),
     "Dense": Mapping("dense", _dense),
     "Flatten": Mapping("flatten", _nothing),
     "Reshape": Mapping("reshape", _reshape),
-    "Dropout": Mapping("dropout", _dropout),
-    "BatchNormalization": Mapping("batch_norm", _batch_norm),
+    "Dropout": Mapping("dropout", _dropout, "noise_shape without its batch entry"),
+    "BatchNormalization": Mapping(
+        "batch_norm", _batch_norm, "last axis; default initializers"
+    ),
     "modelspec>LocalResponseNormalization": Mapping("lrn", _lrn),
-    "Activation": Mapping("activation", _activation),
-    "ReLU": Mapping("activation", _relu),
-    "LeakyReLU": Mapping("activation", _leaky_relu),
-    "Softmax": Mapping("activation", _softmax),
-    "ELU": Mapping("activation", _elu),
-    "Add": Mapping("add", _nothing),
-    "Concatenate": Mapping("concat", _concat),
-    "Multiply": Mapping("multiply", _nothing),
+    "Activation": Mapping("activation", _activation, "the activations a spec names"),
+    "ReLU": Mapping(
+        "activation", _relu, "relu, relu6 (max_value 6), leaky_relu (negative_slope)"
+    ),
+    "LeakyReLU": Mapping(
+        "activation", _leaky_relu, '{ type = "leaky_relu", negative_slope }'
+    ),
+    "Softmax": Mapping("activation", _softmax, "last axis"),
+    "ELU": Mapping("activation", _elu, "alpha 1"),
+    "Add": Mapping("add", _nothing, "also `x + y` (keras.ops) between two tensors"),
+    "Concatenate": Mapping("concat", _concat, "axis without the batch axis"),
+    "Multiply": Mapping(
+        "multiply", _nothing, "also `x * y`; `relu6(x + 3) * (1/6)` is hard_sigmoid"
+    ),
     "Subtract": Mapping("subtract", _nothing),
     "Maximum": Mapping("maximum", _nothing),
     "Average": Mapping("average", _nothing),
@@ -296,11 +307,15 @@ CLASSES: dict[str, Mapping] = {
     "Cropping2D": Mapping("cropping2d", _cropping),
     "UpSampling2D": Mapping("upsampling2d", _upsampling),
     "Rescaling": Mapping("rescaling", _rescaling),
-    "Normalization": Mapping("normalization", _normalization),
+    "Normalization": Mapping(
+        "normalization", _normalization, "fixed mean/variance, or weights"
+    ),
     "modelspec>Normalization": Mapping("normalization", _normalization),
-    "LayerNormalization": Mapping("layer_norm", _layer_norm),
+    "LayerNormalization": Mapping("layer_norm", _layer_norm, "rms_scaling off"),
     "modelspec>LayerScale": Mapping("layer_scale", _layer_scale),
-    "LayerScale": Mapping("layer_scale", _layer_scale),  # keras.applications'
+    "LayerScale": Mapping(
+        "layer_scale", _layer_scale, "keras.applications' ConvNeXt"
+    ),  # keras.applications'
 }
 # Keras classes defined outside keras.layers that are still Keras's own.
 _KERAS_APPLICATION_CLASSES = {("keras.src.applications.convnext", "LayerScale")}
@@ -321,3 +336,11 @@ def mapping_for(class_name: str, module: str | None, registered: str | None):
     if class_name == "LayerScale" or ">" in class_name:
         return None
     return CLASSES.get(class_name)
+
+
+def markdown_table() -> str:
+    """README's table of the classes import supports (a test keeps it equal)."""
+    lines = ["| Keras class | spec layer | notes |", "| --- | --- | --- |"]
+    for name, mapping in CLASSES.items():
+        lines.append(f"| `{name}` | `{mapping.spec_type}` | {mapping.note} |")
+    return "\n".join(lines)
