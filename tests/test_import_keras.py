@@ -321,3 +321,45 @@ def test_the_readme_example_is_what_import_writes(tmp_path):
     assert p.returncode == 0, p.stderr
     want = _readme_block("toml", 'name = "small_cnn"')
     assert (tmp_path / "small_cnn.toml").read_text() == want
+
+
+def test_nested_models_are_flattened_and_their_weights_load_by_name(tmp_path):
+    import keras
+
+    layers = keras.layers
+    stem = keras.Sequential(
+        [
+            layers.Conv2D(4, 3, padding="same", name="stem_conv"),
+            layers.BatchNormalization(name="stem_bn"),
+        ],
+        name="stem",
+    )
+    stem.trainable = False
+    inner = keras.Input((8, 8, 4))
+    branch = layers.Conv2D(4, 1, name="branch_conv")(inner)
+    block = keras.Model(
+        inner, layers.Add(name="branch_add")([inner, branch]), name="block"
+    )
+    x = keras.Input((8, 8, 3))
+    y = layers.GlobalAveragePooling2D(name="gap")(block(stem(x)))
+    model = keras.Model(x, layers.Dense(3, name="head")(y), name="nested")
+    rng = np.random.default_rng(1)  # moving statistics too: not 0 and 1
+    model.set_weights([rng.uniform(0.5, 1.5, w.shape) for w in model.get_weights()])
+    model.save(tmp_path / "nested.keras")
+    p = _cli("import", "nested.keras", "--weights", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    report = check_file(tmp_path / "nested.toml")
+    assert [(li.name, li.inputs) for li in report.layers] == [
+        ("stem_conv", ["input"]),
+        ("stem_bn", ["stem_conv"]),
+        ("branch_conv", ["stem_bn"]),
+        ("branch_add", ["stem_bn", "branch_conv"]),
+        ("gap", ["branch_add"]),
+        ("head", ["gap"]),
+    ]
+    frozen = {n.name for n in report.nodes if not n.layer.trainable}
+    assert frozen == {"stem_conv", "stem_bn"}
+    assert report.trainable_params == sum(
+        int(np.prod(w.shape)) for w in model.trainable_weights
+    )
+    _assert_same_outputs(model, _transferred(tmp_path / "nested.toml"), report)

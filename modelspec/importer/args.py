@@ -8,7 +8,7 @@ a problem naming the argument and its value.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from ..schema import common as _schema
 from ..schema.common import ActivationName
@@ -17,17 +17,17 @@ from ..schema.common import NamedInit as _NamedInit
 # Keras initializer class -> spec initializer type (argument-free ones).
 _NAMED = {
     "".join(w.capitalize() for w in name.split("_")): name
-    for name in _NamedInit.model_fields["type"].annotation.__args__  # type: ignore[union-attr]
+    for name in get_args(_NamedInit.model_fields["type"].annotation)
 }
 # Arguments (beyond the spec's own) of the parametrised initializers.
-_PARAMETRISED = {
+_PARAMETRISED: dict[str, tuple[str, type[_schema.Strict]]] = {
     "TruncatedNormal": ("truncated_normal", _schema.TruncatedNormalInit),
     "RandomNormal": ("random_normal", _schema.RandomNormalInit),
     "RandomUniform": ("random_uniform", _schema.RandomUniformInit),
     "Constant": ("constant", _schema.ConstantInit),
     "VarianceScaling": ("variance_scaling", _schema.VarianceScalingInit),
 }
-_ACTIVATIONS = frozenset(ActivationName.__args__)
+_ACTIVATIONS = frozenset(get_args(ActivationName))
 
 # Arguments that never change what a layer computes, or only at a value Keras
 # also defaults to: present with that value, they are not worth a word.
