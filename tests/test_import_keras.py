@@ -321,6 +321,24 @@ def test_the_readme_example_is_what_import_writes(tmp_path):
     assert p.returncode == 0, p.stderr
     want = _readme_block("toml", 'name = "small_cnn"')
     assert (tmp_path / "small_cnn.toml").read_text() == want
+    _exported_onnx_computes_what_keras_did(tmp_path)
+
+
+def _exported_onnx_computes_what_keras_did(folder: Path):
+    """`export` of the imported spec carries the imported weights: ONNX
+    Runtime on the exported file gives the original Keras model's outputs."""
+    import keras
+    import onnxruntime as ort
+
+    p = _cli("export", "small_cnn.toml", "--onnx", "--random-inputs", cwd=folder)
+    assert p.returncode == 0, p.stderr
+    assert "[transfer] source (small_cnn.weights.h5)" in p.stderr
+    original = keras.saving.load_model(folder / "small_cnn.keras")
+    x = np.random.default_rng(2).uniform(0, 255, (4, 28, 28, 1)).astype(np.float32)
+    session = ort.InferenceSession(str(folder / "small_cnn.onnx"))
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    want = np.asarray(original(x, training=False))
+    assert np.abs(got - want).max() <= 1e-5
 
 
 def test_nested_models_are_flattened_and_their_weights_load_by_name(tmp_path):
