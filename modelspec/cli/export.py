@@ -1,9 +1,9 @@
 """`modelspec export RUN_OR_SPEC --onnx`.
 
 A run folder exports its best.keras (or `--checkpoint last`); a spec file
-exports its [transfer] weights, or freshly initialized ones, with a warning. Every export is verified
-(see backends/onnx_export/verify.py) before the file appears; the table
-printed at the end says what was verified.
+exports its [transfer] weights, or freshly initialized ones, with a warning.
+Every export is verified (see backends/onnx_export/verify.py) before the file
+appears; the table printed at the end says what was verified.
 """
 
 from __future__ import annotations

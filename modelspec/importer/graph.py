@@ -107,7 +107,7 @@ class _Scope:
     problems: list[str] = field(default_factory=list)
 
 
-def _resolve(scope: _Scope, refs, who: str) -> tuple[list[str], list[str]]:
+def _resolve(scope: _Scope, refs) -> tuple[list[str], list[str]]:
     names, problems = [], []
     for layer, node, tensor in refs:
         if node > 0:
@@ -174,7 +174,7 @@ def _functional(scope: _Scope, entry: dict, feeds: list[str], frozen: bool) -> s
                 f"{len(nodes)} times (a shared layer)"
             )
         refs = _node_refs(nodes[0]) if nodes else []
-        names, problems = _resolve(scope, refs, _entry_name(layer))
+        names, problems = _resolve(scope, refs)
         if nodes:
             problems += _kwarg_problems(_call_kwargs(nodes[0]))
         _layer(scope, layer, names, problems, frozen)
@@ -240,7 +240,11 @@ def flatten(entry: dict) -> Graph:
             input_shape=None,
             calls=[],
             output=None,
-            problems=[f"not a Keras model: class {entry.get('class_name')!r}"],
+            problems=[
+                f"class {entry.get('class_name')!r} is not a Sequential or "
+                "functional model: a subclassed model's layers are Python code, "
+                "not saved configuration"
+            ],
         )
     config = entry.get("config") or {}
     if len(_io_names(config.get("input_layers"))) > 1:
