@@ -289,3 +289,38 @@ def test_the_readme_table_of_classes_is_the_code_s():
     readme = (ROOT / "README.md").read_text()
     assert markdown_table() in readme
     assert markdown_table().count("\n") == len(CLASSES) + 1
+
+
+def test_fold_output_is_written_as_blocks_and_checks_to_the_same_layers(monkeypatch):
+    """The --fold wiring: fold_layers' (blocks, layers) become [blocks.*]
+    tables and use entries, and the written spec expands to the flat layers.
+    A stand-in fold_layers keeps this test about the wiring, not the folding
+    (tests/test_fold.py tests that)."""
+    import types
+
+    dense = {"type": "dense", "units": 4, "activation": "relu"}
+
+    def fold_layers(layers):
+        assert [x["name"] for x in layers] == ["f", "b1_d", "b2_d", "out"]
+        block = {"args": [], "layers": [{**dense, "name": "d"}]}
+        use = {"use": "twice", "name": "b${i}", "repeat": 2}
+        return {"twice": block}, [layers[0], use, layers[-1]]
+
+    fake = types.ModuleType("modelspec.importer.fold")
+    fake.fold_layers = fold_layers  # type: ignore[attr-defined]
+    monkeypatch.setitem(__import__("sys").modules, "modelspec.importer.fold", fake)
+    entry = sequential(
+        [
+            layer("Flatten", "f"),
+            layer("Dense", "b1_d", units=4, activation="relu"),
+            layer("Dense", "b2_d", units=4, activation="relu"),
+            layer("Dense", "out", units=2),
+        ],
+        shape=(3, 3),
+    )
+    _, flat = import_spec(entry, source="s.keras")
+    text, folded = import_spec(entry, source="s.keras", fold=True)
+    assert "[blocks.twice]" in text and 'use = "twice"' in text
+    assert [(li.name, li.type, li.output_shape, li.params) for li in folded.layers] == [
+        (li.name, li.type, li.output_shape, li.params) for li in flat.layers
+    ]
