@@ -111,9 +111,7 @@ def _resolve(scope: _Scope, refs) -> tuple[list[str], list[str]]:
     names, problems = [], []
     for layer, node, tensor in refs:
         if node > 0:
-            problems.append(
-                f"reads '{layer}' as called a {node + 1}th time (a shared layer)"
-            )
+            problems.append(f"reads call {node + 1} of '{layer}' (a shared layer)")
         if tensor > 0:
             problems.append(f"reads output {tensor} of '{layer}' (several outputs)")
         names.append(scope.alias.get(layer, layer))
