@@ -324,3 +324,25 @@ def test_fold_output_is_written_as_blocks_and_checks_to_the_same_layers(monkeypa
     assert [(li.name, li.type, li.output_shape, li.params) for li in folded.layers] == [
         (li.name, li.type, li.output_shape, li.params) for li in flat.layers
     ]
+
+
+def test_a_keras_file_imports_without_the_framework(tmp_path):
+    """Import reads a .keras file's config.json: no TensorFlow, Keras or numpy
+    (as on a core-only install) unless --weights asks for the weights."""
+    import json
+    import zipfile
+
+    from test_missing_extra import run_blocked
+
+    entry = sequential(
+        [layer("Flatten", "f"), layer("Dense", "d", units=2)], shape=(3, 3)
+    )
+    with zipfile.ZipFile(tmp_path / "tiny.keras", "w") as archive:
+        archive.writestr("config.json", json.dumps(entry))
+    p = run_blocked("import", "tiny.keras", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "wrote tiny.toml: 2 layers, 20 parameters" in p.stdout
+    assert tomllib.loads((tmp_path / "tiny.toml").read_text())["model"]["classes"] == 2
+    p = run_blocked("import", "tiny.keras", "-o", "w.toml", "--weights", cwd=tmp_path)
+    assert p.returncode == 2 and "[cpu]" in p.stderr, p.stderr
+    assert not (tmp_path / "w.toml").exists()
