@@ -228,10 +228,6 @@ def _upsampling(a: Args) -> dict:
     }
 
 
-def _per_channel(value):
-    return simple(value) if isinstance(value, list) and len(value) > 1 else value
-
-
 def _rescaling(a: Args) -> dict:
     return {"scale": a.take("scale"), "offset": a.take("offset", 0.0)}
 
