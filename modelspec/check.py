@@ -21,7 +21,7 @@ from .infer import infer_shapes
 from .lint import LintContext, lint
 from .overrides import apply_overrides
 from .report import Report
-from .source import TomlSyntaxError, parse
+from .source import Positions, TomlSyntaxError, parse
 from .validate import validate
 from .wiring import build_graph
 
@@ -29,10 +29,10 @@ from .wiring import build_graph
 def check_text(
     text: str, file: str = "<spec>", overrides: Iterable[str] = ()
 ) -> Report:
-    report = Report(file=file, text=text)
     try:
         raw, positions = parse(text)
     except TomlSyntaxError as e:
+        report = Report(file=file, text=text)
         report.diagnostics.append(
             Diagnostic(
                 "MS100",
@@ -43,6 +43,20 @@ def check_text(
             )
         )
         return _finish(report)
+    return check_parsed(text, raw, positions, file, overrides)
+
+
+def check_parsed(
+    text: str,
+    raw: dict,
+    positions: Positions,
+    file: str = "<spec>",
+    overrides: Iterable[str] = (),
+) -> Report:
+    """The passes after parsing, for a caller that parsed `text` itself (the
+    language server reuses the parse of the tables an edit did not touch).
+    `raw` is not modified; `positions` is (a --set moves positions)."""
+    report = Report(file=file, text=text)
     set_by: list[tuple[tuple, str]] = []
     raw = apply_overrides(raw, overrides, set_by)
     _point_at_command_line(positions, set_by)
@@ -54,6 +68,7 @@ def check_text(
         return _finish(report)
     raw, positions = expanded.raw, expanded.positions
     report.blocks = expanded.instances
+    report.origins = expanded.origins
     passes: list[Diagnostic] = []
 
     validated = validate(raw, positions)

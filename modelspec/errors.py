@@ -48,10 +48,11 @@ class MissingExtra(ModelspecError):
     exit_code = 2
 
     def __init__(self, module: str, extra: str = "cpu") -> None:
+        gpu = "; '[gpu]' instead on a CUDA machine" if extra == "cpu" else ""
         super().__init__(
             f"this command needs '{module}', which is not installed",
             hint=f"pip install '{DISTRIBUTION}[{extra}]' (from a source checkout: "
-            f"pip install -e '.[{extra}]'; '[gpu]' instead on a CUDA machine)",
+            f"pip install -e '.[{extra}]'{gpu})",
         )
         self.module = module
         self.extra = extra

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, Origin
 
 Shape = tuple[int, ...]
 
@@ -71,6 +71,9 @@ class Report:
     text: str = ""
     # Block instance name -> block name (empty when the spec uses no blocks).
     blocks: dict[str, str] = field(default_factory=dict)
+    # Expanded layer index -> the block instances around it, innermost first,
+    # each with the line of its use entry (empty when the spec uses no blocks).
+    origins: dict[int, list[Origin]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Diagnostic]:

@@ -296,8 +296,6 @@ def test_fold_output_is_written_as_blocks_and_checks_to_the_same_layers(monkeypa
     tables and use entries, and the written spec expands to the flat layers.
     A stand-in fold_layers keeps this test about the wiring, not the folding
     (tests/test_fold.py tests that)."""
-    import types
-
     dense = {"type": "dense", "units": 4, "activation": "relu"}
 
     def fold_layers(layers):
@@ -306,9 +304,7 @@ def test_fold_output_is_written_as_blocks_and_checks_to_the_same_layers(monkeypa
         use = {"use": "twice", "name": "b${i}", "repeat": 2}
         return {"twice": block}, [layers[0], use, layers[-1]]
 
-    fake = types.ModuleType("modelspec.importer.fold")
-    fake.fold_layers = fold_layers  # type: ignore[attr-defined]
-    monkeypatch.setitem(__import__("sys").modules, "modelspec.importer.fold", fake)
+    monkeypatch.setattr("modelspec.importer.fold.fold_layers", fold_layers)
     entry = sequential(
         [
             layer("Flatten", "f"),
@@ -346,3 +342,21 @@ def test_a_keras_file_imports_without_the_framework(tmp_path):
     p = run_blocked("import", "tiny.keras", "-o", "w.toml", "--weights", cwd=tmp_path)
     assert p.returncode == 2 and "[cpu]" in p.stderr, p.stderr
     assert not (tmp_path / "w.toml").exists()
+
+
+def test_fold_makes_a_repeating_import_shorter_with_the_same_layers():
+    """The real fold_layers through import_spec: six equal units fold."""
+    units = []
+    for i in range(1, 7):
+        units += [
+            layer("Dense", f"u{i}_fc", units=4, activation="relu"),
+            layer("Dropout", f"u{i}_drop", rate=0.1),
+            layer("Dense", f"u{i}_out", units=4),
+        ]
+    entry = sequential([layer("Flatten", "f"), *units], shape=(2, 2))
+    flat_text, flat = import_spec(entry, source="s.keras")
+    text, folded = import_spec(entry, source="s.keras", fold=True)
+    assert "[blocks." in text and len(text.splitlines()) < len(flat_text.splitlines())
+    assert [(li.name, li.type, li.output_shape, li.params) for li in folded.layers] == [
+        (li.name, li.type, li.output_shape, li.params) for li in flat.layers
+    ]

@@ -59,7 +59,10 @@ def fenced_blocks() -> list[tuple[str, int, str, str]]:
 
 
 BLOCKS = fenced_blocks()
-TOML_BLOCKS = [b for b in BLOCKS if b[0] == "toml"]
+# A block marked `<!-- readme-test: file PATH -->` is a copy of an editor
+# configuration file (tests/test_editors.py compares and runs it), not a spec.
+EDITOR_FILE = re.compile(r"<!--\s*readme-test:\s*file\s")
+TOML_BLOCKS = [b for b in BLOCKS if b[0] == "toml" and not EDITOR_FILE.search(b[3])]
 PY_BLOCKS = [b for b in BLOCKS if b[0] == "python"]
 
 

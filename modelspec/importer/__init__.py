@@ -10,7 +10,7 @@ assembles the document (convert.py), optionally folds repeats into blocks
 from __future__ import annotations
 
 from ..check import check_text
-from ..errors import SpecInvalid, UsageError
+from ..errors import SpecInvalid
 from .convert import spec_document
 from .graph import flatten
 from .mapping import CLASSES
@@ -19,15 +19,9 @@ from .toml_out import render
 
 def fold_document(doc: dict) -> dict:
     """`doc` with repeated sub-graphs as `[blocks.*]` and `use` entries."""
-    import importlib
+    from .fold import fold_layers  # the checker's expansion: loaded when asked
 
-    # By name: fold.py is written on its own branch; until both are merged a
-    # static `from .fold import` would point the import graph at this package.
-    try:
-        fold = importlib.import_module(f"{__name__}.fold")
-    except ModuleNotFoundError:
-        raise UsageError("--fold is not available in this version") from None
-    blocks, layers = fold.fold_layers(doc["layers"])
+    blocks, layers = fold_layers(doc["layers"])
     out = {k: v for k, v in doc.items() if k != "layers"}
     out["layers"] = layers
     if blocks:
