@@ -45,8 +45,9 @@ def run_blocked(*args, cwd=ROOT):
         ("train", "specs/digits_lenet.toml", "--epochs", "1"),
         ("export", "specs/digits_lenet.toml", "--onnx", "-o", "{tmp}/x.onnx"),
         ("graph", "specs/digits_lenet.toml", "-o", "{tmp}/x.png"),
+        ("import", "keras.applications:MobileNet", "-o", "{tmp}/m.toml"),
     ],
-    ids=["train", "export", "graph-png"],
+    ids=["train", "export", "graph-png", "import-application"],
 )
 def test_missing_framework_names_the_extra(args, tmp_path):
     args = [a.format(tmp=tmp_path) for a in args]

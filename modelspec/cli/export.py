@@ -1,9 +1,9 @@
 """`modelspec export RUN_OR_SPEC --onnx`.
 
 A run folder exports its best.keras (or `--checkpoint last`); a spec file
-exports freshly initialized weights, with a warning. Every export is verified
-(see backends/onnx_export/verify.py) before the file appears; the table
-printed at the end says what was verified.
+exports its [transfer] weights, or freshly initialized ones, with a warning.
+Every export is verified (see backends/onnx_export/verify.py) before the file
+appears; the table printed at the end says what was verified.
 """
 
 from __future__ import annotations
@@ -142,6 +142,30 @@ def _refuse_overwrite(output: Path, force: bool) -> None:
         )
 
 
+def _spec_model(target: Path, report):
+    """A spec's model: its [transfer] weights when it names some (what
+    `modelspec import --weights` writes), else freshly initialized ones."""
+    from backends.keras_backend import build_model
+
+    model = build_model(report, seed=report.spec.train.seed)
+    transfer = report.spec.transfer
+    if transfer is None:
+        warn(
+            f"{target} is a spec, not a run: exporting freshly initialized "
+            "(untrained) weights"
+        )
+        return model, f"{target} (random weights)"
+    from backends.keras_backend.transfer import load_and_apply
+
+    result = load_and_apply(model, transfer, base=target.parent)
+    fresh = f"; {len(result.new)} layers freshly initialized" if result.new else ""
+    warn(
+        f"{target} is a spec, not a run: exporting the weights of its [transfer] "
+        f"source ({transfer.from_}), not trained here{fresh}"
+    )
+    return model, f"{target} ([transfer] weights)"
+
+
 def _export(target, output, opset, force, checkpoint, random_inputs, overrides):
     from backends.onnx_export import export_onnx
 
@@ -171,14 +195,7 @@ def _export(target, output, opset, force, checkpoint, random_inputs, overrides):
         if output is None:
             output = Path(f"{report.spec.model.name}.onnx")
             _refuse_overwrite(output, force)
-        from backends.keras_backend import build_model
-
-        warn(
-            f"{target} is a spec, not a run: exporting freshly initialized "
-            "(untrained) weights"
-        )
-        model = build_model(report, seed=report.spec.train.seed)
-        source = f"{target} (random weights)"
+        model, source = _spec_model(target, report)
     settings = report.spec.export
     x = None
     if not random_inputs:
