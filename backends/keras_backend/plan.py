@@ -91,6 +91,17 @@ def plan_epochs(train, n_train: int) -> tuple[int, int]:
     return train.epochs, spe
 
 
+def execution_steps(requested: int, spe: int, log_every: int | None) -> int:
+    """The steps per execution used: the largest count up to `requested` that
+    divides the steps per epoch (and `log_every`, when set). Keras runs whole
+    executions, so one that crossed an epoch's end would train on the next
+    epoch's batches and move every epoch boundary after it."""
+    for k in range(min(requested, spe), 1, -1):
+        if spe % k == 0 and (log_every is None or log_every % k == 0):
+            return k
+    return 1
+
+
 def resolve_jit(setting) -> bool:
     if setting == "auto":
         tf = require("tensorflow")
@@ -123,6 +134,7 @@ class RunPlan:
     # A resume of a run whose training ended but whose finish stage did not
     # (killed while evaluating): no model, no fit, only finish.
     finish_only: bool = False
+    steps_per_execution: int = 1  # execution_steps of the spec's setting
 
     @property
     def multi_worker(self) -> bool:
@@ -167,6 +179,7 @@ def make_plan(
         resuming=resuming,
         chief=scratch is None,
         finish_only=finish_only,
+        steps_per_execution=execution_steps(t.steps_per_execution, spe, t.log_every),
     )
 
 
@@ -241,6 +254,7 @@ def plan_config(report, overrides, splits, plan: RunPlan, transfer_report) -> di
         splits,
         epochs=plan.epochs,
         steps_per_epoch=plan.steps_per_epoch,
+        steps_per_execution=plan.steps_per_execution,
         strategy=plan.strategy_name,
         distribution=describe_strategy(plan.strategy),
         jit_compile=plan.jit,
