@@ -4,6 +4,7 @@ against formulas written out here, weight EMA, steps_per_execution."""
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import os
 
@@ -120,8 +121,9 @@ def test_one_cycle_rises_to_the_peak_then_ends_at_its_floor():
     assert rates[0] == pytest.approx(0.1 / 25)
     assert rates[peak] == pytest.approx(0.1)
     assert rates[-1] == pytest.approx(0.1 / 25 / 1e4, abs=1e-9)
-    assert all(a <= b for a, b in zip(rates[:peak], rates[1 : peak + 1]))
-    assert all(a >= b for a, b in zip(rates[peak:], rates[peak + 1 :]))
+    rising, falling = rates[: peak + 1], rates[peak:]
+    assert all(a <= b for a, b in itertools.pairwise(rising))
+    assert all(a >= b for a, b in itertools.pairwise(falling))
     floored = keras_rates(table(0.1, type="one_cycle", min_lr=1e-3), range(TOTAL))
     assert min(floored) == pytest.approx(1e-3)
 
@@ -241,7 +243,8 @@ def test_steps_per_execution_keeps_step_counts_and_calls_back_per_execution(
     from backends.keras_backend.train import train
 
     class Reporter:
-        batches: list[int] = []
+        def __init__(self):
+            self.batches = []
 
         def epoch_begin(self, *_):
             pass
@@ -253,10 +256,11 @@ def test_steps_per_execution_keeps_step_counts_and_calls_back_per_execution(
             pass
 
     # 256 examples, batch 64: 4 steps an epoch; 3 does not divide 4, so 2.
+    reporter = Reporter()
     result = train(
-        report_of("steps_per_execution = 3"), out=tmp_path, reporter=Reporter()
+        report_of("steps_per_execution = 3"), out=tmp_path, reporter=reporter
     )
-    assert Reporter.batches == [2, 4, 2, 4]
+    assert reporter.batches == [2, 4, 2, 4]
     model = load_model(result.run_dir / "last.keras")
     assert int(model.optimizer.iterations) == 8
     resolved = (result.run_dir / "resolved.json").read_text()

@@ -14,6 +14,7 @@ from typing import Any
 
 from modelspec import DISTRIBUTION, runs
 from modelspec.errors import RunError, require
+from modelspec.lint.recipe_rules import execution_steps
 
 from . import optim, pipeline
 
@@ -89,17 +90,6 @@ def plan_epochs(train, n_train: int) -> tuple[int, int]:
     if train.steps is not None:
         return max(1, math.ceil(train.steps / spe)), spe
     return train.epochs, spe
-
-
-def execution_steps(requested: int, spe: int, log_every: int | None) -> int:
-    """The steps per execution used: the largest count up to `requested` that
-    divides the steps per epoch (and `log_every`, when set). Keras runs whole
-    executions, so one that crossed an epoch's end would train on the next
-    epoch's batches and move every epoch boundary after it."""
-    for k in range(min(requested, spe), 1, -1):
-        if spe % k == 0 and (log_every is None or log_every % k == 0):
-            return k
-    return 1
 
 
 def resolve_jit(setting) -> bool:
