@@ -7,6 +7,11 @@ tested) instead of training wrongly when a Keras release changes it.
 - Dropout's RNG counters are not saved in .keras files; a resume restores
   them from state.json. They are found through the public `layer.variables`
   (documented to add the SeedGenerator states to `layer.weights`).
+- Weight EMA: the averages sit in two private optimizer lists
+  (`_trainable_variables`, `_model_variables_moving_average`, the ones
+  keras.callbacks.SwapEMAWeights reads); `swap_ema` exchanges them exactly.
+- TensorBoard numbers batch scalars by its private `_global_train_batch`,
+  which counts callbacks (one per execution), not steps.
 """
 
 from __future__ import annotations
