@@ -265,3 +265,23 @@ def test_steps_per_execution_keeps_step_counts_and_calls_back_per_execution(
     assert int(model.optimizer.iterations) == 8
     resolved = (result.run_dir / "resolved.json").read_text()
     assert '"steps_per_execution": 2' in resolved
+
+
+def batch_scalar_steps(run_dir, tag="batch_loss") -> list[int]:
+    import tensorflow as tf
+
+    steps = []
+    for path in sorted((run_dir / "tb").rglob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            if any(v.tag == tag for v in event.summary.value):
+                steps.append(int(event.step))
+    return sorted(steps)
+
+
+def test_log_every_counts_training_steps_with_several_per_execution(tmp_path):
+    """Keras's TensorBoard numbers batch scalars by callback (one per
+    execution); the run's are numbered by step: every 4th of 2 epochs x 4."""
+    from backends.keras_backend.train import train
+
+    result = train(report_of("steps_per_execution = 2\nlog_every = 4"), out=tmp_path)
+    assert batch_scalar_steps(result.run_dir) == [4, 8]
