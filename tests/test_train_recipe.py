@@ -285,3 +285,19 @@ def test_log_every_counts_training_steps_with_several_per_execution(tmp_path):
 
     result = train(report_of("steps_per_execution = 2\nlog_every = 4"), out=tmp_path)
     assert batch_scalar_steps(result.run_dir) == [4, 8]
+
+
+def test_label_smoothing_reaches_the_compiled_loss():
+    """The loss `train` compiles is the smoothed one: its value on one example
+    is the cross-entropy against the smoothed target, not the plain one."""
+    from backends.keras_backend.build import build_compiled
+
+    report = report_of("label_smoothing = 0.3")
+    model, _ = build_compiled(report, SPE, TOTAL, jit=False, base=".")
+    logits = np.array([[3.0, 1.0, 0, 0, 0, 0, 0, 0, 0, -1.0]], np.float32)
+    logp = logits[0] - np.log(np.exp(logits[0]).sum())
+    target = np.full(10, 0.3 / 10)
+    target[1] += 0.7
+    got = float(model.loss(np.array([1]), logits))
+    assert got == pytest.approx(-(target * logp).sum(), rel=1e-5)
+    assert got != pytest.approx(-logp[1], rel=1e-3)
