@@ -135,8 +135,8 @@ def body(results, acc, args, started_load, minutes) -> str:
         f"Machine: {machine()}; CPU flags: {cpu_flags()}; load average "
         f"(1, 5, 15 min) {started_load} at the start, {load()} at the end "
         "(other jobs shared the 2 cores, so compare ratios, not times); "
-        f"{minutes:.1f} min; command: `python benchmarks/bench_precision.py "
-        f"{'--quick' if args.quick else ''}`.",
+        f"{minutes:.1f} min; command: `python benchmarks/bench_precision.py"
+        f"{''.join(' ' + a for a in sys.argv[1:])}`.",
         "",
         f"Speed: `specs/cifar10_blocks.toml` (a CIFAR ResNet, 3 stages of 2 "
         f"basic blocks) at 32x32x3, batch {BATCH}, Adam, synthetic data, both "
