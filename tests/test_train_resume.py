@@ -58,6 +58,13 @@ schedule = { type = "step", decay_rate = 0.5, decay_epochs = 1, warmup_epochs = 
 """
 
 
+# The recipe keys that carry state across a resume: the EMA slots (which the
+# checkpoints hold swapped), executions of several steps, one-cycle's step.
+RECIPE = SPEC.replace(
+    "momentum = 0.9 }", "momentum = 0.9, ema = 0.8 }\nsteps_per_execution = 3"
+).replace('type = "step", decay_rate = 0.5, decay_epochs = 1,', 'type = "one_cycle",')
+
+
 def report_for(text=SPEC):
     report = check_text(text, file="resume.toml")
     assert report.ok, [d.render() for d in report.diagnostics]
@@ -70,13 +77,23 @@ def weights(path):
     return [np.asarray(w) for w in load_model(path, compile=False).get_weights()]
 
 
-def test_interrupt_and_resume_equals_straight_run(tmp_path):
+def optimizer_state(run_dir):
+    from backends.keras_backend import load_model
+    from backends.keras_backend.optim import custom_objects
+
+    custom_objects()
+    optimizer = load_model(run_dir / "last.keras").optimizer
+    return [np.asarray(v) for v in optimizer.variables]
+
+
+@pytest.mark.parametrize("text", [SPEC, RECIPE], ids=["step", "ema_one_cycle"])
+def test_interrupt_and_resume_equals_straight_run(tmp_path, text):
     from backends.keras_backend.train import TrainingInterrupted, resume, train
     from modelspec.errors import RunError
 
-    straight = train(report_for(), out=tmp_path / "a")
+    straight = train(report_for(text), out=tmp_path / "a")
     with pytest.raises(TrainingInterrupted) as info:
-        train(report_for(), out=tmp_path / "b", stop_after_epochs=1)
+        train(report_for(text), out=tmp_path / "b", stop_after_epochs=1)
     err = info.value
     assert err.exit_code == 1 and err.epochs_done == 1
     assert f"--resume {err.run_dir}" in err.hint
@@ -89,6 +106,11 @@ def test_interrupt_and_resume_equals_straight_run(tmp_path):
 
     a, b = weights(straight.run_dir / "last.keras"), weights(err.run_dir / "last.keras")
     assert len(a) == len(b)
+    # The optimizer's state too (moments, step, and with EMA the raw weights).
+    oa, ob = optimizer_state(straight.run_dir), optimizer_state(err.run_dir)
+    assert len(oa) == len(ob) > 1
+    for va, vb in zip(oa, ob, strict=True):
+        np.testing.assert_array_equal(va, vb)
     for wa, wb in zip(a, b, strict=True):
         # Same seed, same per-epoch order, same optimizer state: identical
         # float32 results on the same machine.

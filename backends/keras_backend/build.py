@@ -37,7 +37,14 @@ def _float32_output(model):
     return keras.Model(model.inputs, out, name=model.name)
 
 
-def build_compiled(report, steps_per_epoch: int, total_steps: int, jit: bool, base):
+def build_compiled(
+    report,
+    steps_per_epoch: int,
+    total_steps: int,
+    jit: bool,
+    base,
+    steps_per_execution: int = 1,
+):
     """(compiled model, TransferReport or None); call inside strategy.scope()."""
     from . import build_model
     from .transfer import load_and_apply
@@ -52,11 +59,12 @@ def build_compiled(report, steps_per_epoch: int, total_steps: int, jit: bool, ba
         loss=optim.make_loss(report),
         metrics=optim.make_metrics(t),
         jit_compile=jit,
+        steps_per_execution=steps_per_execution,
     )
     return model, transfer_report
 
 
-def load_for_resume(path: Path, report, jit: bool):
+def load_for_resume(path: Path, report, jit: bool, steps_per_execution: int = 1):
     """last.keras with its optimizer state, recompiled with the spec's loss
     and metrics (reusing the loaded optimizer keeps its slots and step)."""
     from . import load_model
@@ -68,7 +76,11 @@ def load_for_resume(path: Path, report, jit: bool):
         loss=optim.make_loss(report),
         metrics=optim.make_metrics(report.spec.train),
         jit_compile=jit,
+        steps_per_execution=steps_per_execution,
     )
+    # The checkpoint holds the EMA weights as the model's (callbacks.py):
+    # training continues from the raw ones.
+    compat.swap_ema(model)
     return model
 
 
@@ -82,7 +94,9 @@ def make_model(report, plan, state: dict, on_transfer=None):
     transfer_report = None
     with dtype_policy(t.precision), plan.strategy.scope():
         if plan.resuming:
-            model = load_for_resume(plan.read_dir / runs.LAST, report, plan.jit)
+            model = load_for_resume(
+                plan.read_dir / runs.LAST, report, plan.jit, plan.steps_per_execution
+            )
             compat.restore_seed_states(model, state.get("rng", {}))
         else:
             model, transfer_report = build_compiled(
@@ -91,6 +105,7 @@ def make_model(report, plan, state: dict, on_transfer=None):
                 plan.total_steps,
                 plan.jit,
                 base=Path(report.file).parent,
+                steps_per_execution=plan.steps_per_execution,
             )
             if transfer_report is not None and on_transfer is not None:
                 on_transfer(transfer_report)

@@ -83,8 +83,16 @@ def make_checkpoint(run_dir: Path, monitor: str, state: dict):
 
     class Checkpoint(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
+            # With weight EMA every .keras file holds the averaged weights as
+            # the model's (what was validated, what evaluate and export
+            # read); the raw ones sit in the optimizer's average slots, and a
+            # resume swaps them back (build.load_for_resume).
             with deferred_ctrl_c():
-                self._save(epoch, logs or {})
+                compat.swap_ema(self.model)
+                try:
+                    self._save(epoch, logs or {})
+                finally:
+                    compat.swap_ema(self.model)
 
         def _save(self, epoch, logs):
             value = logs.get(monitor)
@@ -158,6 +166,21 @@ def make_progress(reporter, *, epochs: int, steps: int, batch_size: int):
     return Progress()
 
 
+def make_ema_evaluation():
+    """Validation during fit sees the averaged weights (weight EMA), so the
+    monitored value is that of the weights best.keras keeps."""
+    keras = require("keras")
+
+    class EmaEvaluation(keras.callbacks.Callback):
+        def on_test_begin(self, logs=None):
+            compat.swap_ema(self.model)
+
+        def on_test_end(self, logs=None):
+            compat.swap_ema(self.model)
+
+    return EmaEvaluation()
+
+
 def make_stop_after(epochs: int):
     """Testing hook: raise KeyboardInterrupt right after `epochs` epochs in
     this process, just as Ctrl-C would (after the checkpoint callback ran)."""
@@ -192,9 +215,14 @@ def make_callbacks(
     run_dir = plan.run_dir
     throughput = make_throughput(n_train)
     callbacks = [throughput, make_checkpoint(run_dir, plan.monitor, state)]
+    if t.optimizer.ema is not None:
+        callbacks.insert(0, make_ema_evaluation())
     if tensorboard_available():
+        tensorboard = compat.step_counting_tensorboard(
+            keras, plan.first_epoch * plan.steps_per_epoch, plan.steps_per_execution
+        )
         callbacks.append(
-            keras.callbacks.TensorBoard(
+            tensorboard(
                 log_dir=str(run_dir / runs.TB),
                 update_freq=t.log_every or "epoch",
                 write_graph=False,

@@ -7,6 +7,11 @@ tested) instead of training wrongly when a Keras release changes it.
 - Dropout's RNG counters are not saved in .keras files; a resume restores
   them from state.json. They are found through the public `layer.variables`
   (documented to add the SeedGenerator states to `layer.weights`).
+- Weight EMA: the averages sit in two private optimizer lists
+  (`_trainable_variables`, `_model_variables_moving_average`, the ones
+  keras.callbacks.SwapEMAWeights reads); `swap_ema` exchanges them exactly.
+- TensorBoard numbers batch scalars by its private `_global_train_batch`,
+  which counts callbacks (one per execution), not steps.
 """
 
 from __future__ import annotations
@@ -114,3 +119,50 @@ def restore_seed_states(model, states: dict) -> None:
         if saved and len(saved) == len(gens):
             for gen, value in zip(gens, saved, strict=True):
                 gen.assign(value)
+
+
+def ema_pairs(optimizer) -> list[tuple]:
+    """(model variable, its moving average) of an optimizer with use_ema; []
+    without. Keras keeps them in two private lists (keras.callbacks.
+    SwapEMAWeights reads the same ones)."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)  # loss scaling
+    if not getattr(inner, "use_ema", False):
+        return []
+    variables = getattr(inner, "_trainable_variables", None)
+    averages = getattr(inner, "_model_variables_moving_average", None)
+    if variables is None or averages is None or len(variables) != len(averages):
+        raise _unsupported(
+            "where an optimizer keeps its EMA weights "
+            "(_trainable_variables, _model_variables_moving_average)"
+        )
+    return [(v, a) for v, a in zip(variables, averages, strict=True) if a is not None]
+
+
+def swap_ema(model) -> None:
+    """Exchange the model's weights and their moving averages, exactly.
+    (SwapEMAWeights swaps by adding and subtracting, which rounds: a resume
+    would not continue from the same bits.)"""
+    keras = require("keras")
+    for var, average in ema_pairs(model.optimizer):
+        held = keras.ops.convert_to_numpy(var)
+        var.assign(keras.ops.convert_to_numpy(average))
+        average.assign(held)
+
+
+def step_counting_tensorboard(keras, first_step: int, steps_per_execution: int):
+    """keras.callbacks.TensorBoard whose batch scalars are numbered by
+    training step, from `first_step` on (a resume continues the count).
+    Keras counts batch callbacks, which come once per execution."""
+
+    class StepTensorBoard(keras.callbacks.TensorBoard):
+        def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
+            if not hasattr(self, "_global_train_batch"):
+                raise _unsupported("TensorBoard's batch counter")
+            self._global_train_batch = first_step
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self._global_train_batch += steps_per_execution - 1
+            super().on_train_batch_begin(batch, logs)
+
+    return StepTensorBoard

@@ -20,67 +20,86 @@ def _classes():
     return _schedule_class(keras), _loss_class(keras)
 
 
-def _schedule_class(keras):  # ~60 lines: one class body, built lazily
+# The schedule's settings, in get_config order, with the defaults a file
+# saved before a key existed gets.
+SCHEDULE_DEFAULTS = {
+    "kind": "constant",
+    "decay_steps": 1.0,
+    "decay_rate": 1.0,
+    "staircase": False,
+    "alpha": 0.0,
+    "warmup_steps": 0.0,
+    "total_steps": 1.0,
+    "min_lr": 0.0,
+    "pct_start": 0.3,
+    "div_factor": 25.0,
+    "final_div_factor": 1e4,
+}
+
+
+def _cos_anneal(ops, start, end, pct):
+    """From `start` (pct 0) to `end` (pct 1) along half a cosine."""
+    return end + (start - end) / 2.0 * (ops.cos(math.pi * pct) + 1.0)
+
+
+def _one_cycle(ops, c: dict, lr: float, step, span: float):
+    """PyTorch's OneCycleLR (two phases, cosine) over `span` steps."""
+    first = lr / c["div_factor"]
+    last = first / c["final_div_factor"]
+    peak_at = c["pct_start"] * span - 1.0
+    rising = ops.clip(step / max(peak_at, 1.0), 0.0, 1.0)
+    falling = ops.clip((step - peak_at) / max(span - 1.0 - peak_at, 1.0), 0.0, 1.0)
+    up = _cos_anneal(ops, first, lr, rising)
+    down = _cos_anneal(ops, lr, last, falling)
+    return ops.where(step <= peak_at, up, down)
+
+
+def _decayed(ops, c: dict, lr: float, after):
+    """The schedule without warm-up or floor, `after` steps past warm-up."""
+    kind = c["kind"]
+    span = max(c["total_steps"] - c["warmup_steps"], 1.0)
+    if kind in ("exponential", "step"):
+        periods = after / c["decay_steps"]
+        if c["staircase"] or kind == "step":
+            periods = ops.floor(periods)
+        return lr * ops.power(c["decay_rate"], periods)
+    if kind == "cosine":
+        cosine = _cos_anneal(ops, 1.0, 0.0, ops.minimum(after / span, 1.0))
+        return lr * ((1.0 - c["alpha"]) * cosine + c["alpha"])
+    if kind == "one_cycle":
+        return _one_cycle(ops, c, lr, after, span)
+    return lr * ops.ones_like(after)
+
+
+def _schedule_class(keras):
     ops = keras.ops
 
     @keras.saving.register_keras_serializable(package="modelspec")
     class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
-        """Linear warm-up from 0 over `warmup_steps`, then `kind` decay:
+        """Linear warm-up from 0 over `warmup_steps`, multiplying `kind`:
         'constant', 'exponential' (optionally staircase), 'step' (staircase
-        exponential) or 'cosine' (to alpha * lr over `total_steps`)."""
+        exponential), 'cosine' (to alpha * lr over `total_steps`) or
+        'one_cycle'; never below `min_lr` after the warm-up."""
 
-        def __init__(
-            self,
-            learning_rate,
-            kind="constant",
-            decay_steps=1.0,
-            decay_rate=1.0,
-            staircase=False,
-            alpha=0.0,
-            warmup_steps=0.0,
-            total_steps=1.0,
-        ):
+        def __init__(self, learning_rate, **settings):
             self.learning_rate = float(learning_rate)
-            self.kind = kind
-            self.decay_steps = float(decay_steps)
-            self.decay_rate = float(decay_rate)
-            self.staircase = bool(staircase)
-            self.alpha = float(alpha)
-            self.warmup_steps = float(warmup_steps)
-            self.total_steps = float(total_steps)
+            unknown = set(settings) - set(SCHEDULE_DEFAULTS)
+            if unknown:
+                raise ValueError(f"unknown schedule settings: {sorted(unknown)}")
+            self.settings = {**SCHEDULE_DEFAULTS, **settings}
 
         def __call__(self, step):
+            c = self.settings
             step = ops.cast(step, "float32")
-            lr = self.learning_rate
-            after = ops.maximum(step - self.warmup_steps, 0.0)
-            if self.kind in ("exponential", "step"):
-                periods = after / self.decay_steps
-                if self.staircase or self.kind == "step":
-                    periods = ops.floor(periods)
-                rate = lr * ops.power(self.decay_rate, periods)
-            elif self.kind == "cosine":
-                span = max(self.total_steps - self.warmup_steps, 1.0)
-                done = ops.minimum(after / span, 1.0)
-                cosine = 0.5 * (1.0 + ops.cos(math.pi * done))
-                rate = lr * ((1.0 - self.alpha) * cosine + self.alpha)
-            else:
-                rate = lr * ops.ones_like(step)
-            if self.warmup_steps > 0:
-                warm = ops.minimum((step + 1.0) / self.warmup_steps, 1.0)
+            after = ops.maximum(step - c["warmup_steps"], 0.0)
+            rate = ops.maximum(_decayed(ops, c, self.learning_rate, after), c["min_lr"])
+            if c["warmup_steps"] > 0:
+                warm = ops.minimum((step + 1.0) / c["warmup_steps"], 1.0)
                 rate = rate * warm
             return rate
 
         def get_config(self):
-            return {
-                "learning_rate": self.learning_rate,
-                "kind": self.kind,
-                "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate,
-                "staircase": self.staircase,
-                "alpha": self.alpha,
-                "warmup_steps": self.warmup_steps,
-                "total_steps": self.total_steps,
-            }
+            return {"learning_rate": self.learning_rate, **self.settings}
 
     return WarmupSchedule
 
@@ -150,6 +169,10 @@ def make_schedule(train, steps_per_epoch: int, total_steps: int):
         alpha=s.alpha,
         warmup_steps=s.warmup_epochs * steps_per_epoch,
         total_steps=total_steps,
+        min_lr=s.min_lr,
+        pct_start=s.pct_start,
+        div_factor=s.div_factor,
+        final_div_factor=s.final_div_factor,
     )
 
 
@@ -158,6 +181,10 @@ def make_optimizer(train, steps_per_epoch: int, total_steps: int):
     o = train.optimizer
     lr = make_schedule(train, steps_per_epoch, total_steps)
     common = {"learning_rate": lr, "clipnorm": o.clipnorm}
+    if o.ema is not None:
+        # No ema_overwrite_frequency: the raw weights keep training; the
+        # checkpoints and evaluation swap the average in (callbacks.py).
+        common.update(use_ema=True, ema_momentum=o.ema)
     if o.type == "sgd":
         return keras.optimizers.SGD(
             momentum=o.momentum,

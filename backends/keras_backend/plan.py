@@ -14,6 +14,7 @@ from typing import Any
 
 from modelspec import DISTRIBUTION, runs
 from modelspec.errors import RunError, require
+from modelspec.lint.recipe_rules import execution_steps
 
 from . import optim, pipeline
 
@@ -123,6 +124,7 @@ class RunPlan:
     # A resume of a run whose training ended but whose finish stage did not
     # (killed while evaluating): no model, no fit, only finish.
     finish_only: bool = False
+    steps_per_execution: int = 1  # execution_steps of the spec's setting
 
     @property
     def multi_worker(self) -> bool:
@@ -167,6 +169,7 @@ def make_plan(
         resuming=resuming,
         chief=scratch is None,
         finish_only=finish_only,
+        steps_per_execution=execution_steps(t.steps_per_execution, spe, t.log_every),
     )
 
 
@@ -241,6 +244,7 @@ def plan_config(report, overrides, splits, plan: RunPlan, transfer_report) -> di
         splits,
         epochs=plan.epochs,
         steps_per_epoch=plan.steps_per_epoch,
+        steps_per_execution=plan.steps_per_execution,
         strategy=plan.strategy_name,
         distribution=describe_strategy(plan.strategy),
         jit_compile=plan.jit,

@@ -1,20 +1,23 @@
 """Lint pass: model-level assertions and what a careful reviewer would flag.
 
 `model_rules` reads the model alone, `train_rules` reads `[train]`, `[data]`
-and `[transfer]` against it; both are lists of small functions over
+and `[transfer]` against it, `recipe_rules` the training recipe (schedule,
+EMA, steps per execution); each is a list of small functions over
 `LintContext` that only read. They run in that order.
 """
 
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic
-from . import augment_rules, model_rules, train_rules
+from . import augment_rules, model_rules, recipe_rules, train_rules
 from .context import LintContext
 
 
 def lint(c: LintContext) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    for rule in model_rules.RULES + train_rules.RULES + augment_rules.RULES:
+    for rule in (
+        model_rules.RULES + train_rules.RULES + augment_rules.RULES + recipe_rules.RULES
+    ):
         out.extend(rule(c))
     return out
 
