@@ -14,9 +14,10 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
+
+from helpers import cli_in_process as in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ["--set", "data.limit=120", "--set", "data.test_limit=30", "--epochs", "1"]
@@ -42,21 +43,6 @@ def run_cli(*args, env=None, inject=None, tmp=None, timeout=600):
         timeout=timeout,
         env=environ,
     )
-
-
-def in_process(monkeypatch, capsys, *args):
-    """`modelspec ARGS` through the CLI's own entry point (`main`, with its
-    exit codes and error rendering), in this process; like run_cli's result."""
-    from modelspec.cli.app import main
-
-    monkeypatch.delenv("MODELSPEC_DEBUG", raising=False)
-    monkeypatch.setattr(sys, "argv", ["modelspec", *map(str, args)])
-    capsys.readouterr()  # what the test printed before is not the command's
-    with pytest.raises(SystemExit) as done:
-        main()
-    out, err = capsys.readouterr()
-    code = done.value.code
-    return SimpleNamespace(returncode=code or 0, stdout=out, stderr=err)
 
 
 def _mount(folder: Path, options: str) -> bool:
