@@ -5,6 +5,8 @@ are imported inside the functions that need them."""
 from __future__ import annotations
 
 import json
+import sys
+from types import SimpleNamespace
 
 
 def toml_value(v) -> str:
@@ -128,3 +130,20 @@ def classification_metrics(logits, y) -> dict:
         "accuracy": float((z.argmax(axis=1) == y).mean()),
         "top3": float((top3 == y[:, None]).any(axis=1).mean()),
     }
+
+
+def cli_in_process(monkeypatch, capsys, *args) -> SimpleNamespace:
+    """`modelspec ARGS` through the CLI's own entry point (`main`: its exit
+    codes and error rendering) in this process, for cases where a child process
+    would only add a TensorFlow import. Like subprocess.run's result."""
+    import pytest
+
+    from modelspec.cli.app import main
+
+    monkeypatch.delenv("MODELSPEC_DEBUG", raising=False)
+    monkeypatch.setattr(sys, "argv", ["modelspec", *map(str, args)])
+    capsys.readouterr()  # what the test printed before is not the command's
+    with pytest.raises(SystemExit) as done:
+        main()
+    out, err = capsys.readouterr()
+    return SimpleNamespace(returncode=done.value.code or 0, stdout=out, stderr=err)

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import cli_in_process
+
 pytestmark = pytest.mark.framework
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -228,7 +230,9 @@ def test_kill_between_state_and_best_checkpoint(tmp_path):
 
 
 @pytest.mark.parametrize("hook", [EVALUATING, PLOTTING], ids=["evaluate", "plots"])
-def test_kill_after_the_last_epoch_is_finished_by_resume(tmp_path, hook):
+def test_kill_after_the_last_epoch_is_finished_by_resume(
+    tmp_path, hook, monkeypatch, capsys
+):
     out = tmp_path / "runs"
     killed(train(out, hook=hook, tmp=tmp_path))
     run = the_run(out)
@@ -240,7 +244,7 @@ def test_kill_after_the_last_epoch_is_finished_by_resume(tmp_path, hook):
     metrics = assert_whole(run)
     assert (run / "last.keras").read_bytes() == last  # nothing trained again
     assert metrics["resumed_from_epoch"] == 2
-    again = modelspec("train", "--resume", run)
+    again = cli_in_process(monkeypatch, capsys, "train", "--resume", run)
     assert again.returncode == 1 and "already trained 2 of 2 epochs" in again.stderr
 
 
@@ -255,9 +259,11 @@ def test_ctrl_c_while_evaluating_says_how_to_finish(tmp_path):
     assert assert_whole(run)["resumed_from_epoch"] == 2
 
 
-def test_kill_during_export_then_export_again(tmp_path):
+def test_kill_during_export_then_export_again(tmp_path, monkeypatch, capsys):
     out = tmp_path / "runs"
-    assert train(out, epochs=1).returncode == 0
+    args = ["train", SPEC, *TINY, "--epochs", 1, "--out", out]
+    trained = cli_in_process(monkeypatch, capsys, *args)  # the set-up
+    assert trained.returncode == 0, trained.stderr[-3000:]
     run = the_run(out)
     args = ["export", run, "--onnx", "--random-inputs"]
     killed(modelspec(*args, hook=EXPORTING, tmp=tmp_path))

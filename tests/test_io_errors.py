@@ -1,8 +1,11 @@
 """OS trouble is a usage/IO error, a bug is an internal error (issue 10, item 12).
 
-Real processes, real filesystems where the test may mount one (a read-only and a
-tiny tmpfs), else the same OS error injected at the same call (a sitecustomize in
-the child process); either way the CLI's answer is what is checked.
+Real filesystems where the test may mount one (a read-only and a tiny tmpfs),
+else the same OS error injected at the same call (a sitecustomize in a child
+process); either way the CLI's answer is what is checked. A full disk, a bug,
+the debug traceback and TensorFlow's start-up lines are checked through a real
+`python -m modelspec` process; the other cases run the same `main()` in this
+process (`in_process`), which saves a TensorFlow import each.
 """
 
 import errno
@@ -13,6 +16,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
+from helpers import cli_in_process as in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ["--set", "data.limit=120", "--set", "data.test_limit=30", "--epochs", "1"]
@@ -92,18 +97,20 @@ def _assert_io_error(p, *needles):
         assert needle in p.stderr, p.stderr
 
 
-def test_out_that_is_a_file(tmp_path):
+def test_out_that_is_a_file(tmp_path, monkeypatch, capsys):
     out = tmp_path / "afile"
     out.write_text("not a folder")
-    p = run_cli("train", SPEC, *DIGITS, "--out", str(out))
+    p = in_process(monkeypatch, capsys, "train", SPEC, *DIGITS, "--out", out)
     _assert_io_error(p, str(out), "Not a directory")
     assert out.read_text() == "not a folder"
 
 
-def test_read_only_out(tmp_path, mounts):
+def test_read_only_out(tmp_path, mounts, monkeypatch, capsys):
     ro = tmp_path / "ro"
     if mounts(ro, "ro,size=1m"):
-        p = run_cli("train", SPEC, *DIGITS, "--out", str(ro / "runs"))
+        p = in_process(
+            monkeypatch, capsys, "train", SPEC, *DIGITS, "--out", ro / "runs"
+        )
     else:
         p = run_cli(
             "train",
@@ -134,12 +141,11 @@ def test_full_disk_while_training(tmp_path, mounts):
     _assert_io_error(p, str(small), "No space left on device")
 
 
-def test_unwritable_export_target(tmp_path):
+def test_unwritable_export_target(tmp_path, monkeypatch, capsys):
     blocker = tmp_path / "blocker"
     blocker.write_text("x")
-    p = run_cli(
-        "export", SPEC, "--onnx", "--random-inputs", "-o", str(blocker / "model.onnx")
-    )
+    args = ["export", SPEC, "--onnx", "--random-inputs", "-o", blocker / "model.onnx"]
+    p = in_process(monkeypatch, capsys, *args)
     _assert_io_error(p, str(blocker))
     assert blocker.read_text() == "x"
 
@@ -161,7 +167,7 @@ def test_a_bug_is_exit_3_not_1(tmp_path):
     assert "this is a bug" in p.stderr
 
 
-def test_debug_flag_shows_the_cause(tmp_path):
+def test_debug_flag_shows_the_cause(tmp_path, monkeypatch, capsys):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"PK\x03\x04 not really a zip")
     args = [
@@ -174,7 +180,7 @@ def test_debug_flag_shows_the_cause(tmp_path):
         "--epochs",
         "1",
     ]
-    quiet = run_cli(*args)
+    quiet = in_process(monkeypatch, capsys, *args)
     assert quiet.returncode == 1, quiet.stderr
     assert "Traceback" not in quiet.stderr and str(bad) in quiet.stderr
     loud = run_cli(*args, env={"MODELSPEC_DEBUG": "1"})

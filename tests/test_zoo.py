@@ -74,8 +74,10 @@ def test_zoo_spec_is_short(path):
     )
 
 
-@pytest.mark.parametrize("path", [_param(p) for p in ZOO])
-def test_zoo_spec_checks_clean_and_is_named_after_keras(path):
+@pytest.fixture(scope="module")
+def strict_check():
+    """One `modelspec check --strict --format json` process over every zoo
+    spec (one report per file, in order), shared by the tests below."""
     proc = subprocess.run(
         [
             sys.executable,
@@ -85,15 +87,24 @@ def test_zoo_spec_checks_clean_and_is_named_after_keras(path):
             "--strict",
             "--format",
             "json",
-            str(path),
+            *map(str, ZOO),
         ],
         capture_output=True,
         text=True,
         cwd=ROOT,
         check=False,
     )
-    out = json.loads(proc.stdout)
+    reports = json.loads(proc.stdout)
+    assert [r["file"] for r in reports] == [str(p) for p in ZOO]
+    return proc, dict(zip(ZOO, reports, strict=True))
+
+
+@pytest.mark.parametrize("path", [_param(p) for p in ZOO])
+def test_zoo_spec_checks_clean_and_is_named_after_keras(path, strict_check):
+    proc, reports = strict_check
+    out = reports[path]
     assert out["diagnostics"] == [], out["diagnostics"]
+    assert out["ok"]
     assert proc.returncode == 0, proc.stderr
     report = check_file(path)
     assert report.spec.model.name == path.stem
