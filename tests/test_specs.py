@@ -157,6 +157,7 @@ def test_seed_reported_parameter_counts():
     assert check_file(ROOT / "specs" / "mnist_softmax.toml").total_params == 7850
     assert check_file(ROOT / "specs" / "mnist_mlp.toml").total_params == 407050
     assert check_file(ROOT / "specs" / "cifar10_resnet.toml").total_params == 223242
+    assert check_file(ROOT / "specs" / "cifar10_tutorial.toml").total_params == 1068298
 
 
 def test_seed_000_modifications_change_what_they_should():
@@ -165,8 +166,8 @@ def test_seed_000_modifications_change_what_they_should():
     assert mod["dense"][1] == 25088 * 1024 + 1024
     tutorial, cifar_mod = _layers("cifar10_tutorial"), _layers("cifar10_mod")
     assert set(cifar_mod) - set(tutorial) == {"conv4"}
-    assert cifar_mod["conv4"] == ((32, 32, 64), 5 * 5 * 64 * 64 + 64)
-    assert cifar_mod["pool2"] == tutorial["pool2"] == ((8, 8, 64), 0)
+    assert cifar_mod["conv4"] == ((24, 24, 64), 5 * 5 * 64 * 64 + 64)
+    assert cifar_mod["pool2"] == tutorial["pool2"] == ((6, 6, 64), 0)
 
 
 def test_transfer_pair_shares_layer_names_and_widens_only_the_head():

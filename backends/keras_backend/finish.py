@@ -44,7 +44,7 @@ def evaluate_splits(model, splits, batch_size: int) -> dict:
     non-empty split."""
     out = {}
     for split in SPLITS:
-        x, y = getattr(splits, f"x_{split}"), getattr(splits, f"y_{split}")
+        x, y = splits.model_x(split), getattr(splits, f"y_{split}")
         if len(x) == 0:
             continue
         ds = pipeline.eval_dataset(x, y, batch_size=batch_size, cache=False)
@@ -170,8 +170,10 @@ def load_inputs(paths, input_shape, preprocessing: dict) -> np.ndarray:
     data was (same raw range, image size and scaling)."""
     from modelspec.data import load_image_files, preprocess
 
+    # With a crop, images are read at the uncropped size and cut centrally.
+    shape = preprocessing.get("raw_shape") or input_shape
     raw = load_image_files(
-        [str(p) for p in paths], tuple(input_shape), preprocessing=preprocessing
+        [str(p) for p in paths], tuple(shape), preprocessing=preprocessing
     )
     return np.asarray(preprocess(raw, preprocessing), dtype=np.float32)
 

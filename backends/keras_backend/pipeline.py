@@ -48,18 +48,6 @@ def epoch_permutations(n: int, seed, first: int, last: int) -> np.ndarray:
     return np.stack(rows) if rows else np.zeros((0, n), np.int64)
 
 
-def _augment(tf, image, aug, seed):
-    """Per-example stateless augmentation: `seed` is a [2] int tensor."""
-    if aug.pad_crop:
-        p = aug.pad_crop
-        h, w, c = image.shape
-        padded = tf.pad(image, [[p, p], [p, p], [0, 0]])
-        image = tf.image.stateless_random_crop(padded, (h, w, c), seed=seed)
-    if aug.flip:
-        image = tf.image.stateless_random_flip_left_right(image, seed=seed + 1)
-    return image
-
-
 def train_dataset(
     x: np.ndarray,
     y: np.ndarray,
@@ -69,17 +57,26 @@ def train_dataset(
     first_epoch: int,
     last_epoch: int,
     augment=None,
+    preprocessing=None,
 ):
     """Batches for epochs [first_epoch, last_epoch), one epoch after another:
-    fit with steps_per_epoch = steps_per_epoch(len(x), batch_size)."""
+    fit with steps_per_epoch = steps_per_epoch(len(x), batch_size).
+
+    With `augment` active, `x` holds scaled uncropped examples
+    (`Splits.train_raw`) and `augment.augment_example` makes them model-ready
+    (`preprocessing`, the `Splits.preprocessing` dict, says how)."""
     tf = require("tensorflow")
+    from .augment import augment_example, brightness_factors
+
     perms = epoch_permutations(len(x), seed, first_epoch, last_epoch)
     # The arrays live in memory as tensors once; batches are gathered from
     # them, which is the in-memory cache for the training split.
     xs = tf.constant(x)
     ys = tf.constant(y)
     base = 0 if seed is None else int(seed) % 2**31
-    wants_aug = augment is not None and (augment.flip or augment.pad_crop)
+    wants_aug = augment is not None and augment.active()
+    factors = brightness_factors(preprocessing, int(x.shape[-1]))
+    per_image = (preprocessing or {}).get("scale") == "per_image"
 
     def one_epoch(epoch, perm):
         order = tf.data.Dataset.from_tensor_slices(perm)
@@ -90,7 +87,15 @@ def train_dataset(
 
         def example(i, idx):
             s = tf.stack([tf.cast(base + epoch, tf.int64), i])
-            return _augment(tf, tf.gather(xs, idx), augment, s), tf.gather(ys, idx)
+            image = augment_example(
+                tf,
+                tf.gather(xs, idx),
+                augment,
+                s,
+                factors=factors,
+                per_image=per_image,
+            )
+            return image, tf.gather(ys, idx)
 
         return (
             order.enumerate()
@@ -134,7 +139,8 @@ def make_datasets(spec, splits, plan):
         seed=t.seed,
         first_epoch=plan.first_epoch,
         last_epoch=plan.epochs,
-        augment=spec.data.augment,
+        augment=spec.data.augment if splits.train_raw else None,
+        preprocessing=splits.preprocessing,
     )
     val_ds = None
     if plan.has_val:

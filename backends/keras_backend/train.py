@@ -17,7 +17,7 @@ from typing import Any
 
 from modelspec import runs
 from modelspec.errors import RunError, SpecInvalid
-from modelspec.fsutil import atomic_write_text
+from modelspec.fsutil import atomic_write_bytes, atomic_write_text
 from modelspec.resources import require_training_memory
 
 from . import build, compat, finish, fit, pipeline, plan, recover
@@ -241,6 +241,11 @@ def _run(
     non-chief worker."""
     if not resuming:
         atomic_write_text((scratch or run_dir) / runs.SPEC, report.text)
+        if splits.train_raw:  # what the network sees, before the hour it takes
+            from .augment_grid import augment_png
+
+            png = augment_png(report.spec, splits)
+            atomic_write_bytes((scratch or run_dir) / runs.AUGMENT, png)
     run_plan = plan.make_plan(
         report,
         splits,
@@ -254,7 +259,9 @@ def _run(
         model, transfer_report = None, None
     else:
         model, transfer_report = build.make_model(report, run_plan, state, on_transfer)
-        adapt_model(model, report, splits.x_train, transfer_report, resuming=resuming)
+        adapt_model(
+            model, report, splits.model_x("train"), transfer_report, resuming=resuming
+        )
     if not resuming:
         config = plan.plan_config(report, overrides, splits, run_plan, transfer_report)
         runs.write_json(run_plan.run_dir / runs.RESOLVED, config)

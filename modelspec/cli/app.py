@@ -22,7 +22,7 @@ from ..errors import (
     ModelspecError,
     from_os_error,
 )
-from . import check, export, sweep, train, view
+from . import augment, check, export, sweep, train, view
 from .output import fail
 
 # What the [cpu] / [gpu] extras bring (import names).
@@ -75,7 +75,7 @@ def _root(
 
 
 # The order of `modelspec --help`.
-for _group in (check, train, export, view, sweep):
+for _group in (check, train, augment, export, view, sweep):
     _group.register(app)
 
 

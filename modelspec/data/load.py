@@ -75,7 +75,10 @@ def finish(
     validation file, keep the `[data] classes` subset, split and limit, check
     what is left, preprocess. See the module docstring of `process`."""
     name = raw.name
-    x_tr, y_tr, x_te, y_te = _checked_arrays(raw, input_shape)
+    first = tuple(np.shape(raw.x_train)[1:])
+    x_tr, y_tr, x_te, y_te = _checked_arrays(
+        raw, _load_shape(table, name, first, input_shape)
+    )
     example = tuple(x_tr.shape[1:])
     val = _validation_file(table, example)
     if raw.class_names:
@@ -107,12 +110,22 @@ def finish(
     pp = P.make_preprocessing(table.scale, x_tr, raw)
     if len(example) >= 2:  # lets predict resize new images for flat inputs too
         pp["image_size"] = [int(example[0]), int(example[1])]
+    shape = _load_shape(table, name, example, input_shape)
+    if table.augment.crop:
+        pp["crop"] = [int(d) for d in table.augment.crop]
+        pp["raw_shape"] = list(shape)
 
     def ready(x: np.ndarray) -> np.ndarray:
         return P.preprocess(x, pp).reshape((len(x),) + input_shape)
 
+    train_raw = table.augment.active()
+    if train_raw:  # the pipeline augments, then crops and standardizes
+        x_train = P.scale_pixels(x_tr, pp).reshape((len(x_tr),) + shape)
+    else:
+        x_train = ready(x_tr)
+
     return Splits(
-        x_train=ready(x_tr),
+        x_train=x_train,
         y_train=y_tr,
         x_val=ready(val[0]),
         y_val=val[1],
@@ -124,7 +137,18 @@ def finish(
         augment=table.augment,
         name=name,
         source=raw.source,
+        train_raw=train_raw,
     )
+
+
+def _load_shape(table, name: str, example, input_shape) -> tuple[int, ...]:
+    """The shape examples are loaded in: `[model] input`, or the uncropped
+    image that `[data.augment] crop` cuts it from."""
+    if not table.augment.crop:
+        return input_shape
+    from .evalops import uncropped_shape
+
+    return uncropped_shape(name, example, input_shape, table.augment.crop)
 
 
 def _checked_arrays(raw: RawData, input_shape: tuple[int, ...]):

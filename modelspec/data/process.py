@@ -47,6 +47,19 @@ class Splits:
     augment: Any = None
     name: str = ""
     source: str = ""
+    # True when x_train holds scaled, uncropped examples for the augmenting
+    # pipeline (which crops and standardizes per image itself).
+    train_raw: bool = False
+
+    def model_x(self, split: str) -> np.ndarray:
+        """A split's examples as the model takes them (x_train made ready by
+        the evaluation-time steps: central crop, per-image standardization)."""
+        x = getattr(self, f"x_{split}")
+        if split == "train" and self.train_raw:
+            from . import evalops
+
+            return evalops.apply(x, self.preprocessing)
+        return x
 
     def describe(self) -> str:
         shape = tuple(self.x_train.shape[1:])
@@ -241,11 +254,22 @@ def make_preprocessing(scale: str, x_train: np.ndarray, raw: RawData) -> dict:
             "std": std,
             "raw_max": float(raw_max),
         }
+    if scale == "per_image":
+        return {"scale": "per_image", "raw_max": float(raw_max)}
     return {"scale": "none", "raw_max": float(raw_max)}
 
 
 def preprocess(x_raw: Any, preprocessing: dict) -> np.ndarray:
-    """Apply a `Splits.preprocessing` dict to raw pixels (e.g. new images).
+    """Apply a `Splits.preprocessing` dict to raw pixels (e.g. new images):
+    scaling, then the central crop and per-image standardization when the
+    dict asks for them (`evalops.apply`)."""
+    from . import evalops
+
+    return evalops.apply(scale_pixels(x_raw, preprocessing), preprocessing)
+
+
+def scale_pixels(x_raw: Any, preprocessing: dict) -> np.ndarray:
+    """The scaling step of `preprocess` alone (what augmentation starts from).
 
     Standardization broadcasts over the channel (last) axis; flat inputs
     (n, h*w*c) are treated as channels-last pixels of `len(mean)` channels.
@@ -254,7 +278,7 @@ def preprocess(x_raw: Any, preprocessing: dict) -> np.ndarray:
     scale = preprocessing.get("scale")
     if scale == "unit":
         return x / np.float32(preprocessing["divide"])
-    if scale == "none":
+    if scale in ("none", "per_image"):
         return x
     if scale == "standardize":
         mean = np.asarray(preprocessing["mean"], dtype=np.float32)
@@ -271,5 +295,5 @@ def preprocess(x_raw: Any, preprocessing: dict) -> np.ndarray:
         )
     raise DataError(
         f"unknown preprocessing scale {scale!r}",
-        hint="expected 'unit', 'standardize' or 'none'",
+        hint="expected 'unit', 'standardize', 'per_image' or 'none'",
     )

@@ -8,13 +8,13 @@ and `[transfer]` against it; both are lists of small functions over
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic
-from . import model_rules, train_rules
+from . import augment_rules, model_rules, train_rules
 from .context import LintContext
 
 
 def lint(c: LintContext) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    for rule in model_rules.RULES + train_rules.RULES:
+    for rule in model_rules.RULES + train_rules.RULES + augment_rules.RULES:
         out.extend(rule(c))
     return out
 

@@ -10,8 +10,12 @@ preprocessing entry is always of one form, whatever the spec said:
     x = (raw / divide - mean) / std      (channels last; mean/std per channel)
 
 with `mean` 0 and `std` 1 when the data is only scaled. `scale` names what
-training did ('unit', 'standardize', 'none', or 'unknown' for a spec exported
-without its data); entries that are not known are null.
+training did ('unit', 'standardize', 'per_image', 'none', or 'unknown' for a
+spec exported without its data); entries that are not known are null. Two
+steps follow the formula when present: `crop` = [h, w] takes the central crop
+of images of shape `raw_shape` (the model input is the crop), and scale
+'per_image' standardizes each example by its own mean and std
+(tf.image.per_image_standardization). The graph itself takes the model input.
 """
 
 from __future__ import annotations
@@ -86,13 +90,29 @@ def static_preprocessing(spec) -> dict | None:
     if data is None:
         return None
     raw_max = 16.0 if data.dataset == "digits" else 255.0
+    out: dict
     if data.dataset not in DATASETS and data.scale == "unit":
-        return {"scale": "unit", "divide": None, "raw_max": None}
-    if data.scale == "unit":
-        return {"scale": "unit", "divide": raw_max, "raw_max": raw_max}
-    if data.scale == "standardize":
-        return {"scale": "standardize", "mean": None, "std": None, "raw_max": raw_max}
-    return {"scale": "none", "raw_max": raw_max}
+        out = {"scale": "unit", "divide": None, "raw_max": None}
+    elif data.scale == "unit":
+        out = {"scale": "unit", "divide": raw_max, "raw_max": raw_max}
+    elif data.scale == "standardize":
+        out = {"scale": "standardize", "mean": None, "std": None, "raw_max": raw_max}
+    else:  # 'per_image' or 'none': no statistics of the data needed
+        out = {"scale": data.scale, "raw_max": raw_max}
+    return _with_crop(out, data, spec.model.input)
+
+
+def _with_crop(prep: dict, data, input_shape) -> dict:
+    """`crop` and `raw_shape` of a spec whose [data.augment] crops, when the
+    dataset's image size is known without loading it."""
+    from ..data.info import DATASETS
+
+    crop = data.augment.crop
+    if crop and data.dataset in DATASETS and len(input_shape) == 3:
+        h, w = DATASETS[data.dataset][0][:2]
+        prep["crop"] = [int(d) for d in crop]
+        prep["raw_shape"] = [h, w, int(input_shape[2])]
+    return prep
 
 
 def _first(d: Mapping[str, Any], keys: Sequence[str], default: Any) -> Any:

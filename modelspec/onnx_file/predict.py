@@ -50,7 +50,9 @@ def _metadata(sess, path) -> dict[str, Any]:
 
 
 def apply_preprocessing(raw, prep: dict):
-    """x = (raw / divide - mean) / std, mean/std broadcast over channels."""
+    """x = (raw / divide - mean) / std, mean/std broadcast over channels;
+    then the central `crop` (of `raw_shape` images) and per-image
+    standardization when the metadata asks for them (scale 'per_image')."""
     np = require("numpy")
     unknown = [k for k in ("divide", "mean", "std") if prep.get(k) is None]
     if unknown or prep.get("scale") == "unknown":
@@ -60,15 +62,17 @@ def apply_preprocessing(raw, prep: dict):
             hint="it was exported from a spec without its data; export a trained "
             "run instead, or feed model-ready arrays to ONNX Runtime directly",
         )
+    from ..data.evalops import apply
+
     x = np.asarray(raw, dtype=np.float32) / np.float32(prep["divide"])
     mean = np.atleast_1d(np.asarray(prep["mean"], dtype=np.float32))
     std = np.atleast_1d(np.asarray(prep["std"], dtype=np.float32))
     c = len(mean)
     if c == 1 or x.shape[-1] == c:
-        return (x - mean) / std
+        return apply((x - mean) / std, prep)
     # Flat inputs (n, h*w*c) hold channels-last pixels of c channels.
     shape = x.shape
-    return ((x.reshape(*shape[:-1], -1, c) - mean) / std).reshape(shape)
+    return apply(((x.reshape(*shape[:-1], -1, c) - mean) / std).reshape(shape), prep)
 
 
 def softmax(z):
@@ -94,8 +98,9 @@ def probabilities(path, images: Sequence[str | Path]):
 
     sess = _session(ort, path)
     meta = _metadata(sess, path)
-    input_shape = tuple(int(d) for d in meta["input_shape"])
     prep = meta["preprocessing"]
+    # A cropping model is fed uncropped images: predict cuts them centrally.
+    input_shape = tuple(int(d) for d in prep.get("raw_shape") or meta["input_shape"])
     arrays = [
         load_image_files([p], input_shape, preprocessing=_raw_hints(prep))
         for p in images

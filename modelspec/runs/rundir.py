@@ -27,6 +27,7 @@ LATEST = "latest"
 CURVES = "curves.png"
 SAMPLES = "samples.png"
 CONFUSION = "confusion.png"
+AUGMENT = "augment.png"  # training examples beside augmented views
 # Held while a process trains in the folder (runs/lock.py).
 LOCK = ".lock"
 

@@ -34,10 +34,78 @@ class ModelTable(Strict):
 
 
 class Augment(Strict):
-    flip: bool = Field(False, description="Random horizontal flip.")
-    pad_crop: int = Field(
-        0, ge=0, description="Pad by this many pixels, then random-crop back."
+    """Training-time augmentation, per example, in this order: pad_crop or
+    translate, crop, flip, brightness, contrast, then the scaling
+    (`[data] scale`, e.g. per-image standardization), then cutout."""
+
+    crop: list[PositiveInt] | None = Field(
+        None,
+        min_length=2,
+        max_length=2,
+        description="Random crop to [height, width] in training; the central "
+        "crop of that size at evaluation, test, predict and export. [model] "
+        "input is then [height, width, channels].",
     )
+    pad_crop: int = Field(
+        0,
+        ge=0,
+        description="Pad by this many pixels of zeros, then random-crop back (to "
+        "`crop` when set, else to the image size).",
+    )
+    translate: int = Field(
+        0,
+        ge=0,
+        description="Random shift by up to this many pixels in each direction, "
+        "edges reflected (pad_crop with reflection padding).",
+    )
+    flip: bool = Field(False, description="Random horizontal flip.")
+    brightness: float = Field(
+        0.0,
+        ge=0,
+        description="Add one random delta in [-b, b] to every pixel, in the units "
+        "of the stored pixels before any scaling (0..255 for 8-bit images, "
+        "0..16 for digits): 63 is the TF CIFAR-10 tutorial's max_delta.",
+    )
+    contrast: list[Annotated[float, Field(ge=0)]] | None = Field(
+        None,
+        min_length=2,
+        max_length=2,
+        description="[lower, upper]: per channel, (x - mean) * f + mean with f "
+        "uniform in [lower, upper) (tf.image.random_contrast).",
+    )
+    cutout: int = Field(
+        0,
+        ge=0,
+        description="Zero a square of this side (pixels) at a random centre, "
+        "after scaling (it may reach past the edges).",
+    )
+
+    @field_validator("contrast")
+    @classmethod
+    def _ordered(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and not v[0] < v[1]:
+            raise ValueError(
+                f"contrast is [lower, upper] with lower < upper. Received: contrast={v}"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _one_shift(self) -> Augment:
+        if self.pad_crop and self.translate:
+            raise ValueError("pad_crop and translate both shift the image; use one")
+        return self
+
+    def active(self) -> bool:
+        """Does training transform examples at all?"""
+        return bool(
+            self.crop
+            or self.pad_crop
+            or self.translate
+            or self.flip
+            or self.brightness
+            or self.contrast
+            or self.cutout
+        )
 
 
 class DataTable(Strict):
@@ -66,11 +134,13 @@ class DataTable(Strict):
         min_length=2,
         description="Keep only these labels (relabelled 0..n-1 in this order).",
     )
-    scale: Literal["unit", "standardize", "none"] = Field(
+    scale: Literal["unit", "standardize", "per_image", "none"] = Field(
         "unit",
         description="'unit' divides by 255 (integer images) into [0, 1]; "
         "'standardize' subtracts the training mean and divides by its std per "
-        "channel; 'none' keeps the values.",
+        "channel; 'per_image' standardizes each image by its own mean and std "
+        "(tf.image.per_image_standardization, after augmentation; in training, "
+        "evaluation and predict); 'none' keeps the values.",
     )
     augment: Augment = Field(
         default_factory=Augment, description="Training-time augmentation."
