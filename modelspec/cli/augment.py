@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from .. import runs
 from ..errors import ModelspecError, SpecInvalid
 from ..fsutil import atomic_write_bytes
 from .output import fail, print_diagnostics, quiet_tensorflow
@@ -18,7 +19,7 @@ def augment_command(
     spec: Annotated[Path, typer.Argument(metavar="SPEC", help="The spec file.")],
     output: Annotated[
         Path, typer.Option("--output", "-o", metavar="FILE", help="The PNG to write.")
-    ] = Path("augment.png"),
+    ] = Path(runs.AUGMENT),
     examples: Annotated[
         int,
         typer.Option("--examples", "-n", min=1, max=64, help="Rows: examples shown."),

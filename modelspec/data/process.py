@@ -4,7 +4,8 @@ Order (documented in the README): class subset on every split; validation
 held out from the END of the (full) training set, or taken from
 `validation_path`; then `limit` keeps the first N of what is left for training
 and `test_limit` the first N test examples; scaling statistics come from that
-final training split only; then every example is reshaped to `[model] input`.
+final training split only; then every example is reshaped to `[model] input`
+(evaluation-time crop and per-image standardization: `evalops`).
 """
 
 from __future__ import annotations

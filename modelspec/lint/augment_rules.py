@@ -56,8 +56,10 @@ def crop_fits(c: LintContext) -> Iterable[Diagnostic]:
             hint=f"crop to at most [{image[0]}, {image[1]}]",
         )
     want = list(c.model.input)
-    if len(want) != 3 or want[:2] != [h, w]:
-        channels = want[-1] if len(want) == 3 else "channels"
+    channels = want[-1] if len(want) == 3 else "channels"
+    if data.dataset in DATASETS:
+        channels = DATASETS[data.dataset][0][-1]
+    if want != [h, w, channels]:
         yield c.diag(
             "MS320",
             f"[data.augment] crop = [{h}, {w}] feeds the model [{h}, {w}, "

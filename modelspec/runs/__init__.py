@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .lock import RunBusy, locked
 from .rundir import (
+    AUGMENT,
     BEST,
     CONFUSION,
     CURVES,
@@ -37,6 +38,7 @@ from .rundir import (
 )
 
 __all__ = [
+    "AUGMENT",
     "BEST",
     "CONFUSION",
     "CURVES",
