@@ -3,7 +3,7 @@ several seeds, beside the same network without augmentation and with the old
 recipe of specs/fashion_mnist_cnn.toml; writes the "fashion_fast" section of
 docs/benchmarks.md.
 
-    python benchmarks/bench_fashion_fast.py                  # 3 x 3 runs, ~45 min
+    python benchmarks/bench_fashion_fast.py                  # 9 runs, ~45 min quiet
     python benchmarks/bench_fashion_fast.py --compare-seeds 1 # 3 + 1 + 1 runs
     python benchmarks/bench_fashion_fast.py --quick          # smoke test, ~3 min
 
@@ -37,7 +37,12 @@ from bench_train import epoch_seconds_from_history, rates, run
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "fashion_mnist_fast.toml"
 TARGET_ACC, TARGET_WALL = 0.94, 300.0
-QUICK = ["data.limit=2000", "data.validation=500", "data.test_limit=2000", "train.epochs=1"]
+QUICK = [
+    "data.limit=2000",
+    "data.validation=500",
+    "data.test_limit=2000",
+    "train.epochs=1",
+]
 NO_AUG = ["data.augment={}"]
 # specs/fashion_mnist_cnn.toml's [train] on this network, without augmentation
 # (that spec has none): Adam 1e-3, cosine to 0, 12 epochs, batch 128.
@@ -191,9 +196,14 @@ def describe(results: list[dict], planned: int, command: str, quick: bool) -> st
 
 
 def plan(args) -> list[tuple[str, int]]:
-    todo = [("fast", s) for s in range(args.seeds)]
-    for variant in ("no_aug", "old"):
-        todo += [(variant, s) for s in range(args.compare_seeds)]
+    """Seed by seed, so that an interrupted benchmark has the comparisons
+    first: (fast 0, no_aug 0, old 0, fast 1, ...)."""
+    todo = []
+    for seed in range(max(args.seeds, args.compare_seeds)):
+        if seed < args.seeds:
+            todo.append(("fast", seed))
+        if seed < args.compare_seeds:
+            todo += [("no_aug", seed), ("old", seed)]
     return todo
 
 
