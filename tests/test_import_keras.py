@@ -300,6 +300,28 @@ def test_keras_applications_import_with_keras_parameter_counts(spec):
     )
 
 
+def _spec_lines(text: str) -> int:
+    return sum(
+        1 for t in text.splitlines() if t.strip() and not t.lstrip().startswith("#")
+    )
+
+
+@pytest.mark.parametrize("name", ["ResNet50", "DenseNet121"])
+def test_folded_applications_are_at_most_twice_the_zoo_spec(name):
+    """Issue 12: `--fold` writes keras.applications' ResNet50 and DenseNet121
+    in at most twice the lines of the hand-written zoo spec, with the same
+    layers (names, types, shapes, parameters) as the flat import."""
+    _, entry = _application(name)
+    flat_text, flat = import_spec(entry, source=f"keras.applications:{name}")
+    text, folded = import_spec(entry, source=f"keras.applications:{name}", fold=True)
+    assert "[blocks." in text and folded.ok
+    hand = _spec_lines((ROOT / "specs" / "zoo" / f"{name}.toml").read_text())
+    assert _spec_lines(text) <= 2 * hand < _spec_lines(flat_text)
+    assert [(li.name, li.type, li.output_shape, li.params) for li in folded.layers] == [
+        (li.name, li.type, li.output_shape, li.params) for li in flat.layers
+    ]
+
+
 def _readme_block(language: str, needle: str) -> str:
     text = (ROOT / "README.md").read_text()
     for block in text.split("```" + language + "\n")[1:]:
